@@ -1,0 +1,226 @@
+"""Benchmark for fine-tuning on labels (issue 5): mAP before/after, two groups.
+
+Protocol (binding, from the issue):
+
+- Library: every photo of ``shared/data/caltech101-20`` (all usable unlabelled).
+- Labelled classes: the first 10 folders alphabetically; untouched: the rest.
+- Labels: N triplets drawn with a fixed seed; anchor and positive from one
+  labelled class, negative from another, all among the first 20 photos (by
+  file name) of their class.
+- Group (a): the remaining photos of the labelled classes; group (b): all
+  photos of the untouched classes. Each group queries only itself; mAP with
+  "same class" as relevant, the query itself excluded.
+- 3 seeds (label draw and training), mean and spread (max - min).
+- Bars: (a) closes >= half of its gap to 1; (b) drops by <= 0.01; with 20
+  triplets (a) rises >= 0.02 and (b) drops <= 0.01.
+
+Base vectors are extracted once with the shipped backbone and cached in
+/tmp/ft_cache. Run: ``python benchmarks/finetune_eval.py [--designs a,b]``;
+it prints the tables and rewrites the results section of docs/finetune.md.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from photosim.core.train import TrainOptions, train  # noqa: E402
+
+DATA = Path(os.environ.get("PHOTOSIM_BENCH_DATA", ROOT.parent / "shared" / "data" / "caltech101-20"))
+CACHE = Path(os.environ.get("PHOTOSIM_BENCH_CACHE", "/tmp/ft_cache"))
+SEEDS = (0, 1, 2)
+N_LABELLED_CLASSES = 10
+PER_CLASS_LABELLED = 20
+
+
+# -- data -------------------------------------------------------------------------
+
+def list_photos() -> tuple[list[str], np.ndarray, list[str]]:
+    classes = sorted(p.name for p in DATA.iterdir() if p.is_dir())
+    paths, labels = [], []
+    for ci, c in enumerate(classes):
+        for f in sorted((DATA / c).iterdir()):
+            if f.is_file():
+                paths.append(str(f))
+                labels.append(ci)
+    return paths, np.array(labels), classes
+
+
+def decode(path: str) -> np.ndarray:
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im).convert("RGB").resize((224, 224), Image.BICUBIC)
+        return np.asarray(im, dtype=np.uint8)
+
+
+def base_vectors(layer: str = "head", pooling: str = "gem") -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(N, D) base vectors, class ids and class names; cached in CACHE."""
+    paths, labels, classes = list_photos()
+    cache = CACHE / f"{layer}-{pooling}.npz"
+    if cache.exists():
+        data = np.load(cache)
+        if list(data["paths"]) == paths:
+            return data["vectors"].astype(np.float32), labels, classes
+    from photosim.core.backbone import EmbeddingSpec, embedder
+
+    model = embedder(EmbeddingSpec(layer=layer, pooling=pooling))
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(paths), 32):
+            batch = np.stack([decode(p) for p in paths[i : i + 32]])
+            out.append(model(torch.from_numpy(batch)).numpy())
+    vecs = np.concatenate(out).astype(np.float32)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, vectors=vecs, labels=labels, paths=np.array(paths), classes=np.array(classes))
+    return vecs, labels, classes
+
+
+# -- protocol -----------------------------------------------------------------------
+
+def mean_ap(vectors: np.ndarray, labels: np.ndarray) -> float:
+    """mAP where every photo queries the others of the same array."""
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    order = np.argsort(-sims, axis=1, kind="stable")[:, :-1]
+    rel = labels[order] == labels[:, None]
+    hits = np.cumsum(rel, axis=1)
+    ranks = np.arange(1, rel.shape[1] + 1)
+    n_rel = rel.sum(axis=1)
+    ap = (rel * hits / ranks).sum(axis=1) / np.maximum(n_rel, 1)
+    return float(ap[n_rel > 0].mean())
+
+
+def split(labels: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray, np.ndarray]:
+    """Labelling pool per labelled class, group (a) and group (b) indexes."""
+    pool: dict[int, np.ndarray] = {}
+    group_a, group_b = [], []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)  # already in file-name order
+        if c < N_LABELLED_CLASSES:
+            pool[int(c)] = idx[:PER_CLASS_LABELLED]
+            group_a.extend(idx[PER_CLASS_LABELLED:])
+        else:
+            group_b.extend(idx)
+    return pool, np.array(group_a), np.array(group_b)
+
+
+def draw_triplets(pool: dict[int, np.ndarray], n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    classes = sorted(pool)
+    rows = []
+    for _ in range(n):
+        c = rng.choice(classes)
+        a, p = rng.choice(pool[c], 2, replace=False)
+        other = rng.choice([k for k in classes if k != c])
+        rows.append((a, p, rng.choice(pool[other])))
+    return np.array(rows, dtype=np.int64)
+
+
+def evaluate(opts: TrainOptions | None, vecs: np.ndarray, labels: np.ndarray, n_triplets: int, seed: int) -> dict:
+    pool, ga, gb = split(labels)
+    before = (mean_ap(vecs[ga], labels[ga]), mean_ap(vecs[gb], labels[gb]))
+    if opts is None:
+        return {"before": before, "after": before, "seconds": 0.0}
+    trip = draw_triplets(pool, n_triplets, seed)
+    t0 = time.perf_counter()
+    res = train(vecs, trip, np.arange(len(vecs)), opts, seed=seed)
+    seconds = time.perf_counter() - t0
+    new = res.adapter.apply_numpy(vecs)
+    after = (mean_ap(new[ga], labels[ga]), mean_ap(new[gb], labels[gb]))
+    return {"before": before, "after": after, "seconds": seconds}
+
+
+# -- designs ------------------------------------------------------------------------
+
+SHIPPED = TrainOptions()
+
+DESIGNS: dict[str, TrainOptions] = {
+    "plain-head": TrainOptions(kind="projection", out_dim=256, preserve="none", mining="batch-hard", lr=1e-3, epochs=200),
+    "residual": TrainOptions(preserve="none"),
+    "residual+gram": TrainOptions(preserve="gram", preserve_weight=10.0),
+    "residual+kl": SHIPPED,
+}
+
+
+def run_design(name: str, opts: TrainOptions, vecs: np.ndarray, labels: np.ndarray, n_triplets: int) -> dict:
+    runs = [evaluate(opts, vecs, labels, n_triplets, s) for s in SEEDS]
+    ba = np.array([r["before"][0] for r in runs])
+    bb = np.array([r["before"][1] for r in runs])
+    aa = np.array([r["after"][0] for r in runs])
+    ab = np.array([r["after"][1] for r in runs])
+    closed = (aa - ba) / (1 - ba)
+    return {
+        "name": name, "n": n_triplets, "before_a": ba.mean(), "before_b": bb.mean(),
+        "a": aa.mean(), "a_spread": np.ptp(aa), "b": ab.mean(), "b_spread": np.ptp(ab),
+        "gain_a": (aa - ba).mean(), "drop_b": (ab - bb).mean(), "worst_drop_b": (ab - bb).min(),
+        "closed": closed.mean(), "closed_spread": np.ptp(closed),
+        "seconds": float(np.mean([r["seconds"] for r in runs])),
+    }
+
+
+def passes(row: dict) -> bool:
+    if row["n"] >= 300:
+        return row["closed"] >= 0.5 and row["drop_b"] >= -0.01
+    return row["gain_a"] >= 0.02 and row["drop_b"] >= -0.01
+
+
+def format_row(r: dict) -> str:
+    return (
+        f"| {r['name']} | {r['n']} | {r['before_a']:.3f} | {r['a']:.3f} ± {r['a_spread'] / 2:.3f} | "
+        f"{r['closed']:+.2f} ± {r['closed_spread'] / 2:.2f} | {r['before_b']:.3f} | {r['b']:.3f} ± {r['b_spread'] / 2:.3f} | "
+        f"{r['drop_b']:+.3f} | {r['seconds']:.1f} | {'yes' if passes(r) else 'no'} |"
+    )
+
+
+HEADER = (
+    "| design | triplets | (a) before | (a) after | gap closed | (b) before | (b) after | (b) change | train s | bars |\n"
+    "|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--designs", default=",".join(DESIGNS))
+    ap.add_argument("--triplets", default="300,20")
+    ap.add_argument("--pooling", default="gem")
+    ap.add_argument("--no-doc", action="store_true", help="print only; leave docs/finetune.md alone")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    vecs, labels, _ = base_vectors("head", args.pooling)
+    rows = []
+    print(HEADER, flush=True)
+    for n in [int(t) for t in args.triplets.split(",")]:
+        for name in args.designs.split(","):
+            row = run_design(name, DESIGNS[name], vecs, labels, n)
+            rows.append(row)
+            print(format_row(row), flush=True)
+    if not args.no_doc:
+        write_doc(rows, args.pooling)
+
+
+def write_doc(rows: list[dict], pooling: str) -> None:
+    doc = ROOT / "docs" / "finetune.md"
+    marker = "<!-- results: written by benchmarks/finetune_eval.py -->"
+    text = doc.read_text() if doc.exists() else marker + "\n"
+    head = text.split(marker)[0]
+    table = "\n".join([HEADER, *[format_row(r) for r in rows]])
+    body = (
+        f"{marker}\n\nBase vectors: head/{pooling}, {len(SEEDS)} seeds {SEEDS}; "
+        "values are means ± half the spread (max − min) over seeds; "
+        "'gap closed' is (after − before) / (1 − before) for (a).\n\n" + table + "\n"
+    )
+    doc.write_text(head + body)
+
+
+if __name__ == "__main__":
+    main()

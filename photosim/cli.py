@@ -1,0 +1,416 @@
+"""The command line: every use case, headless. Thin: parsing, printing, Ctrl-C.
+
+No traceback reaches the user: known problems print one line; anything
+unexpected prints one line too and leaves the traceback in a log file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+
+from . import __version__
+
+
+class CliContext:
+    """TaskContext over a tqdm bar; the first Ctrl-C asks the work to stop, a second one aborts."""
+
+    def __init__(self, unit: str = "photo", quiet: bool = False) -> None:
+        self._stop = threading.Event()
+        self._bar = None
+        self._unit = unit
+        self._quiet = quiet
+        self._previous = None
+        self.stop_requested_at: float | None = None
+
+    def __enter__(self) -> "CliContext":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _on_sigint(self, signum, frame) -> None:
+        if self._stop.is_set():
+            raise KeyboardInterrupt
+        self._stop.set()
+        self.stop_requested_at = time.monotonic()
+        print("\nstopping… (keeping everything finished so far; Ctrl-C again to abort)", file=sys.stderr)
+
+    def cancelled(self) -> bool:
+        return self._stop.is_set()
+
+    def progress(self, done: int, total: int, text: str = "") -> None:
+        if self._quiet or total <= 0:
+            return
+        if self._bar is None or self._bar.total != total:
+            from tqdm import tqdm
+
+            if self._bar is not None:
+                self._bar.close()
+            self._bar = tqdm(total=total, unit=self._unit, desc=text, dynamic_ncols=True, file=sys.stderr)
+        self._bar.set_description(text)
+        self._bar.update(done - self._bar.n)
+
+
+def _library(args):
+    from .store.db import default_library_dir
+    from .store.library import Library
+
+    return Library(args.library or default_library_dir())
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+
+
+def _shown(path: str) -> str:
+    """A path as text a terminal can show, even if its bytes are not UTF-8."""
+    return path.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+# --- commands ---------------------------------------------------------------------------
+def cmd_index(args) -> int:
+    from .services.indexing import index_folders
+
+    lib = _library(args)
+    with CliContext(quiet=args.quiet) as ctx:
+        r = index_folders(lib, args.paths, ctx, batch_size=args.batch_size, retry_errors=args.retry_errors)
+    state = "stopped" if r.cancelled else "done"
+    print(f"{state}: {r.scanned} files found, {r.embedded} embedded ({r.rate:.1f} photos/s), "
+          f"{r.unchanged} unchanged, {r.moved} moved, {r.failed} unreadable, {r.missing} newly missing")
+    if r.failed:
+        print("see the unreadable ones with: photosim info --errors")
+    return 130 if r.cancelled else 0
+
+
+def cmd_similar(args) -> int:
+    from .services.search import similar
+
+    lib = _library(args)
+    found = similar(lib, args.photo, k=args.k)
+    if args.json:
+        _print_json([{"path": n.photo.path, "similarity": round(n.similarity, 4)} for n in found])
+    else:
+        for n in found:
+            print(f"{n.similarity:.3f}  {_shown(n.photo.path)}")
+    return 0
+
+
+def cmd_dupes(args) -> int:
+    from .core.duplicates import DEFAULT_THRESHOLD
+    from .services.search import find_duplicates, group_as_json
+
+    lib = _library(args)
+    with CliContext(unit="photo", quiet=True) as ctx:
+        groups = find_duplicates(lib, args.threshold or DEFAULT_THRESHOLD, ctx)
+    if args.json:
+        _print_json([group_as_json(g) for g in groups])
+        return 0
+    if not groups:
+        print("no duplicates found")
+    for n, g in enumerate(groups, 1):
+        print(f"group {n} ({g.kind}): keep {_shown(g.keep.path)} — {g.reason}")
+        for p, s in zip(g.photos[1:], g.similarities[1:]):
+            print(f"    {s:.3f}  {_shown(p.path)}")
+    return 0
+
+
+def cmd_trash(args) -> int:
+    from .services.trash import trash
+
+    lib = _library(args)
+    moved = trash(lib, args.paths, args.threshold)
+    for m in moved:
+        print(f"moved to quarantine: {_shown(m.original)}")
+    print(f"{len(moved)} photo(s) moved; 'photosim undo' puts them back")
+    return 0
+
+
+def cmd_undo(args) -> int:
+    from .services.trash import undo
+
+    restored = undo(_library(args))
+    for m in restored:
+        print(f"restored: {_shown(m.original)}")
+    return 0
+
+
+def cmd_label(args) -> int:
+    from .services import labels
+
+    lib = _library(args)
+    if args.label_cmd == "not-duplicate":
+        labels.not_duplicate(lib, [args.a, args.b])
+        print("recorded: not duplicates (this group will not be shown again)")
+    elif args.label_cmd in ("same", "different"):
+        i = labels.add_pair(lib, args.a, args.b, args.label_cmd == "same")
+        print(f"pair {i} recorded: {args.label_cmd}")
+    elif args.label_cmd == "triplet":
+        i = labels.add_triplet(lib, args.anchor, args.positive, args.negative)
+        print(f"triplet {i} recorded")
+    elif args.label_cmd == "import":
+        r = labels.import_csv(lib, args.file)
+        for p in r.problems:
+            print(p, file=sys.stderr)
+        print(f"imported {r.pairs} pairs and {r.triplets} triplets; {len(r.problems)} rows skipped")
+        return 1 if r.problems else 0
+    elif args.label_cmd == "list":
+        data = labels.list_labels(lib)
+        if args.json:
+            _print_json(data)
+        else:
+            for p in data["pairs"]:
+                print(f"pair {p['id']}: {p['label']:9}  {_shown(p['a'])}  {_shown(p['b'])}")
+            for t in data["triplets"]:
+                print(f"triplet {t['id']}: {_shown(t['anchor'])} ~ {_shown(t['positive'])} ≠ {_shown(t['negative'])}")
+            print(f"{len(data['pairs'])} pairs, {len(data['triplets'])} triplets")
+    elif args.label_cmd == "remove":
+        kind = labels.remove_label(lib, args.id, "pair" if args.pair else "triplet" if args.triplet else None)
+        print(f"removed {kind} {args.id}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .services.info import export_npz
+
+    n = export_npz(_library(args), args.out)
+    print(f"wrote {n} vectors to {args.out}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .core.backbone import EmbeddingSpec
+    from .services.evaluation import evaluate_tree
+
+    spec = EmbeddingSpec(layer=args.layer, pooling=args.pooling, gem_p=args.gem_p)
+    with CliContext(quiet=args.quiet) as ctx:
+        scores = evaluate_tree(args.root, ctx, spec)
+    if args.json:
+        _print_json({**scores.as_dict(), "embedding": spec.key})
+    else:
+        print(f"embedding {spec.key}: mAP {scores.map:.4f}, precision@10 {scores.precision_at_10:.4f}, "
+              f"R-precision {scores.r_precision:.4f} over {scores.queries} queries")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .services import info as info_service
+
+    lib = _library(args)
+    if args.errors:
+        errs = info_service.errors(lib)
+        if args.json:
+            _print_json([{"path": e.path, "reason": e.reason} for e in errs])
+        else:
+            for e in errs:
+                print(f"{_shown(e.path)}: {e.reason}")
+            print(f"{len(errs)} unreadable file(s)")
+        return 0
+    data = info_service.info(lib)
+    if args.json:
+        _print_json(data)
+        return 0
+    print(f"library:   {data['library']} (schema {data['schema']})")
+    print(f"photos:    {data['indexed']} indexed, {data['missing']} missing/offline, {data['failed']} unreadable")
+    print(f"model:     {data['model']['id']} — {data['model']['name']} ({data['embedding']})")
+    print(f"index:     {data['index']}")
+    for f in data["folders"]:
+        print(f"folder:    {_shown(f)}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from .services import models
+
+    lib = _library(args)
+    if args.models_cmd == "use":
+        m = models.use_model(lib, args.id)
+        print(f"now using model {m['id']} — {m['name']}")
+        return 0
+    rows = models.list_models(lib)
+    if args.json:
+        _print_json(rows)
+        return 0
+    for m in rows:
+        mark = "*" if m["active"] else " "
+        summary = m["summary"]
+        extra = ", ".join(f"{k} {v}" for k, v in summary.items() if not isinstance(v, (dict, list)))
+        print(f"{mark} {m['id']:3}  {m['name']}  ({m['vectors']} vectors){'  ' + extra if extra else ''}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """What `make run` does until a window opens: index the bundled demo photos, show a search."""
+    from .services.indexing import index_folders
+    from .services.search import similar
+
+    demo = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "demo")
+    if not os.path.isdir(demo):
+        from importlib.resources import files
+
+        demo = str(files("photosim").joinpath("demo"))
+    lib = _library(args)
+    with CliContext() as ctx:
+        r = index_folders(lib, [demo], ctx)
+    print(f"indexed {r.embedded} new demo photos into {lib.directory}")
+    photos = sorted(os.path.join(demo, f) for f in os.listdir(demo) if not f.startswith(".") and f.lower().endswith((".jpg", ".png")))
+    query = photos[0]
+    print(f"most similar to {os.path.basename(query)}:")
+    for n in similar(lib, query, k=5):
+        print(f"  {n.similarity:.3f}  {os.path.basename(n.photo.path)}")
+    return 0
+
+
+def cmd_gui(args) -> int:
+    try:
+        from .gui.app import main as gui_main
+    except ImportError as exc:
+        print(f"photosim: the desktop app is not available here ({exc})", file=sys.stderr)
+        return 2
+    return gui_main(args.library)
+
+
+# --- parser -----------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    from .core.backbone import LAYERS, POOLINGS, EmbeddingSpec
+
+    default = EmbeddingSpec()
+    p = argparse.ArgumentParser(prog="photosim", description="Find similar and duplicate photos.")
+    p.add_argument("--version", action="version", version=f"photosim {__version__}")
+    p.add_argument("--library", metavar="DIR", help="library folder (default: $PHOTOSIM_LIBRARY or the per-user data folder)")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("index", help="scan folders and embed new or changed photos")
+    c.add_argument("paths", nargs="+", metavar="PATH")
+    c.add_argument("--batch-size", type=int, default=32)
+    c.add_argument("--retry-errors", action="store_true", help="try unreadable files again even if unchanged")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(func=cmd_index)
+
+    c = sub.add_parser("similar", help="the photos most similar to PHOTO (in the library or not)")
+    c.add_argument("photo")
+    c.add_argument("-k", type=int, default=10, help="how many (default 10)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_similar)
+
+    c = sub.add_parser("dupes", help="groups of exact and near duplicates, with a suggested keeper (moves nothing)")
+    c.add_argument("--threshold", type=float, default=None, help="cosine similarity for near-duplicates")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_dupes)
+
+    c = sub.add_parser("trash", help="move photos to the quarantine (undoable with 'photosim undo')")
+    c.add_argument("paths", nargs="+", metavar="PATH")
+    c.add_argument("--threshold", type=float, default=None, help=argparse.SUPPRESS)
+    c.set_defaults(func=cmd_trash)
+
+    c = sub.add_parser("undo", help="put back the photos of the last 'trash'")
+    c.set_defaults(func=cmd_undo)
+
+    c = sub.add_parser("label", help="duplicate decisions and similarity labels")
+    lsub = c.add_subparsers(dest="label_cmd", required=True, metavar="KIND")
+    for name, text in (("not-duplicate", "these two are not duplicates (a duplicate decision)"),
+                       ("same", "these two are similar (a similarity label)"),
+                       ("different", "these two are not similar (a similarity label)")):
+        lc = lsub.add_parser(name, help=text)
+        lc.add_argument("a")
+        lc.add_argument("b")
+    lc = lsub.add_parser("triplet", help="ANCHOR is more like POSITIVE than NEGATIVE")
+    lc.add_argument("anchor")
+    lc.add_argument("positive")
+    lc.add_argument("negative")
+    lc = lsub.add_parser("import", help="import a CSV of triplets or pairs")
+    lc.add_argument("file")
+    lc = lsub.add_parser("list", help="list similarity labels")
+    lc.add_argument("--json", action="store_true")
+    lc = lsub.add_parser("remove", help="remove a label by id")
+    lc.add_argument("id", type=int)
+    g = lc.add_mutually_exclusive_group()
+    g.add_argument("--pair", action="store_true")
+    g.add_argument("--triplet", action="store_true")
+    c.set_defaults(func=cmd_label)
+
+    c = sub.add_parser("export", help="write paths and vectors to a .npz file")
+    c.add_argument("out", metavar="OUT.npz")
+    c.set_defaults(func=cmd_export)
+
+    c = sub.add_parser("eval", help="retrieval quality on a folder-per-class tree")
+    c.add_argument("root")
+    c.add_argument("--layer", choices=LAYERS, default=default.layer)
+    c.add_argument("--pooling", choices=POOLINGS, default=default.pooling)
+    c.add_argument("--gem-p", type=float, default=default.gem_p)
+    c.add_argument("--json", action="store_true")
+    c.add_argument("-q", "--quiet", action="store_true")
+    c.set_defaults(func=cmd_eval)
+
+    c = sub.add_parser("info", help="what the library holds")
+    c.add_argument("--errors", action="store_true", help="list the files that could not be read, with reasons")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_info)
+
+    c = sub.add_parser("models", help="model versions; 'models use ID' switches")
+    msub = c.add_subparsers(dest="models_cmd", metavar="use")
+    mc = msub.add_parser("use", help="switch to model version ID (0 = ImageNet)")
+    mc.add_argument("id", type=int)
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_models)
+
+    c = sub.add_parser("demo", help="index the bundled demo photos and show a search")
+    c.set_defaults(func=cmd_demo)
+
+    c = sub.add_parser("gui", help="open the desktop app")
+    c.set_defaults(func=cmd_gui)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .services import UserError
+    from .store.db import LibraryError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, LibraryError, ValueError) as exc:
+        print(f"photosim: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("photosim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except OSError as exc:
+        print(f"photosim: {exc.strerror or exc}{': ' + exc.filename if getattr(exc, 'filename', None) else ''}",
+              file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, traceback to a log
+        log = _log_traceback()
+        print(f"photosim: unexpected error: {type(exc).__name__}: {exc} (details in {log})", file=sys.stderr)
+        return 1
+
+
+def _log_traceback() -> str:
+    from .core.embed import cache_dir
+
+    path = os.path.join(cache_dir(), "error.log")
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a") as fh:
+            fh.write(f"--- {time.ctime()} photosim {__version__} {sys.argv}\n")
+            fh.write(traceback.format_exc())
+    except OSError:
+        return "(no log: cache folder not writable)"
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""Read one photo file into the network's input, never raising for a bad file.
+
+One read of the bytes serves both the content hash and the decoder. JPEGs are
+decoded at reduced scale (Pillow's draft mode, the DCT scaling of libjpeg), so
+a 12-megapixel or even a 300-megapixel JPEG never materialises at full size.
+EXIF orientation is applied before anything else, so a photo and its rotated
+copy embed alike. Every failure becomes a :class:`DecodeError` with a reason a
+person understands.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+import zlib
+
+import numpy as np
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from .types import DecodedPhoto, DecodeError, FileStat
+
+try:  # HEIC/HEIF support is optional at run time but installed with photosim
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF = True
+except ImportError:  # pragma: no cover
+    HEIF = False
+
+# We do our own, format-aware size check (JPEG draft decoding makes huge JPEGs
+# cheap), so Pillow's global bomb guard is replaced by MAX_DECODED_PIXELS below.
+Image.MAX_IMAGE_PIXELS = None
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+#: Largest image we agree to decode at full size (formats without reduced-scale decoding).
+MAX_DECODED_PIXELS = 120_000_000
+#: Largest JPEG header we accept at all; draft decoding shrinks it by up to 8x per side.
+MAX_JPEG_PIXELS = 2_000_000_000
+
+PHOTO_EXTENSIONS = frozenset(
+    ".jpg .jpeg .jpe .jfif .png .webp .tif .tiff .bmp .gif .heic .heif .hif".split()
+)
+
+_ORIENT = {
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
+    3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
+    5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_270,),
+    7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_90,),
+}
+_STD_LUMA_SUM = 1952  # sum of the IJG standard luminance table (quality 50)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def read_stat(path: str) -> FileStat:
+    st = os.stat(path)
+    return FileStat(path, st.st_size, st.st_mtime_ns)
+
+
+def decode_file(path: str, size: int = 224) -> DecodedPhoto | DecodeError:
+    """Read, hash and decode ``path``; a bad file gives a DecodeError, never an exception."""
+    try:
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            data = fh.read()
+    except OSError as exc:
+        return DecodeError(path, 0, 0, _os_reason(exc))
+    return decode_bytes(path, data, st.st_size, st.st_mtime_ns, size)
+
+
+def decode_bytes(path: str, data: bytes, fsize: int, mtime_ns: int, size: int = 224) -> DecodedPhoto | DecodeError:
+    def fail(reason: str) -> DecodeError:
+        return DecodeError(path, fsize, mtime_ns, reason)
+
+    if not data:
+        return fail("empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _decode(path, data, fsize, mtime_ns, size)
+    except _Refused as exc:
+        return fail(str(exc))
+    except UnidentifiedImageError:
+        return fail("not an image Photosim can read (unknown or unsupported format)")
+    except (OSError, SyntaxError, ValueError, zlib.error, EOFError, IndexError, TypeError) as exc:
+        return fail(_decoder_reason(exc))
+    except MemoryError:
+        return fail("image too large to decode in memory")
+
+
+class _Refused(Exception):
+    pass
+
+
+def _decode(path: str, data: bytes, fsize: int, mtime_ns: int, size: int) -> DecodedPhoto:
+    im = Image.open(io.BytesIO(data))
+    fmt = im.format or "?"
+    w0, h0 = im.size
+    limit = MAX_JPEG_PIXELS if fmt in ("JPEG", "MPO") else MAX_DECODED_PIXELS
+    if w0 * h0 > limit:
+        raise _Refused(f"image declares {w0}×{h0} pixels, too large to be a real photo (decompression bomb?)")
+    exif = _safe_exif(im)
+    orientation = exif.get(0x0112, 1) if exif else 1
+    quality = _jpeg_quality(im) if fmt == "JPEG" else None
+    if fmt in ("JPEG", "MPO"):
+        im.draft("RGB", (size, size))
+    im.seek(0) if getattr(im, "n_frames", 1) > 1 else None
+    im.load()
+    im = _to_rgb(im)
+    for op in _ORIENT.get(orientation if isinstance(orientation, int) else 1, ()):
+        im = im.transpose(op)
+    if orientation in (5, 6, 7, 8):
+        w0, h0 = h0, w0
+    pixels = np.asarray(im.resize((size, size), Image.Resampling.BICUBIC, reducing_gap=2.0))
+    return DecodedPhoto(
+        path=path,
+        size=fsize,
+        mtime_ns=mtime_ns,
+        content_hash=content_hash(data),
+        pixels=pixels,
+        width=w0,
+        height=h0,
+        format=fmt,
+        taken_at=_taken_at(exif),
+        exif_tags=len(exif) if exif else 0,
+        jpeg_quality=quality,
+        grey=_is_grey(pixels),
+        border=_border_fraction(pixels),
+    )
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """Normalise any mode to 8-bit RGB without clipping deep images or losing transparency."""
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(im, dtype=np.float64)
+        lo, hi = (0.0, 65535.0) if mode.startswith("I;16") else (float(arr.min()), float(arr.max()))
+        if mode == "I" and hi <= 65535 and lo >= 0:
+            lo, hi = 0.0, 65535.0 if hi > 255 else 255.0
+        scaled = (arr - lo) * (255.0 / max(hi - lo, 1e-9))
+        return Image.fromarray(scaled.clip(0, 255).astype(np.uint8), "L").convert("RGB")
+    if mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    if mode != "RGB":
+        return im.convert("RGB")
+    return im
+
+
+def _safe_exif(im: Image.Image) -> dict[int, object]:
+    """EXIF tags, or {} when the block is corrupt: a broken EXIF never stops a photo."""
+    try:
+        exif = im.getexif()
+        tags: dict[int, object] = dict(exif)
+        try:
+            tags.update(exif.get_ifd(0x8769))
+        except Exception:  # noqa: BLE001 - a corrupt sub-IFD only loses the capture time
+            pass
+        return tags
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds for corrupt EXIF
+        return {}
+
+
+def _taken_at(exif: dict[int, object]) -> str | None:
+    for tag in (0x9003, 0x9004, 0x0132):  # DateTimeOriginal, DateTimeDigitized, DateTime
+        value = exif.get(tag)
+        if isinstance(value, str) and len(value) >= 19 and value[:4].isdigit():
+            return value[:4] + "-" + value[5:7] + "-" + value[8:10] + "T" + value[11:19]
+    return None
+
+
+def _jpeg_quality(im: Image.Image) -> int | None:
+    """Estimate the IJG quality from the luminance quantisation table."""
+    try:
+        table = im.quantization.get(0)
+    except AttributeError:
+        return None
+    if not table:
+        return None
+    scale = sum(table) * 100.0 / _STD_LUMA_SUM
+    quality = (200.0 - scale) / 2.0 if scale <= 100 else 5000.0 / scale
+    return int(round(min(100.0, max(1.0, quality))))
+
+
+def _is_grey(pixels: np.ndarray) -> bool:
+    p = pixels.astype(np.int16)
+    return bool(np.abs(p[..., 0] - p[..., 1]).mean() < 2 and np.abs(p[..., 1] - p[..., 2]).mean() < 2)
+
+
+def _border_fraction(pixels: np.ndarray) -> float:
+    """Fraction of rows that are flat bands at the top and bottom (letterbox borders)."""
+    rows = pixels.reshape(pixels.shape[0], -1).astype(np.float32)
+    flat = rows.std(axis=1) < 6.0
+    n = len(flat)
+    top = int(np.argmin(flat)) if not flat.all() else n
+    bottom = int(np.argmin(flat[::-1])) if not flat.all() else 0
+    return (top + bottom) / n if top + bottom < n else 0.0
+
+
+def _os_reason(exc: OSError) -> str:
+    import errno
+
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied (cannot read the file)"
+    if exc.errno == errno.ENOENT:
+        return "file vanished before it could be read (deleted, renamed or a dangling link)"
+    if exc.errno == errno.EISDIR:
+        return "is a folder, not a photo"
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    return f"cannot read the file: {exc.strerror or exc}"
+
+
+def _decoder_reason(exc: BaseException) -> str:
+    text = str(exc)
+    low = text.lower()
+    if "truncated" in low or isinstance(exc, EOFError):
+        return "file is truncated (incomplete download or copy)"
+    if "crc" in low or "checksum" in low or "broken png" in low:
+        return "file is corrupt (checksum mismatch)"
+    if "cannot identify" in low:
+        return "not an image Photosim can read"
+    return f"file is corrupt or unreadable ({type(exc).__name__}: {text[:120]})"

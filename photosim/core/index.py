@@ -1,0 +1,96 @@
+"""An HNSW index over unit vectors (hnswlib, inner-product space), labels = photo ids.
+
+The index is a cache of what SQLite holds: it can always be rebuilt, so saving
+is atomic (write a temp file, then rename) and a file that fails to load is
+simply rebuilt by the store.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import hnswlib
+import numpy as np
+
+M = 16
+EF_CONSTRUCTION = 200
+EF_SEARCH = 128
+
+
+class VectorIndex:
+    def __init__(self, dim: int, capacity: int = 1024) -> None:
+        self.dim = dim
+        self._index = hnswlib.Index(space="ip", dim=dim)
+        self._index.init_index(max_elements=max(capacity, 16), ef_construction=EF_CONSTRUCTION, M=M,
+                               allow_replace_deleted=True)
+        self._index.set_ef(EF_SEARCH)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray, threads: int = -1) -> None:
+        if len(ids) == 0:
+            return
+        needed = self._index.get_current_count() + len(ids)
+        if needed > self._index.get_max_elements():
+            self._index.resize_index(max(needed, 2 * self._index.get_max_elements()))
+        self._index.add_items(np.ascontiguousarray(vectors, dtype=np.float32),
+                              np.asarray(ids, dtype=np.int64), num_threads=threads, replace_deleted=True)
+
+    def remove(self, ids) -> None:
+        for i in ids:
+            try:
+                self._index.mark_deleted(int(i))
+            except RuntimeError:
+                pass  # not in the index: nothing to remove
+
+    def ids(self) -> np.ndarray:
+        return np.asarray(self._index.get_ids_list(), dtype=np.int64)
+
+    def count(self) -> int:
+        return self._index.get_current_count()
+
+    def query(self, vectors: np.ndarray, k: int, threads: int = -1) -> tuple[np.ndarray, np.ndarray]:
+        """k nearest per row: (ids, similarities), similarity = cosine (vectors are unit length)."""
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        live = self._index.get_current_count()
+        k = min(k, live)
+        if k <= 0:
+            return np.zeros((len(vectors), 0), np.int64), np.zeros((len(vectors), 0), np.float32)
+        self._index.set_ef(max(EF_SEARCH, 2 * k))
+        labels, distances = self._index.knn_query(vectors, k=k, num_threads=threads)
+        return labels.astype(np.int64), (1.0 - distances).astype(np.float32)
+
+    def save(self, path: str) -> None:
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=folder)
+        os.close(fd)
+        try:
+            self._index.save_index(tmp)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    @classmethod
+    def load(cls, path: str, dim: int) -> "VectorIndex":
+        self = cls.__new__(cls)
+        self.dim = dim
+        self._index = hnswlib.Index(space="ip", dim=dim)
+        self._index.load_index(path, allow_replace_deleted=True)
+        self._index.set_ef(EF_SEARCH)  # ef is not saved in the file
+        return self
+
+    @classmethod
+    def build(cls, ids: np.ndarray, vectors: np.ndarray) -> "VectorIndex":
+        index = cls(vectors.shape[1] if len(vectors) else 1, capacity=len(ids))
+        index.add(ids, vectors)
+        return index
+
+
+def exact_knn(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """Brute-force neighbours (row indexes), the ground truth for recall measurements."""
+    sims = queries @ vectors.T
+    k = min(k, vectors.shape[0])
+    part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    order = np.take_along_axis(sims, part, axis=1).argsort(axis=1)[:, ::-1]
+    return np.take_along_axis(part, order, axis=1)

@@ -1,0 +1,196 @@
+"""Fine-tune the adapter on labels: triplet loss plus library preservation.
+
+Per step the loss is
+
+    triplet(marked triplets) + triplet(mined in the labelled batch)
+    + preserve_weight * preservation(random unlabelled batch)
+
+The marked triplets are the user's own labels; mining adds the hard and
+semi-hard triplets that the transitive closure of the labels allows (see
+``pairs.py``); the preservation term compares each unlabelled photo's
+neighbour distribution before and after the adapter, which is what keeps the
+classes nobody labelled from getting worse. Everything operates on stored
+base vectors, so a few hundred labels train in seconds on one CPU core.
+
+Reproducible: all randomness (init, batch sampling) comes from one
+``torch.Generator``/``numpy`` seed, and torch's own RNG state is restored.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .adapter import Adapter, AdapterConfig
+from .loss import gram_mse, neighbour_kl, triplet_loss
+from .mining import STRATEGIES, mine, relation_masks
+from .pairs import build_graph, explicit_triplets
+
+ProgressFn = Callable[[int, int, float], None]
+StopFn = Callable[[], bool]
+PRESERVE = ("kl", "gram", "none")
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """Training knobs; defaults are the ones measured in docs/finetune.md."""
+
+    margin: float = 0.2
+    epochs: int = 100
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    mining: str = "batch-hard"  # one of mining.STRATEGIES, or "none"
+    kind: str = "residual"
+    hidden: int = 256
+    out_dim: int = 256
+    batch_size: int = 256  # labelled photos per step
+    triplet_batch: int = 512  # marked triplets per step
+    preserve: str = "kl"
+    preserve_weight: float = 1.0
+    preserve_batch: int = 256
+    temperature: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.mining not in (*STRATEGIES, "none"):
+            raise ValueError(f"unknown mining {self.mining!r}")
+        if self.preserve not in PRESERVE:
+            raise ValueError(f"unknown preservation {self.preserve!r}")
+        if self.epochs < 0 or self.lr <= 0 or self.margin < 0:
+            raise ValueError("epochs and margin must be >= 0, lr > 0")
+
+
+@dataclass
+class TrainResult:
+    adapter: Adapter
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def train(
+    base_vectors: np.ndarray,
+    triplets: np.ndarray,
+    unlabelled: np.ndarray | None = None,
+    options: TrainOptions | None = None,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    seed: int = 0,
+    pairs: np.ndarray | None = None,
+) -> TrainResult:
+    """Train an adapter for ``base_vectors`` (N, D) float32 unit rows.
+
+    ``triplets``: (T, 3) ints (anchor, positive, negative) into base_vectors.
+    ``pairs``: optional (P, 3) ints (a, b, same in {0, 1}).
+    ``unlabelled``: indexes of photos for the preservation term (typically the
+    whole library; labelled photos may be included). None means all rows.
+    ``progress(step, total, loss)`` is called after every step;
+    ``should_stop()`` is polled before every step, and a stop returns the
+    adapter as trained so far with ``summary["stopped"] = True``.
+    """
+    opts = options or TrainOptions()
+    x_all = np.ascontiguousarray(base_vectors, dtype=np.float32)
+    if x_all.ndim != 2:
+        raise ValueError("base_vectors must be an (N, D) array")
+    n, dim = x_all.shape
+    graph = build_graph(triplets, pairs)
+    marked = explicit_triplets(graph, triplets, pairs)
+    if len(graph.nodes) and graph.nodes[-1] >= n:
+        raise ValueError("a label refers to a row outside base_vectors")
+    unl = np.arange(n) if unlabelled is None else np.unique(np.asarray(unlabelled, dtype=np.int64))
+
+    rng = np.random.default_rng(seed)
+    saved_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        model = Adapter(AdapterConfig(dim=dim, kind=opts.kind, hidden=opts.hidden, out_dim=opts.out_dim))
+    finally:
+        torch.random.set_rng_state(saved_state)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optim = torch.optim.AdamW(params, lr=opts.lr, weight_decay=opts.weight_decay)
+
+    x = torch.from_numpy(x_all)
+    different = torch.from_numpy(graph.different)
+    nodes = graph.nodes
+    steps_per_epoch = max(1, math.ceil(len(nodes) / opts.batch_size)) if len(nodes) else 1
+    total = opts.epochs * steps_per_epoch if len(marked) or len(nodes) else 0
+    started = time.perf_counter()
+    history: list[float] = []
+    stopped = False
+    step = 0
+    model.train()
+    for _epoch in range(opts.epochs if total else 0):
+        order = rng.permutation(nodes)
+        for s in range(steps_per_epoch):
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
+            batch = order[s * opts.batch_size : (s + 1) * opts.batch_size]
+            loss = _step_loss(model, x, graph, different, batch, marked, unl, opts, rng)
+            optim.zero_grad()
+            loss.backward()
+            optim.step()
+            step += 1
+            value = float(loss.detach())
+            history.append(value)
+            if progress is not None:
+                progress(step, total, value)
+        if stopped:
+            break
+    model.eval()
+    summary = {
+        "steps": step,
+        "total_steps": total,
+        "stopped": stopped,
+        "seconds": time.perf_counter() - started,
+        "final_loss": history[-1] if history else None,
+        "loss_history": history,
+        "labelled_photos": int(len(nodes)),
+        "components": graph.n_components,
+        "marked_triplets": int(len(marked)),
+        "implied_triplets": graph.n_implied_triplets(),
+        "conflicts": graph.conflicts,
+        "seed": seed,
+        "options": asdict(opts),
+    }
+    return TrainResult(adapter=model, summary=summary)
+
+
+def _step_loss(
+    model: Adapter,
+    x: torch.Tensor,
+    graph: Any,
+    different: torch.Tensor,
+    batch: np.ndarray,
+    marked: np.ndarray,
+    unl: np.ndarray,
+    opts: TrainOptions,
+    rng: np.random.Generator,
+) -> torch.Tensor:
+    """One step's loss; rows are gathered once so each photo is embedded once."""
+    if len(marked) > opts.triplet_batch:
+        marked = marked[rng.choice(len(marked), opts.triplet_batch, replace=False)]
+    unl_batch = unl[rng.choice(len(unl), min(opts.preserve_batch, len(unl)), replace=False)] if len(unl) else unl
+    rows, inverse = np.unique(np.concatenate([batch, marked.ravel(), unl_batch]), return_inverse=True)
+    emb = model(x[torch.from_numpy(rows)])
+    pos_of = torch.from_numpy(inverse)
+    nb, nm = len(batch), marked.size
+    loss = emb.sum() * 0.0
+    if nm:
+        tri = pos_of[nb : nb + nm].view(-1, 3)
+        loss = loss + triplet_loss(emb, tri[:, 0], tri[:, 1], tri[:, 2], opts.margin)
+    if opts.mining != "none" and nb > 1:
+        bidx = pos_of[:nb]
+        comp = torch.from_numpy(graph.component_of(batch))
+        pos, neg = relation_masks(comp, different)
+        be = emb[bidx]
+        a, p, ng = mine(be, pos, neg, opts.mining, opts.margin)
+        loss = loss + triplet_loss(be, a, p, ng, opts.margin)
+    if opts.preserve != "none" and opts.preserve_weight > 0 and len(unl_batch) > 1:
+        uidx = pos_of[nb + nm :]
+        new = emb[uidx]
+        old = x[torch.from_numpy(unl_batch)]
+        term = neighbour_kl(new, old, opts.temperature) if opts.preserve == "kl" else gram_mse(new, old)
+        loss = loss + opts.preserve_weight * term
+    return loss

@@ -1,0 +1,51 @@
+"""What the library holds: counts, model, index state, errors; and the numpy export."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..core.types import DecodeError, PhotoState
+from ..store import repositories as repo
+from ..store.library import Library
+from . import UserError
+
+
+def info(lib: Library) -> dict:
+    with lib.db.session() as s:
+        counts = repo.counts(s)
+        model = repo.get_model(s, lib.active_model)
+        folders = repo.list_folders(s)
+    return {
+        "library": lib.directory,
+        "schema": lib.db.schema_version(),
+        "folders": folders,
+        **counts,
+        "model": {"id": model.id, "name": model.name},
+        "embedding": lib.base_spec().key,
+        "index": lib.index_state(),
+    }
+
+
+def errors(lib: Library) -> list[DecodeError]:
+    with lib.db.session() as s:
+        return repo.list_errors(s)
+
+
+def export_npz(lib: Library, out: str, include_missing: bool = True) -> int:
+    """Write paths, vectors (active model, float32) and the model id to ``out`` (.npz)."""
+    model = lib.active_model
+    with lib.db.session() as s:
+        ids, vectors = repo.get_vectors(s, model)
+        photos = repo.photos_by_id(s, ids.tolist())
+    keep = [n for n, i in enumerate(ids) if include_missing or photos[i].state == PhotoState.OK]
+    paths = np.array([photos[int(ids[n])].path for n in keep], dtype=object).astype(str)
+    folder = os.path.dirname(os.path.abspath(out)) or "."
+    if not os.path.isdir(folder):
+        raise UserError(f"no such folder: {folder}")
+    arr = vectors[keep] if len(keep) else np.zeros((0, 0), np.float32)
+    tmp = out + ".tmp.npz"
+    np.savez(tmp, paths=paths, vectors=arr.astype(np.float32), model=np.int64(model),
+             photo_ids=ids[keep])
+    os.replace(tmp, out)
+    return len(keep)

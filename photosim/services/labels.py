@@ -1,0 +1,124 @@
+"""Labels: duplicate decisions (not-duplicate) and similarity labels (pairs, triplets).
+
+The two kinds live in separate tables and never mix: "not duplicates" hides a
+duplicate group, while same/different and triplets teach the fine-tuning.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+
+from ..store import repositories as repo
+from ..store.library import Library
+from . import UserError
+
+
+def _photo_id(s, path: str) -> int:
+    photo = repo.photo_by_path(s, os.path.abspath(path))
+    if photo is None:
+        raise UserError(f"not in the library: {path}")
+    return photo.id
+
+
+def not_duplicate(lib: Library, paths: list[str]) -> None:
+    """Record that these photos are not duplicates of each other (every pair among them)."""
+    if len(paths) < 2:
+        raise UserError("name two photos (or more)")
+    with lib.db.session() as s:
+        ids = [_photo_id(s, p) for p in paths]
+        for i, a in enumerate(ids):
+            for b in ids[i + 1:]:
+                if a != b:
+                    repo.add_not_duplicate(s, a, b)
+
+
+def add_pair(lib: Library, a: str, b: str, same: bool) -> int:
+    with lib.db.session() as s:
+        ia, ib = _photo_id(s, a), _photo_id(s, b)
+        if ia == ib:
+            raise UserError("a pair needs two different photos")
+        return repo.add_pair(s, ia, ib, same)
+
+
+def add_triplet(lib: Library, anchor: str, positive: str, negative: str) -> int:
+    with lib.db.session() as s:
+        ids = [_photo_id(s, p) for p in (anchor, positive, negative)]
+        if len(set(ids)) < 3:
+            raise UserError("a triplet needs three different photos")
+        return repo.add_triplet(s, *ids)
+
+
+@dataclass
+class ImportReport:
+    pairs: int = 0
+    triplets: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def import_csv(lib: Library, path: str) -> ImportReport:
+    """Import `anchor,positive,negative` or `a,b,label` rows; bad rows are reported, the rest imported."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {path}: {exc}") from exc
+    if not rows:
+        raise UserError(f"{path} is empty")
+    header = [h.strip().lower() for h in rows[0]]
+    report = ImportReport()
+    base = os.path.dirname(os.path.abspath(path))
+    if header == ["anchor", "positive", "negative"]:
+        kind = "triplet"
+    elif header == ["a", "b", "label"]:
+        kind = "pair"
+    else:
+        raise UserError(f"{path}: the header must be 'anchor,positive,negative' or 'a,b,label'")
+    for line, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        try:
+            if len(row) != 3:
+                raise UserError("expected 3 columns")
+            cells = [c.strip() for c in row]
+            if kind == "triplet":
+                add_triplet(lib, *(os.path.join(base, c) for c in cells))
+                report.triplets += 1
+            else:
+                label = cells[2].lower()
+                if label not in ("same", "different"):
+                    raise UserError(f"label must be 'same' or 'different', not {cells[2]!r}")
+                add_pair(lib, os.path.join(base, cells[0]), os.path.join(base, cells[1]), label == "same")
+                report.pairs += 1
+        except UserError as exc:
+            report.problems.append(f"line {line}: {exc}")
+    return report
+
+
+def list_labels(lib: Library) -> dict:
+    with lib.db.session() as s:
+        pairs = repo.list_pairs(s)
+        triplets = repo.list_triplets(s)
+        ids = {i for p in pairs for i in p[1:3]} | {i for t in triplets for i in t[1:]}
+        photos = repo.photos_by_id(s, ids)
+    name = lambda i: photos[i].path if i in photos else f"#{i}"  # noqa: E731
+    return {
+        "pairs": [{"id": i, "a": name(a), "b": name(b), "label": "same" if same else "different"}
+                  for i, a, b, same in pairs],
+        "triplets": [{"id": i, "anchor": name(a), "positive": name(p), "negative": name(n)}
+                     for i, a, p, n in triplets],
+    }
+
+
+def remove_label(lib: Library, label_id: int, kind: str | None = None) -> str:
+    """Remove a pair or triplet by id (ids are per kind; without ``kind`` the id must be unambiguous)."""
+    with lib.db.session() as s:
+        pair_ids = {p[0] for p in repo.list_pairs(s)}
+        trip_ids = {t[0] for t in repo.list_triplets(s)}
+        if kind is None:
+            if label_id in pair_ids and label_id in trip_ids:
+                raise UserError(f"both a pair and a triplet have id {label_id}: say --pair or --triplet")
+            kind = "pair" if label_id in pair_ids else "triplet" if label_id in trip_ids else None
+        if kind is None or not repo.remove_label(s, kind, label_id):
+            raise UserError(f"no label with id {label_id}")
+        return kind

@@ -1,0 +1,61 @@
+"""Model versions: version 0 is the pretrained backbone; later ones are trained adapters
+applied to the stored base vectors (so switching never decodes a photo again)."""
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from ..store import repositories as repo
+from ..store.library import Library
+from . import UserError
+
+
+def apply_model(s: Session, model_id: int, base_vectors: np.ndarray) -> np.ndarray:
+    """The vectors of ``model_id`` for photos whose base (version 0) vectors are given."""
+    if model_id == 0:
+        return base_vectors
+    row = repo.get_model(s, model_id)
+    if row is None or row.weights is None:
+        raise UserError(f"model version {model_id} does not exist")
+    from ..core.train.adapter import load_adapter
+
+    return load_adapter(row.weights).apply(base_vectors)
+
+
+def list_models(lib: Library) -> list[dict]:
+    with lib.db.session() as s:
+        models = repo.list_models(s)
+    active = lib.active_model
+    for m in models:
+        m["active"] = m["id"] == active
+    return models
+
+
+def use_model(lib: Library, model_id: int) -> dict:
+    """Make ``model_id`` active: fill in any vectors it lacks, rebuild its index, then switch.
+
+    Until the switch (the last step), searches keep answering with the old model.
+    """
+    with lib.db.session() as s:
+        if repo.get_model(s, model_id) is None:
+            raise UserError(f"no model version {model_id}; see 'photosim models'")
+    materialise(lib, model_id)
+    lib.rebuild_index(model_id)
+    lib.set_active_model(model_id)
+    return next(m for m in list_models(lib) if m["id"] == model_id)
+
+
+def materialise(lib: Library, model_id: int, chunk: int = 20000) -> int:
+    """Store ``model_id``'s vectors for every photo that has a base vector (offline ones too)."""
+    if model_id == 0:
+        return 0
+    with lib.db.session() as s:
+        base_ids, _ = repo.get_vectors(s, 0)
+        have, _ = repo.get_vectors(s, model_id)
+    need = np.setdiff1d(base_ids, have)
+    for start in range(0, len(need), chunk):
+        part = need[start:start + chunk]
+        with lib.db.session() as s:
+            ids, base = repo.get_vectors(s, 0, part.tolist())
+            repo.put_vectors(s, model_id, ids.tolist(), apply_model(s, model_id, base))
+    return len(need)

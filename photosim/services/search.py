@@ -1,0 +1,108 @@
+"""Similar photos and duplicate groups; both read only, never touch a file."""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from ..core.decode import decode_file
+from ..core.duplicates import (DEFAULT_THRESHOLD, DuplicateGroup, exact_groups, group_pairs, make_group,
+                               near_pairs)
+from ..core.embed import make_engine
+from ..core.types import DecodedPhoto, Neighbour, Photo, PhotoState, TaskContext
+from ..store import repositories as repo
+from ..store.library import Library
+from . import UserError
+from .models import apply_model
+
+_engines: dict = {}
+
+
+def query_vector(lib: Library, path: str) -> tuple[np.ndarray, int | None]:
+    """The active model's vector for ``path``: stored if the photo is in the library, else computed."""
+    path = os.path.abspath(path)
+    model = lib.active_model
+    with lib.db.session() as s:
+        photo = repo.photo_by_path(s, path)
+        if photo is not None and photo.state == PhotoState.OK:
+            ids, vecs = repo.get_vectors(s, model, [photo.id])
+            if len(ids):
+                return vecs[0], photo.id
+    if not os.path.exists(path):
+        raise UserError(f"no such file: {path}")
+    spec = lib.base_spec()
+    decoded = decode_file(path, spec.size)
+    if not isinstance(decoded, DecodedPhoto):
+        raise UserError(f"cannot read {path}: {decoded.reason}")
+    engine = _engines.get(spec) or _engines.setdefault(spec, make_engine(spec))
+    base = engine(decoded.pixels[None])
+    with lib.db.session() as s:
+        return apply_model(s, model, base)[0], (photo.id if photo else None)
+
+
+def similar(lib: Library, path: str, k: int = 10, min_similarity: float = -1.0) -> list[Neighbour]:
+    if k < 1:
+        raise UserError("-k must be at least 1")
+    vector, own_id = query_vector(lib, path)
+    index = lib.index()
+    if index.count() == 0:
+        raise UserError("the library has no photos yet; run 'photosim index FOLDER' first")
+    want = k + 1
+    while True:
+        ids, sims = index.query(vector, min(want + 16, index.count()))
+        with lib.db.session() as s:
+            photos = repo.photos_by_id(s, ids[0].tolist())
+        out = [Neighbour(photos[i], float(sim)) for i, sim in zip(ids[0], sims[0])
+               if i != own_id and i in photos and photos[i].state == PhotoState.OK and sim >= min_similarity]
+        if len(out) >= k or want + 16 >= index.count():
+            return out[:k]
+        want *= 4  # many offline photos among the nearest: look further
+
+
+def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: TaskContext | None = None,
+                    neighbours: int = 10) -> list[DuplicateGroup]:
+    """Exact groups first, then near-duplicate groups, each with its keeper first."""
+    if not 0.0 < threshold <= 1.0:
+        raise UserError("--threshold must be between 0 and 1")
+    model = 0  # duplicates are judged on the pretrained embedding: similarity labels never move them
+    with lib.db.session() as s:
+        photos = {p.id: p for p in repo.all_photos(s, [PhotoState.OK])}
+        forbidden = repo.not_duplicate_pairs(s)
+        ids, vectors = repo.get_vectors(s, model)
+    groups: list[DuplicateGroup] = []
+    for g in exact_groups(photos.values()):
+        if not _all_forbidden(g, forbidden):
+            groups.append(make_group("exact", g, None))
+    keep = np.isin(ids, list(photos))
+    ids, vectors = ids[keep], vectors[keep]
+    if len(ids) > 1:
+        index = lib.index(model)
+        k = min(neighbours + 1, index.count())
+        pairs = []
+        step = 4096
+        for start in range(0, len(ids), step):
+            if ctx is not None:
+                if ctx.cancelled():
+                    break
+                ctx.progress(start, len(ids), "comparing")
+            nid, nsim = index.query(vectors[start:start + step], k)
+            pairs += near_pairs(ids[start:start + step], nid, nsim, threshold)
+        same_bytes = {(a, b) for a, b, _ in pairs if photos.get(a) and photos.get(b)
+                      and photos[a].content_hash == photos[b].content_hash}
+        pairs = [p for p in pairs if (p[0], p[1]) not in same_bytes and p[0] in photos and p[1] in photos]
+        row = {int(i): n for n, i in enumerate(ids)}
+        for g in group_pairs(pairs, forbidden):
+            members = [photos[i] for i in g]
+            groups.append(make_group("near", members, {i: vectors[row[i]] for i in g}))
+    return groups
+
+
+def _all_forbidden(group: list[Photo], forbidden: set[tuple[int, int]]) -> bool:
+    ids = sorted(p.id for p in group)
+    return all((a, b) in forbidden for i, a in enumerate(ids) for b in ids[i + 1:])
+
+
+def group_as_json(g: DuplicateGroup) -> dict:
+    return {"kind": g.kind, "keep": g.keep.path, "reason": g.reason,
+            "photos": [{"path": p.path, "similarity": s} for p, s in zip(g.photos, g.similarities)]}

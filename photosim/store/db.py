@@ -1,0 +1,126 @@
+"""Open (or create) a library: a folder holding library.db and the derived HNSW index.
+
+WAL mode lets a second process (or the GUI) read while the indexer writes.
+The schema carries a version number; `MIGRATIONS` upgrades older files in
+place, one step at a time, inside a transaction.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..core.backbone import EmbeddingSpec
+from .schema import SCHEMA_VERSION, Base, Meta, ModelVersion
+
+DB_NAME = "library.db"
+
+
+class LibraryError(Exception):
+    """The library cannot be opened or used; the message says why in one line."""
+
+
+def default_library_dir() -> str:
+    env = os.environ.get("PHOTOSIM_LIBRARY")
+    if env:
+        return env
+    import platformdirs
+
+    return platformdirs.user_data_dir("photosim", appauthor=False)
+
+
+def _create_v1(conn) -> None:
+    Base.metadata.create_all(conn)
+
+
+#: version -> function that brings a database at version-1 up to version.
+MIGRATIONS: dict[int, Callable] = {1: _create_v1}
+
+
+class Database:
+    def __init__(self, directory: str, spec: EmbeddingSpec | None = None, create: bool = True) -> None:
+        self.directory = os.path.abspath(directory)
+        self.path = os.path.join(self.directory, DB_NAME)
+        if not os.path.exists(self.path):
+            if not create:
+                raise LibraryError(f"no library at {self.directory}")
+            try:
+                os.makedirs(self.directory, exist_ok=True)
+            except OSError as exc:
+                raise LibraryError(f"cannot create the library folder {self.directory}: {exc.strerror}") from exc
+        elif not os.access(self.path, os.R_OK):
+            raise LibraryError(f"cannot read the library {self.path}: permission denied")
+        self.engine: Engine = create_engine(f"sqlite:///{self.path}", future=True)
+        event.listen(self.engine, "connect", _on_connect)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        try:
+            self._migrate(spec or EmbeddingSpec())
+        except (DatabaseError, OperationalError, sqlite3.DatabaseError) as exc:
+            raise LibraryError(f"the library {self.path} cannot be opened: {exc.orig if hasattr(exc, 'orig') else exc}") from exc
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back on any error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(text("PRAGMA user_version")).scalar() or 0)
+
+    def _migrate(self, spec: EmbeddingSpec) -> None:
+        with self.engine.begin() as conn:
+            version = int(conn.execute(text("PRAGMA user_version")).scalar() or 0)
+            if version > SCHEMA_VERSION:
+                raise LibraryError(
+                    f"the library was made by a newer photosim (schema {version}, this one knows {SCHEMA_VERSION})"
+                )
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[step](conn)
+                conn.execute(text(f"PRAGMA user_version = {step}"))
+        with self.session() as s:
+            if s.get(ModelVersion, 0) is None:
+                s.add(ModelVersion(id=0, name="ImageNet (pretrained)", spec=json.dumps(spec.__dict__),
+                                   parent_id=None, weights=None, summary="{}", created_at=time.time()))
+                s.add(Meta(key="active_model", value="0"))
+
+    # --- small key/value settings -------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        with self.session() as s:
+            row = s.get(Meta, key)
+            return row.value if row else default
+
+    def set_meta(self, key: str, value: str, session: Session | None = None) -> None:
+        if session is not None:
+            session.merge(Meta(key=key, value=value))
+            return
+        with self.session() as s:
+            s.merge(Meta(key=key, value=value))
+
+    def base_spec(self) -> EmbeddingSpec:
+        with self.session() as s:
+            row = s.execute(select(ModelVersion.spec).where(ModelVersion.id == 0)).scalar_one()
+        return EmbeddingSpec(**json.loads(row))
+
+    def integrity_ok(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _on_connect(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes, fast
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()

@@ -1,0 +1,260 @@
+"""Reads and writes of the library, returning core types (never ORM rows)."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Iterable, Sequence
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from ..core.types import DecodedPhoto, DecodeError, FileStat, Photo, PhotoState
+from .schema import (Folder, InFlight, ModelVersion, NotDuplicate, PairLabel, PhotoRow, ScanErrorRow,
+                     TripletLabel, Vector)
+
+
+def to_photo(row: PhotoRow) -> Photo:
+    return Photo(id=row.id, path=row.path, size=row.size, mtime_ns=row.mtime_ns, content_hash=row.content_hash,
+                 width=row.width, height=row.height, state=PhotoState(row.state), format=row.format,
+                 taken_at=row.taken_at, exif_tags=row.exif_tags, jpeg_quality=row.jpeg_quality,
+                 grey=row.grey, border=row.border)
+
+
+# --- folders -------------------------------------------------------------------------
+def add_folders(s: Session, paths: Iterable[str]) -> None:
+    known = set(s.scalars(select(Folder.path)))
+    for p in paths:
+        if p not in known:
+            s.add(Folder(path=p, added_at=time.time()))
+            known.add(p)
+
+
+def list_folders(s: Session) -> list[str]:
+    return list(s.scalars(select(Folder.path).order_by(Folder.path)))
+
+
+def remove_folder(s: Session, path: str) -> None:
+    s.execute(delete(Folder).where(Folder.path == path))
+
+
+# --- photos --------------------------------------------------------------------------
+def all_photos(s: Session, states: Sequence[PhotoState] | None = None) -> list[Photo]:
+    q = select(PhotoRow).order_by(PhotoRow.id)
+    if states:
+        q = q.where(PhotoRow.state.in_([st.value for st in states]))
+    return [to_photo(r) for r in s.scalars(q)]
+
+
+def photos_by_id(s: Session, ids: Iterable[int]) -> dict[int, Photo]:
+    ids = [int(i) for i in ids]
+    out: dict[int, Photo] = {}
+    for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+        chunk = ids[start:start + 900]
+        out.update({r.id: to_photo(r) for r in s.scalars(select(PhotoRow).where(PhotoRow.id.in_(chunk)))})
+    return out
+
+
+def photo_by_path(s: Session, path: str) -> Photo | None:
+    row = s.scalars(select(PhotoRow).where(PhotoRow.path == path)).first()
+    return to_photo(row) if row else None
+
+
+def photos_by_hash(s: Session, content_hash: str) -> list[Photo]:
+    return [to_photo(r) for r in s.scalars(select(PhotoRow).where(PhotoRow.content_hash == content_hash))]
+
+
+def stat_map(s: Session) -> dict[str, tuple[int, int, int, str]]:
+    """path -> (id, size, mtime_ns, state) for every known photo: what a rescan compares against."""
+    rows = s.execute(select(PhotoRow.path, PhotoRow.id, PhotoRow.size, PhotoRow.mtime_ns, PhotoRow.state))
+    return {p: (i, sz, mt, st) for p, i, sz, mt, st in rows}
+
+
+def error_map(s: Session) -> dict[str, tuple[int, int]]:
+    return {p: (sz, mt) for p, sz, mt in s.execute(select(ScanErrorRow.path, ScanErrorRow.size, ScanErrorRow.mtime_ns))}
+
+
+def set_state(s: Session, ids: Iterable[int], state: PhotoState) -> None:
+    ids = list(ids)
+    for start in range(0, len(ids), 900):
+        s.execute(update(PhotoRow).where(PhotoRow.id.in_(ids[start:start + 900])).values(state=state.value))
+
+
+def touch(s: Session, photo_id: int, f: FileStat) -> None:
+    """The file is unchanged in content (same hash) but its stat moved: remember the new stat."""
+    s.execute(update(PhotoRow).where(PhotoRow.id == photo_id)
+              .values(size=f.size, mtime_ns=f.mtime_ns, state=PhotoState.OK.value))
+
+
+def move_photo(s: Session, photo_id: int, new_path: str, f: FileStat) -> None:
+    s.execute(delete(PhotoRow).where(PhotoRow.path == new_path, PhotoRow.id != photo_id))
+    s.execute(update(PhotoRow).where(PhotoRow.id == photo_id)
+              .values(path=new_path, size=f.size, mtime_ns=f.mtime_ns, state=PhotoState.OK.value))
+
+
+def upsert_decoded(s: Session, d: DecodedPhoto) -> int:
+    row = s.scalars(select(PhotoRow).where(PhotoRow.path == d.path)).first()
+    if row is None:
+        row = PhotoRow(path=d.path, added_at=time.time())
+        s.add(row)
+    row.size, row.mtime_ns, row.content_hash = d.size, d.mtime_ns, d.content_hash
+    row.width, row.height, row.format, row.taken_at = d.width, d.height, d.format, d.taken_at
+    row.exif_tags, row.jpeg_quality, row.grey, row.border = d.exif_tags, d.jpeg_quality, d.grey, d.border
+    row.state = PhotoState.OK.value
+    s.flush()
+    s.execute(delete(ScanErrorRow).where(ScanErrorRow.path == d.path))
+    return row.id
+
+
+def record_error(s: Session, e: DecodeError) -> None:
+    s.execute(delete(ScanErrorRow).where(ScanErrorRow.path == e.path))
+    s.add(ScanErrorRow(path=e.path, size=e.size, mtime_ns=e.mtime_ns, reason=e.reason, at=time.time()))
+    s.execute(update(PhotoRow).where(PhotoRow.path == e.path).values(state=PhotoState.ERROR.value))
+
+
+def clear_errors(s: Session, paths: Iterable[str]) -> None:
+    for p in paths:
+        s.execute(delete(ScanErrorRow).where(ScanErrorRow.path == p))
+
+
+def list_errors(s: Session) -> list[DecodeError]:
+    rows = s.scalars(select(ScanErrorRow).order_by(ScanErrorRow.path))
+    return [DecodeError(r.path, r.size, r.mtime_ns, r.reason) for r in rows]
+
+
+def counts(s: Session) -> dict[str, int]:
+    by_state = dict(s.execute(select(PhotoRow.state, func.count()).group_by(PhotoRow.state)).all())
+    return {
+        "indexed": by_state.get(PhotoState.OK.value, 0),
+        "missing": by_state.get(PhotoState.MISSING.value, 0),
+        "failed": s.scalar(select(func.count()).select_from(ScanErrorRow)) or 0,
+    }
+
+
+# --- in-flight files (crash attribution) ------------------------------------------------
+def mark_in_flight(s: Session, paths: Iterable[str]) -> None:
+    for p in paths:
+        row = s.get(InFlight, p)
+        if row is None:
+            s.add(InFlight(path=p, attempts=1))
+        else:
+            row.attempts += 1
+
+
+def clear_in_flight(s: Session, paths: Iterable[str]) -> None:
+    for p in paths:
+        s.execute(delete(InFlight).where(InFlight.path == p))
+
+
+def in_flight(s: Session) -> dict[str, int]:
+    return {r.path: r.attempts for r in s.scalars(select(InFlight))}
+
+
+# --- vectors -------------------------------------------------------------------------
+def put_vector(s: Session, photo_id: int, model_id: int, vector: np.ndarray) -> None:
+    s.merge(Vector(photo_id=photo_id, model_id=model_id, data=np.asarray(vector, np.float32).tobytes()))
+
+
+def put_vectors(s: Session, model_id: int, ids: Sequence[int], vectors: np.ndarray) -> None:
+    s.execute(delete(Vector).where(Vector.model_id == model_id, Vector.photo_id.in_(list(ids))))
+    s.execute(Vector.__table__.insert(), [
+        {"photo_id": int(i), "model_id": model_id, "data": np.asarray(v, np.float32).tobytes()}
+        for i, v in zip(ids, vectors)
+    ])
+
+
+def get_vectors(s: Session, model_id: int, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(photo ids, vectors) for one model version, ordered by photo id."""
+    q = select(Vector.photo_id, Vector.data).where(Vector.model_id == model_id).order_by(Vector.photo_id)
+    if ids is not None:
+        ids = list(ids)
+        rows = []
+        for start in range(0, len(ids), 900):
+            rows += s.execute(q.where(Vector.photo_id.in_(ids[start:start + 900]))).all()
+        rows.sort()
+    else:
+        rows = s.execute(q).all()
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+    out_ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+    blob = b"".join(r[1] for r in rows)
+    return out_ids, np.frombuffer(blob, np.float32).reshape(len(rows), -1).copy()
+
+
+def vector_fingerprint(s: Session, model_id: int) -> tuple[int, int]:
+    """(count, sum of photo ids) of a model's vectors: cheap staleness check for the index file."""
+    n, total = s.execute(select(func.count(), func.coalesce(func.sum(Vector.photo_id), 0))
+                         .where(Vector.model_id == model_id)).one()
+    return int(n), int(total)
+
+
+def photos_without_vector(s: Session, model_id: int) -> list[int]:
+    have = select(Vector.photo_id).where(Vector.model_id == model_id)
+    return list(s.scalars(select(PhotoRow.id).where(PhotoRow.state == PhotoState.OK.value, PhotoRow.id.not_in(have))))
+
+
+# --- model versions --------------------------------------------------------------------
+def list_models(s: Session) -> list[dict]:
+    counts_by_model = dict(s.execute(select(Vector.model_id, func.count()).group_by(Vector.model_id)).all())
+    return [{"id": m.id, "name": m.name, "spec": json.loads(m.spec), "parent": m.parent_id,
+             "summary": json.loads(m.summary or "{}"), "created_at": m.created_at,
+             "vectors": counts_by_model.get(m.id, 0)}
+            for m in s.scalars(select(ModelVersion).order_by(ModelVersion.id))]
+
+
+def get_model(s: Session, model_id: int) -> ModelVersion | None:
+    return s.get(ModelVersion, model_id)
+
+
+def add_model(s: Session, name: str, spec: dict, weights: bytes | None, summary: dict, parent: int = 0) -> int:
+    row = ModelVersion(name=name, spec=json.dumps(spec), parent_id=parent, weights=weights,
+                       summary=json.dumps(summary), created_at=time.time())
+    s.add(row)
+    s.flush()
+    return row.id
+
+
+# --- labels ------------------------------------------------------------------------------
+def not_duplicate_pairs(s: Session) -> set[tuple[int, int]]:
+    return {(a, b) for a, b in s.execute(select(NotDuplicate.a_id, NotDuplicate.b_id))}
+
+
+def add_not_duplicate(s: Session, a: int, b: int) -> None:
+    a, b = min(a, b), max(a, b)
+    if s.get(NotDuplicate, (a, b)) is None:
+        s.add(NotDuplicate(a_id=a, b_id=b, created_at=time.time()))
+
+
+def add_pair(s: Session, a: int, b: int, same: bool) -> int:
+    a, b = min(a, b), max(a, b)
+    row = s.scalars(select(PairLabel).where(PairLabel.a_id == a, PairLabel.b_id == b)).first()
+    if row is None:
+        row = PairLabel(a_id=a, b_id=b, same=same, created_at=time.time())
+        s.add(row)
+    row.same = same
+    s.flush()
+    return row.id
+
+
+def add_triplet(s: Session, a: int, p: int, n: int) -> int:
+    row = s.scalars(select(TripletLabel).where(TripletLabel.anchor_id == a, TripletLabel.positive_id == p,
+                                               TripletLabel.negative_id == n)).first()
+    if row is None:
+        row = TripletLabel(anchor_id=a, positive_id=p, negative_id=n, created_at=time.time())
+        s.add(row)
+        s.flush()
+    return row.id
+
+
+def list_pairs(s: Session) -> list[tuple[int, int, int, bool]]:
+    return [(r.id, r.a_id, r.b_id, r.same) for r in s.scalars(select(PairLabel).order_by(PairLabel.id))]
+
+
+def list_triplets(s: Session) -> list[tuple[int, int, int, int]]:
+    return [(r.id, r.anchor_id, r.positive_id, r.negative_id)
+            for r in s.scalars(select(TripletLabel).order_by(TripletLabel.id))]
+
+
+def remove_label(s: Session, kind: str, label_id: int) -> bool:
+    table = PairLabel if kind == "pair" else TripletLabel
+    return s.execute(delete(table).where(table.id == label_id)).rowcount > 0
