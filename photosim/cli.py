@@ -264,7 +264,7 @@ def cmd_demo(args) -> int:
         r = index_folders(lib, [demo], ctx)
     print(f"indexed {r.embedded} new demo photos into {lib.directory}")
     photos = sorted(os.path.join(demo, f) for f in os.listdir(demo) if not f.startswith(".") and f.lower().endswith((".jpg", ".png")))
-    query = photos[0]
+    query = next((p for p in photos if os.path.basename(p) == "chelsea.jpg"), photos[0])
     print(f"most similar to {os.path.basename(query)}:")
     for n in similar(lib, query, k=5):
         print(f"  {n.similarity:.3f}  {os.path.basename(n.photo.path)}")

@@ -1,0 +1,48 @@
+"""Shared fixtures: the real shared photos, a real library, one embedding engine per run."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from helpers import ROOT, Recorder, caltech_or_skip, copy_photos  # noqa: E402
+
+# The exported ONNX graph is cached between runs, inside the repo's ignored pytest cache,
+# never in the user's own cache folder.
+os.environ.setdefault("PHOTOSIM_CACHE", str(ROOT / ".pytest_cache" / "photosim-cache"))
+
+
+@pytest.fixture(scope="session")
+def caltech() -> Path:
+    return caltech_or_skip()
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The real pretrained Lite0 engine (ONNX Runtime), made once per test run."""
+    from photosim.core.backbone import EmbeddingSpec
+    from photosim.core.embed import make_engine
+
+    return make_engine(EmbeddingSpec())
+
+
+@pytest.fixture
+def photo_tree(tmp_path: Path) -> Path:
+    return copy_photos(tmp_path / "photos")
+
+
+@pytest.fixture
+def library(tmp_path: Path):
+    from photosim.store.library import Library
+
+    lib = Library(str(tmp_path / "library"))
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def ctx() -> Recorder:
+    return Recorder()

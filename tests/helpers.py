@@ -1,0 +1,41 @@
+"""Test helpers importable from any test module (`from helpers import ...`)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+CALTECH = SHARED / "caltech101-20"
+
+
+def caltech_or_skip() -> Path:
+    if not CALTECH.is_dir():
+        pytest.skip(f"shared photos not found at {CALTECH} (tests that need real photos are skipped)")
+    return CALTECH
+
+
+def copy_photos(dest: Path, classes: tuple[str, ...] = ("accordion", "camera", "pizza"), per_class: int = 6) -> Path:
+    """A small tree of real photos: one folder per class."""
+    src = caltech_or_skip()
+    for c in classes:
+        (dest / c).mkdir(parents=True, exist_ok=True)
+        for f in sorted((src / c).iterdir())[:per_class]:
+            shutil.copy2(f, dest / c / f.name)
+    return dest
+
+
+class Recorder:
+    """A TaskContext that records progress and can be told to stop after N reports."""
+
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.reports: list[tuple[int, int, str]] = []
+        self.stop_after = stop_after
+
+    def progress(self, done: int, total: int, text: str = "") -> None:
+        self.reports.append((done, total, text))
+
+    def cancelled(self) -> bool:
+        return self.stop_after is not None and sum(1 for r in self.reports if r[0] > 0) >= self.stop_after
