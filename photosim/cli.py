@@ -249,6 +249,20 @@ def cmd_models(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from .services.training import train
+
+    lib = _library(args)
+    options = {k: v for k, v in (("margin", args.margin), ("epochs", args.epochs), ("lr", args.lr),
+                                 ("mining", args.mining)) if v is not None}
+    with CliContext(unit="step") as ctx:
+        summary = train(lib, ctx, seed=args.seed, **options)
+    print(f"trained model {summary['model']} on {summary['triplets']} triplets and {summary['pairs']} pairs "
+          f"in {summary['seconds']:.1f} s (final loss {summary['final_loss']:.4f}); it is now in use "
+          f"('photosim models use 0' goes back)")
+    return 0
+
+
 def cmd_demo(args) -> int:
     """What `make run` does until a window opens: index the bundled demo photos, show a search."""
     from .services.indexing import index_folders
@@ -363,6 +377,16 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("id", type=int)
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_models)
+
+    from .core.train.mining import STRATEGIES
+
+    c = sub.add_parser("train", help="fine-tune on your similarity labels and switch to the new model")
+    c.add_argument("--margin", type=float, default=None, help="triplet margin α")
+    c.add_argument("--epochs", type=int, default=None)
+    c.add_argument("--lr", type=float, default=None, help="learning rate")
+    c.add_argument("--mining", choices=(*STRATEGIES, "none"), default=None)
+    c.add_argument("--seed", type=int, default=0)
+    c.set_defaults(func=cmd_train)
 
     c = sub.add_parser("demo", help="index the bundled demo photos and show a search")
     c.set_defaults(func=cmd_demo)

@@ -17,9 +17,20 @@ def apply_model(s: Session, model_id: int, base_vectors: np.ndarray) -> np.ndarr
     row = repo.get_model(s, model_id)
     if row is None or row.weights is None:
         raise UserError(f"model version {model_id} does not exist")
-    from ..core.train.adapter import load_adapter
+    return _adapter(model_id, row.weights).apply_numpy(base_vectors)
 
-    return load_adapter(row.weights).apply(base_vectors)
+
+_adapters: dict = {}
+
+
+def _adapter(model_id: int, weights: bytes):
+    """Adapters are immutable once stored, so one loaded copy per version is kept."""
+    from ..core.train.adapter import Adapter
+
+    key = (model_id, hash(weights))
+    if key not in _adapters:
+        _adapters[key] = Adapter.from_bytes(weights)
+    return _adapters[key]
 
 
 def list_models(lib: Library) -> list[dict]:

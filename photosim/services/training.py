@@ -1,0 +1,66 @@
+"""`photosim train`: fine-tune an adapter on the user's similarity labels, then switch to it.
+
+Training reads the stored base vectors (version 0), never the photos, so the
+new version covers every photo, offline ones included. The switch is the
+last step (see models.use_model): until then searches answer with the old
+model, and a cancel leaves the library exactly as it was.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+
+from ..core.train.trainer import TrainOptions
+from ..core.train.trainer import train as train_adapter
+from ..core.types import TaskContext
+from ..store import repositories as repo
+from ..store.library import Library
+from . import UserError
+from .models import use_model
+
+
+def label_rows(lib: Library) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(photo ids, base vectors, triplets as row indexes, pairs as (a, b, same) row indexes)."""
+    with lib.db.session() as s:
+        ids, base = repo.get_vectors(s, 0)
+        pairs = repo.list_pairs(s)
+        triplets = repo.list_triplets(s)
+    row = {int(i): n for n, i in enumerate(ids)}
+    t = np.array([[row[a], row[p], row[n]] for _, a, p, n in triplets
+                  if a in row and p in row and n in row], np.int64).reshape(-1, 3)
+    pr = np.array([[row[a], row[b], int(same)] for _, a, b, same in pairs
+                   if a in row and b in row], np.int64).reshape(-1, 3)
+    return ids, base, t, pr
+
+
+def train(lib: Library, ctx: TaskContext, on_loss: Callable[[int, float], None] | None = None,
+          seed: int = 0, name: str | None = None, **options) -> dict:
+    """Train on every label in the library; returns the summary (with "model": the new version id)."""
+    try:
+        opts = TrainOptions(**options)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"bad training option: {exc}") from exc
+    ids, base, triplets, pairs = label_rows(lib)
+    if not len(ids):
+        raise UserError("the library has no photos yet; run 'photosim index FOLDER' first")
+    if not len(triplets) and not (len(pairs) and (pairs[:, 2] == 0).any()):
+        raise UserError("no usable labels yet: mark triplets, or pairs including at least one 'different'")
+
+    def progress(step: int, total: int, loss: float) -> None:
+        ctx.progress(step, total, f"training (loss {loss:.4f})")
+        if on_loss is not None:
+            on_loss(step, loss)
+
+    result = train_adapter(base, triplets, None, opts, progress, ctx.cancelled, seed, pairs=pairs)
+    if result.summary.get("stopped"):
+        raise UserError("training cancelled; the library still uses its previous model")
+    summary = {k: v for k, v in result.summary.items() if k != "loss_history"}
+    summary.update({"pairs": int(len(pairs)), "triplets": int(len(triplets)), "trained_at": time.strftime("%Y-%m-%d %H:%M")})
+    with lib.db.session() as s:
+        model_id = repo.add_model(s, name or f"trained {summary['trained_at']}", {"kind": "adapter", **summary["options"]},
+                                  result.adapter.to_bytes(), summary, parent=0)
+    ctx.progress(0, 0, "applying the new model to the library")
+    use_model(lib, model_id)
+    return {**summary, "model": model_id, "loss_history": result.summary.get("loss_history", [])}
