@@ -107,12 +107,19 @@ def cmd_similar(args) -> int:
 
 
 def cmd_dupes(args) -> int:
-    from .core.duplicates import DEFAULT_THRESHOLD
     from .services.search import find_duplicates, group_as_json
 
+    from .services.calibration import calibrate, library_threshold
+
     lib = _library(args)
+    if args.calibrate:
+        c = calibrate(lib)
+        print(f"threshold {c.threshold:.3f} from {c.positives} removed duplicates and {c.negatives} "
+              f"'not duplicate' pairs: estimated precision {c.precision:.2f}, recall {c.recall:.2f} (F1 {c.f1:.2f}); "
+              f"now the default for this library")
+        return 0
     with CliContext(unit="photo", quiet=True) as ctx:
-        groups = find_duplicates(lib, args.threshold or DEFAULT_THRESHOLD, ctx)
+        groups = find_duplicates(lib, args.threshold or library_threshold(lib), ctx)
     if args.json:
         _print_json([group_as_json(g) for g in groups])
         return 0
@@ -297,6 +304,7 @@ def cmd_gui(args) -> int:
 # --- parser -----------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     from .core.backbone import LAYERS, POOLINGS, EmbeddingSpec
+    from .core.duplicates import DEFAULT_THRESHOLD
 
     default = EmbeddingSpec()
     p = argparse.ArgumentParser(prog="photosim", description="Find similar and duplicate photos.")
@@ -318,7 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_similar)
 
     c = sub.add_parser("dupes", help="groups of exact and near duplicates, with a suggested keeper (moves nothing)")
-    c.add_argument("--threshold", type=float, default=None, help="cosine similarity for near-duplicates")
+    c.add_argument("--threshold", type=float, default=None,
+                   help="cosine similarity for near-duplicates (default: calibrated, else %.2f)" % DEFAULT_THRESHOLD)
+    c.add_argument("--calibrate", action="store_true",
+                   help="set this library's threshold from your decisions (removed duplicates, 'not duplicate' marks)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_dupes)
 

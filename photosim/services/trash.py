@@ -85,7 +85,9 @@ def undo(lib: Library) -> list[Moved]:
 
 def _refuse_last_copies(lib: Library, photos: list[Photo], threshold: float | None) -> None:
     leaving = {p.id for p in photos}
-    groups = find_duplicates(lib, threshold) if threshold else find_duplicates(lib)
+    from .calibration import library_threshold
+
+    groups = find_duplicates(lib, threshold or library_threshold(lib))
     for g in groups:
         members = {p.id for p in g.photos}
         if members & leaving and members <= leaving:
