@@ -9,9 +9,11 @@ person understands.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
+import stat
 import warnings
 import zlib
 
@@ -65,13 +67,41 @@ def read_stat(path: str) -> FileStat:
 
 def decode_file(path: str, size: int = 224) -> DecodedPhoto | DecodeError:
     """Read, hash and decode ``path``; a bad file gives a DecodeError, never an exception."""
+    got = read_photo_bytes(path)
+    if isinstance(got, DecodeError):
+        return got
+    data, st = got
+    return decode_bytes(path, data, st.st_size, st.st_mtime_ns, size)
+
+
+def read_photo_bytes(path: str, expected: FileStat | None = None) -> tuple[bytes, os.stat_result] | DecodeError:
+    """The file's bytes and the stat of what was read; a DecodeError when it cannot be read.
+
+    Opened non-blocking and checked to be a regular file, so a named pipe or a
+    device that took a photo's name (or replaced one since the scan) cannot
+    hang the indexer. A file that vanished since the scan is recorded with
+    size -1, so the error never matches a later stat and the file is tried
+    again on the next run.
+    """
+    size, mtime = (expected.size, expected.mtime_ns) if expected else (0, 0)
     try:
-        with open(path, "rb") as fh:
-            st = os.fstat(fh.fileno())
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        transient = exc.errno in (errno.ENOENT, errno.ENOTDIR)
+        return DecodeError(path, -1 if transient else size, mtime, _os_reason(exc))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return DecodeError(path, size, mtime, "not a regular file (a folder, named pipe or device)")
+        with os.fdopen(fd, "rb") as fh:
+            fd = -1
             data = fh.read()
     except OSError as exc:
-        return DecodeError(path, 0, 0, _os_reason(exc))
-    return decode_bytes(path, data, st.st_size, st.st_mtime_ns, size)
+        return DecodeError(path, size, mtime, _os_reason(exc))
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    return data, st
 
 
 def decode_bytes(path: str, data: bytes, fsize: int, mtime_ns: int, size: int = 224) -> DecodedPhoto | DecodeError:
@@ -80,6 +110,8 @@ def decode_bytes(path: str, data: bytes, fsize: int, mtime_ns: int, size: int = 
 
     if not data:
         return fail("empty file (0 bytes)")
+    if data.startswith(_PNG_SIGNATURE) and not _png_checksums_ok(data):
+        return fail("file is corrupt (a PNG checksum does not match: damaged on disk or in transfer)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -207,9 +239,29 @@ def _border_fraction(pixels: np.ndarray) -> float:
     return (top + bottom) / n if top + bottom < n else 0.0
 
 
-def _os_reason(exc: OSError) -> str:
-    import errno
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
+
+def _png_checksums_ok(data: bytes) -> bool:
+    """Every complete PNG chunk's CRC matches. Pillow checks only some chunks, and a flipped bit in
+    the image data would otherwise decode to a silently wrong picture. Truncation is left to the
+    decoder, which reports it as such."""
+    pos = len(_PNG_SIGNATURE)
+    end = len(data)
+    while pos + 12 <= end:
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        stop = pos + 8 + length
+        if stop + 4 > end:
+            return True
+        if zlib.crc32(data[pos + 4:stop]) != int.from_bytes(data[stop:stop + 4], "big"):
+            return False
+        if data[pos + 4:pos + 8] == b"IEND":
+            return True
+        pos = stop + 4
+    return True
+
+
+def _os_reason(exc: OSError) -> str:
     if exc.errno in (errno.EACCES, errno.EPERM):
         return "permission denied (cannot read the file)"
     if exc.errno == errno.ENOENT:

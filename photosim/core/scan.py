@@ -2,11 +2,14 @@
 
 Follows symbolic links to folders but remembers every folder it entered by
 (device, inode), so a link loop cannot make it hang or list a photo twice.
-A dangling link or an unreadable folder is reported, never raised.
+A dangling link, an unreadable folder or a file that is not a regular file
+(a named pipe called .jpg would block a reader forever) is reported, never raised.
 """
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -80,9 +83,19 @@ def _add_file(path: str, result: ScanResult, seen_files: set) -> None:
         st = os.stat(path)
     except OSError as exc:
         if os.path.islink(path):
-            reason = "broken link (its target does not exist)" if exc.errno == 2 else f"link cannot be followed: {exc.strerror}"
+            if exc.errno == errno.ENOENT:
+                reason = "broken link (its target does not exist)"
+            elif exc.errno == errno.ELOOP:
+                reason = "symbolic link loop (the link leads back to itself)"
+            else:
+                reason = f"link cannot be followed: {exc.strerror}"
         else:
             reason = f"cannot read the file: {exc.strerror}"
         result.errors.append(DecodeError(path, 0, 0, reason))
+        return
+    if not stat.S_ISREG(st.st_mode):
+        # A named pipe would block the reader forever; a device could be endless.
+        result.errors.append(DecodeError(path, st.st_size, st.st_mtime_ns,
+                                         "not a regular file (a named pipe, socket or device), skipped"))
         return
     result.files.append(FileStat(path, st.st_size, st.st_mtime_ns))

@@ -1,20 +1,35 @@
 """Index folders: scan, skip what is unchanged, recognise moves, embed the rest.
 
-Every batch is one transaction (photos, vectors, errors), so a crash or a
-cancel keeps everything finished before it. The HNSW index is saved at
-checkpoints and at the end; if the process dies in between, its sidecar no
-longer matches SQLite and it is rebuilt on the next load.
+Every batch is one transaction (photos, vectors, errors, in-flight marks), so
+a crash or a cancel keeps everything finished before it and never stores a
+photo without its vector. The HNSW index is saved at checkpoints and at the
+end; if the process dies in between, its sidecar no longer matches SQLite and
+it is rebuilt on the next load.
+
+Files are marked in flight (committed) before they are decoded and unmarked
+in the transaction that stores them. If the process dies, the next run finds
+the marks: those files are decoded first in a child process
+(:mod:`photosim.core.safe_decode`), so a file that crashes a native decoder
+is reported and skipped instead of killing every later run too.
+
+A library folder that is missing or empty (an unplugged drive) only marks its
+photos offline; nothing is ever deleted because it was not found.
 """
 from __future__ import annotations
 
+import errno
 import os
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
+from sqlalchemy.exc import OperationalError
 
-from ..core.decode import content_hash, decode_bytes
+from ..core import safe_decode
+from ..core.decode import content_hash, decode_bytes, read_photo_bytes
 from ..core.embed import embed_files, make_engine
 from ..core.scan import scan
 from ..core.types import DecodedPhoto, DecodeError, FileStat, PhotoState, TaskContext
@@ -24,6 +39,7 @@ from . import UserError
 from .models import apply_model
 
 CHECKPOINT_SECONDS = 20.0
+_DISK_FULL = (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
 @dataclass
@@ -34,6 +50,7 @@ class IndexReport:
     moved: int = 0
     failed: int = 0
     missing: int = 0
+    offline_folders: list[str] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
     errors: list[DecodeError] = field(default_factory=list)
@@ -53,31 +70,53 @@ class _Moved:
 
 def index_folders(lib: Library, paths: list[str], ctx: TaskContext, engine=None, batch_size: int = 32,
                   retry_errors: bool = False) -> IndexReport:
+    """Index ``paths`` (no paths: rescan every library folder). A full disk stops it with a
+    UserError; everything committed before stays."""
+    try:
+        return _index(lib, paths, ctx, engine, batch_size, retry_errors)
+    except (OperationalError, sqlite3.OperationalError, OSError) as exc:
+        if not _is_disk_full(exc):
+            raise
+        raise UserError("the disk is full (or the file-size limit was reached): indexing stopped. "
+                        "Everything indexed before is kept; free some space and run it again.") from exc
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in _DISK_FULL
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "disk is full" in text or "disk i/o error" in text
+
+
+def _index(lib: Library, paths: list[str], ctx: TaskContext, engine, batch_size: int,
+           retry_errors: bool) -> IndexReport:
     start = time.monotonic()
-    roots = []
-    for p in paths:
-        if not os.path.exists(p):
-            raise UserError(f"no such file or folder: {p}")
-        roots.append(os.path.abspath(p))
+    with lib.db.session() as s:
+        folders = repo.list_folders(s)
+    roots, offline = _roots(paths, folders)
     with lib.db.session() as s:
         repo.add_folders(s, [r for r in roots if os.path.isdir(r)])
 
     ctx.progress(0, 0, "scanning")
     found = scan(roots, ctx.cancelled)
-    report = IndexReport(scanned=len(found.files))
+    report = IndexReport(scanned=len(found.files), offline_folders=offline)
     if ctx.cancelled():
         report.cancelled = True
         return report
 
+    present = {f.path for f in found.files}
+    reported = {e.path for e in found.errors}
     with lib.db.session() as s:
         known = repo.stat_map(s)
         bad = repo.error_map(s)
-        for e in found.errors:  # dangling links, unreadable folders
+        for e in found.errors:  # dangling links, link loops, unreadable folders, named pipes
             repo.record_error(s, e)
+        # Errors of files that are gone are stale (deleted, renamed: the new name is scanned).
+        repo.clear_errors(s, [p for p in bad if p not in present and p not in reported
+                              and _under(p, roots)])
     report.errors.extend(found.errors)
     report.failed += len(found.errors)
 
-    present = {f.path for f in found.files}
     todo: list[FileStat] = []
     revived: list[int] = []
     for f in found.files:
@@ -91,22 +130,57 @@ def index_folders(lib: Library, paths: list[str], ctx: TaskContext, engine=None,
         else:
             todo.append(f)
 
-    # Photos under the scanned roots that were not found: offline, never purged.
-    vanished = {path: v[0] for path, v in known.items()
-                if v[3] != PhotoState.MISSING.value and path not in present and _under(path, roots)}
+    # Photos under the scanned roots that were not found, and every photo of an offline
+    # folder: marked missing, never purged (the drive may come back).
+    gone = {path: v[0] for path, v in known.items()
+            if v[3] != PhotoState.MISSING.value and path not in present
+            and (_under(path, roots) or _under(path, offline))}
     with lib.db.session() as s:
         repo.set_state(s, revived, PhotoState.OK)
-        repo.set_state(s, vanished.values(), PhotoState.MISSING)
+        repo.set_state(s, gone.values(), PhotoState.MISSING)
         by_hash: dict[str, list[tuple[int, str]]] = {}
         for photo in repo.all_photos(s):
             if photo.content_hash:
                 by_hash.setdefault(photo.content_hash, []).append((photo.id, photo.path))
-    report.missing = len(vanished)
+    report.missing = len(gone)
 
+    todo = _screen_suspects(lib, todo, report)
     if todo:
-        _embed(lib, todo, _MoveFinder(by_hash, present), ctx, engine, batch_size, report)
+        _embed(lib, todo, _MoveFinder(by_hash, present, offline), ctx, engine, batch_size, report)
     report.seconds = time.monotonic() - start
     return report
+
+
+def _roots(paths: list[str], folders: list[str]) -> tuple[list[str], list[str]]:
+    """(roots to scan, library folders that are offline). No paths: every library folder.
+
+    A library folder that is missing or empty counts as offline (an unplugged
+    drive often leaves an empty mount point behind); a path the library does
+    not know must exist.
+    """
+    wanted = [os.path.abspath(p) for p in paths] if paths else list(folders)
+    if not wanted:
+        raise UserError("no folders to index: name at least one folder")
+    roots, offline = [], []
+    for p in wanted:
+        if os.path.exists(p):
+            if p in folders and os.path.isdir(p) and _empty(p):
+                offline.append(p)
+            else:
+                roots.append(p)
+        elif p in folders or any(_under(p, [f]) for f in folders):
+            offline.append(p)
+        else:
+            raise UserError(f"no such file or folder: {p}")
+    return roots, offline
+
+
+def _empty(folder: str) -> bool:
+    try:
+        with os.scandir(folder) as it:
+            return next(it, None) is None
+    except OSError:
+        return True
 
 
 def _under(path: str, roots: list[str]) -> bool:
@@ -114,23 +188,55 @@ def _under(path: str, roots: list[str]) -> bool:
 
 
 class _MoveFinder:
-    """Recognises a new path whose bytes belong to a photo that is no longer at its old path."""
+    """Recognises a new path whose bytes belong to a photo that is no longer at its old path.
 
-    def __init__(self, by_hash: dict[str, list[tuple[int, str]]], present: set[str]) -> None:
+    A photo of an offline folder is not "moved" to a copy found elsewhere: its
+    own file is only out of reach and comes back with the drive.
+    """
+
+    def __init__(self, by_hash: dict[str, list[tuple[int, str]]], present: set[str], offline: list[str]) -> None:
         self._by_hash = by_hash
         self._present = present
+        self._offline = offline
         self._claimed: set[int] = set()
         self._lock = threading.Lock()
 
     def owner(self, digest: str) -> int | None:
         for photo_id, old_path in self._by_hash.get(digest, ()):
-            if old_path in self._present or os.path.lexists(old_path):
-                continue  # the old file is still there: this is a copy, not a move
+            if old_path in self._present or os.path.lexists(old_path) or _under(old_path, self._offline):
+                continue  # the old file is still there (a copy, not a move) or only out of reach
             with self._lock:
                 if photo_id not in self._claimed:
                     self._claimed.add(photo_id)
                     return photo_id
         return None
+
+
+def _screen_suspects(lib: Library, todo: list[FileStat], report: IndexReport) -> list[FileStat]:
+    """Files left in flight by a run that died are decoded in a child first; culprits are reported."""
+    with lib.db.session() as s:
+        suspects = repo.in_flight(s)
+    if not suspects:
+        return todo
+    pending = {f.path: f for f in todo}
+    culprits = safe_decode.probe([p for p in suspects if p in pending])
+    errors = [DecodeError(p, pending[p].size, pending[p].mtime_ns, reason) for p, reason in culprits.items()]
+    with lib.db.session() as s:
+        for e in errors:
+            repo.record_error(s, e)
+        repo.clear_in_flight(s, list(suspects))
+    report.errors.extend(errors)
+    report.failed += len(errors)
+    return [f for f in todo if f.path not in culprits]
+
+
+def _marked_in_flight(lib: Library, todo: list[FileStat], chunk: int) -> Iterator[FileStat]:
+    """Yield ``todo``, committing in-flight marks a chunk ahead of the decoder."""
+    for start in range(0, len(todo), chunk):
+        part = todo[start:start + chunk]
+        with lib.db.session() as s:
+            repo.mark_in_flight(s, [f.path for f in part])
+        yield from part
 
 
 def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskContext, engine, batch_size: int,
@@ -143,14 +249,10 @@ def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskCont
     last_save = time.monotonic()
 
     def read(f: FileStat):
-        try:
-            with open(f.path, "rb") as fh:
-                st = os.fstat(fh.fileno())
-                data = fh.read()
-        except OSError as exc:
-            from ..core.decode import _os_reason
-
-            return DecodeError(f.path, f.size, f.mtime_ns, _os_reason(exc))
+        got = read_photo_bytes(f.path, f)
+        if isinstance(got, DecodeError):
+            return got
+        data, st = got
         owner = moves.owner(content_hash(data))
         if owner is not None:
             return _Moved(FileStat(f.path, st.st_size, st.st_mtime_ns), owner)
@@ -158,7 +260,8 @@ def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskCont
 
     ctx.progress(0, total, "embedding")
     try:
-        for batch in embed_files(todo, engine, batch_size=batch_size, cancelled=ctx.cancelled, decode=read):
+        files = _marked_in_flight(lib, todo, batch_size)
+        for batch in embed_files(files, engine, batch_size=batch_size, cancelled=ctx.cancelled, decode=read):
             with lib.db.session() as s:
                 ids = [repo.upsert_decoded(s, d) for d in batch.photos]
                 if ids:
@@ -170,6 +273,8 @@ def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskCont
                 if ids and active != 0:
                     active_vectors = apply_model(s, active, batch.vectors)
                     repo.put_vectors(s, active, ids, active_vectors)
+                repo.clear_in_flight(s, [d.path for d in batch.photos] + [e.path for e in batch.errors]
+                                     + [m.stat.path for m in batch.others])
             if ids:
                 lib.add_to_index(active, np.asarray(ids), batch.vectors if active == 0 else active_vectors)
             report.embedded += len(ids)
@@ -181,6 +286,14 @@ def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskCont
             if time.monotonic() - last_save > CHECKPOINT_SECONDS:
                 lib.save_index()
                 last_save = time.monotonic()
-    finally:
-        report.cancelled = ctx.cancelled()
-        lib.save_index()
+    except BaseException:
+        try:  # keep what the index holds if we can; the first error is the one to report
+            lib.save_index()
+        except Exception:  # noqa: BLE001 - the sidecar then mismatches and the index is rebuilt
+            pass
+        raise
+    report.cancelled = ctx.cancelled()
+    if report.cancelled:  # files whose decoding was abandoned by a cancel are no suspects
+        with lib.db.session() as s:
+            repo.clear_in_flight(s, [f.path for f in todo[done:]])
+    lib.save_index()
