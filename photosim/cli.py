@@ -70,7 +70,12 @@ def _library(args):
 
 
 def _print_json(obj) -> None:
-    print(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+    """UTF-8 JSON; a path byte that is not UTF-8 (a surrogate escape) is written as a \\udcXX
+    escape, so the output is valid JSON whatever the locale and os.fsencode gives the exact name back."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n"
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
+    sys.stdout.flush()
 
 
 def _shown(path: str) -> str:
