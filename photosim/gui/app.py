@@ -1,0 +1,57 @@
+"""Start the desktop app: QApplication, settings, the library, the main window."""
+from __future__ import annotations
+
+import os
+import sys
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from ..store.db import LibraryError, default_library_dir
+from ..store.library import Library
+
+ORG, APP = "photosim", "photosim"
+
+
+def icon_path() -> str | None:
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for candidate in (os.path.join(here, "packaging", "photosim.png"), os.path.join(os.path.dirname(__file__), "photosim.png")):
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def make_settings() -> QSettings:
+    """Per-user settings (INI file); $PHOTOSIM_SETTINGS points them elsewhere (tests, portable use)."""
+    path = os.environ.get("PHOTOSIM_SETTINGS")
+    if path:
+        return QSettings(path, QSettings.IniFormat)
+    return QSettings(QSettings.IniFormat, QSettings.UserScope, ORG, APP)
+
+
+def main(library_dir: str | None = None) -> int:
+    # Fractional scale factors (150 %) render crisply instead of being rounded.
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setOrganizationName(ORG)
+    app.setApplicationName(APP)
+    app.setDesktopFileName("photosim")
+    icon = icon_path()
+    if icon:
+        app.setWindowIcon(QIcon(icon))
+    settings = make_settings()
+    directory = library_dir or settings.value("library") or default_library_dir()
+    try:
+        lib = Library(directory)
+    except LibraryError as exc:
+        QMessageBox.critical(None, "photosim", str(exc))
+        return 2
+    settings.setValue("library", lib.directory)
+    from .main_window import MainWindow
+
+    window = MainWindow(lib, settings)
+    window.show()
+    code = app.exec()
+    lib.close()
+    return int(code)

@@ -1,0 +1,280 @@
+"""The main window: welcome or tabs (Photos, Duplicates, Labels, Train), the triplet panel,
+and a status bar with indexing progress, photos/s, ETA and Cancel."""
+from __future__ import annotations
+
+import os
+import time
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter,
+                               QStackedWidget, QTabWidget, QToolBar)
+
+from ..core.types import Photo
+from ..services import trash as trash_service
+from ..services.indexing import IndexReport, index_folders
+from ..store.library import Library
+from .models.photo_list import human_bytes, paths_from_mime
+from .shared import Shared
+from .thumbnails import ThumbnailLoader
+from .views.compare import CompareDialog, ViewerDialog
+from .views.duplicates import DuplicatesView
+from .views.labels import LabelsView
+from .views.library import FoldersPanel, LibraryView, load_folders
+from .views.similar import SimilarView
+from .views.train import TrainView
+from .views.welcome import WelcomeView
+from .widgets.triplets import TripletPanel
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".gif")
+TABS = ("Photos", "Duplicates", "Labels", "Train")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, lib: Library, settings: QSettings, thumbs: ThumbnailLoader | None = None,
+                 engine=None) -> None:
+        super().__init__()
+        self.setWindowTitle(f"photosim — {lib.directory}")
+        self.setAcceptDrops(True)
+        self.shared = Shared(lib, settings, thumbs, self, engine)
+        self.shared.notice.connect(self._notice)
+        self.index_task = None
+        self._index_started = 0.0
+        self.last_report: IndexReport | None = None
+
+        # --- views ----------------------------------------------------------------------
+        self.welcome = WelcomeView(self)
+        self.folders = FoldersPanel(self.shared, self)
+        self.library = LibraryView(self.shared, self)
+        self.similar = SimilarView(self.shared, self)
+        self.duplicates = DuplicatesView(self.shared, self)
+        self.labels = LabelsView(self.shared, self)
+        self.train = TrainView(self.shared, self)
+        photos = QSplitter(Qt.Horizontal, self)
+        for w in (self.folders, self.library, self.similar):
+            photos.addWidget(w)
+        photos.setSizes([220, 640, 560])
+        self.tabs = QTabWidget(self)
+        for w, name in zip((photos, self.duplicates, self.labels, self.train), TABS):
+            self.tabs.addTab(w, name)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.tabs)
+        self.setCentralWidget(self.stack)
+        self.triplets = TripletPanel(self.shared, self)
+        dock = QDockWidget("Triplet (drag photos here)", self)
+        dock.setObjectName("triplets")
+        dock.setWidget(self.triplets)
+        dock.setMaximumWidth(420)
+        self.addDockWidget(Qt.RightDockWidgetArea, dock)
+        self.triplet_dock = dock
+
+        # --- status bar -----------------------------------------------------------------
+        self.notice = QLabel(self)
+        self.progress = QProgressBar(self)
+        self.progress.setMaximumWidth(220)
+        self.rate = QLabel(self)
+        self.cancel = QPushButton("Cancel", self)
+        self.cancel.setToolTip("Stop indexing; everything finished so far is kept")
+        self.cancel.clicked.connect(self.cancel_indexing)
+        sb = self.statusBar()
+        sb.addWidget(self.notice, 1)
+        for w in (self.rate, self.progress, self.cancel):
+            sb.addPermanentWidget(w)
+            w.hide()
+
+        # --- actions --------------------------------------------------------------------
+        bar = QToolBar("Main", self)
+        bar.setObjectName("main-toolbar")
+        self.addToolBar(bar)
+        self.undo_action = self._action(bar, "Undo", QKeySequence.Undo, self.undo,
+                                        "Put back the photos of the last move to trash (Ctrl+Z)")
+        self._action(bar, "Add a folder…", QKeySequence("Ctrl+O"), self.folders.choose_folder, "Add and index a folder")
+        self._action(bar, "Rescan", QKeySequence("F5"), self.folders.rescan_all, "Look for new and changed photos")
+        self._action(bar, "Compare", QKeySequence("Ctrl+D"), self.compare_library_selection,
+                     "Compare two selected photos side by side")
+        self._action(bar, "Find", QKeySequence.Find, self.focus_filter, "Filter the photos by name (Ctrl+F)")
+
+        # --- wiring ---------------------------------------------------------------------
+        self.welcome.folder_chosen.connect(lambda p: self.index([p]))
+        self.folders.index_requested.connect(self.index)
+        self.library.photo_selected.connect(lambda p: self.similar.set_query(p.path, p))
+        self.shared.query_requested.connect(self.show_similar_to)
+        for grid in (self.library.grid, self.similar.grid, self.duplicates.grid):
+            grid.open_requested.connect(lambda idx, g=grid: self.open_viewer(g.model().data(idx, Qt.UserRole + 1)))
+        self.library.grid.trash_requested.connect(lambda: self.confirm_trash(self.library.selected_photos()))
+        self.similar.grid.trash_requested.connect(
+            lambda: self.confirm_trash([self.similar.model.photo(r) for r in self.similar.grid.selected_rows()]))
+        self.duplicates.trash_requested.connect(self.confirm_trash)
+        self.similar.compare_requested.connect(self.open_compare)
+        self.tabs.currentChanged.connect(lambda i: self.shared.settings.setValue("last_view", i))
+
+        self.tabs.setCurrentIndex(self.shared.setting("last_view", 0, int))
+        geometry = self.shared.settings.value("geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 860)
+        self.stack.setCurrentIndex(1)
+        self.library.grid.setFocus()  # so Ctrl+Z means "undo the trash", not "undo typing"
+        self.shared.run(self, "folders", lambda ctx: load_folders(self.shared),
+                        lambda fs: self.stack.setCurrentIndex(1 if fs else 0))
+
+    def _action(self, bar: QToolBar, text: str, keys, slot, tip: str) -> QAction:
+        a = QAction(text, self)
+        a.setShortcut(keys)
+        a.setToolTip(tip)
+        a.triggered.connect(slot)
+        bar.addAction(a)
+        return a
+
+    # --- indexing -----------------------------------------------------------------------
+    def index(self, paths: list[str]) -> None:
+        if self.index_task is not None:
+            self.shared.say("indexing is already running")
+            return
+        self.stack.setCurrentIndex(1)
+        self.tabs.setCurrentIndex(0)
+        self._index_started = 0.0
+        for w in (self.rate, self.progress, self.cancel):
+            w.show()
+        self.cancel.setEnabled(True)
+        self.progress.setRange(0, 0)
+        self.rate.setText("scanning…")
+        self.index_task = self.shared.run(self, "index", lambda ctx: index_folders(self.shared.lib, paths, ctx, engine=self.shared.engine()),
+                                          self._indexed, self._index_failed, self._index_progress)
+
+    def _index_progress(self, done: int, total: int, text: str) -> None:
+        if total <= 0:
+            self.progress.setRange(0, 0)
+            self.rate.setText(text or "working…")
+            return
+        now = time.monotonic()
+        if not self._index_started:
+            self._index_started, self._index_base = now, done
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        elapsed = now - self._index_started
+        rate = (done - self._index_base) / elapsed if elapsed > 0.5 else 0.0
+        eta = f", about {_duration((total - done) / rate)} left" if rate > 0 else ""
+        self.rate.setText(f"{text} {done:,}/{total:,} · {rate:.1f} photos/s{eta}")
+        if done and done % 256 < 32:
+            self.shared.photos_changed.emit()  # let the grid fill while indexing runs
+
+    def _index_end(self) -> None:
+        self.index_task = None
+        for w in (self.rate, self.progress, self.cancel):
+            w.hide()
+        self.shared.photos_changed.emit()
+
+    def _indexed(self, report: IndexReport) -> None:
+        self.last_report = report
+        self._index_end()
+        state = "Stopped" if report.cancelled else "Done"
+        self.shared.say(f"{state}: {report.scanned:,} files, {report.embedded:,} new ({report.rate:.1f} photos/s), "
+                        f"{report.unchanged:,} unchanged, {report.failed} unreadable")
+
+    def _index_failed(self, message: str) -> None:
+        self._index_end()
+        self.shared.error(message)
+
+    def cancel_indexing(self) -> None:
+        if self.index_task is not None:
+            self.index_task.cancel()
+            self.cancel.setEnabled(False)
+            self.rate.setText("stopping…")
+
+    # --- trash and undo ------------------------------------------------------------------
+    def confirm_trash(self, photos: list[Photo]) -> None:
+        if not photos:
+            return
+        total = sum(p.size for p in photos)
+        answer = QMessageBox.question(
+            self, "Move to trash",
+            f"Move {len(photos)} photo(s) ({human_bytes(total)}) to the trash?\n\n"
+            "They go to a quarantine folder in the library; Undo (Ctrl+Z) puts them back.",
+            QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
+        if answer != QMessageBox.Yes:
+            return
+        paths = [p.path for p in photos]
+        self.shared.run(self, "trash", lambda ctx: trash_service.trash(self.shared.lib, paths), self._trashed)
+
+    def _trashed(self, moved) -> None:
+        self.shared.say(f"moved {len(moved)} photo(s) to the trash — Ctrl+Z puts them back")
+        self.shared.photos_changed.emit()
+
+    def undo(self) -> None:
+        self.shared.run(self, "undo", lambda ctx: trash_service.undo(self.shared.lib), self._undone)
+
+    def _undone(self, restored) -> None:
+        self.shared.say(f"restored {len(restored)} photo(s)")
+        self.shared.photos_changed.emit()
+
+    # --- viewing ------------------------------------------------------------------------
+    def open_viewer(self, photo: Photo | None) -> None:
+        if photo is not None:
+            self.viewer = ViewerDialog(photo, self.shared, self)
+            self.viewer.show()
+
+    def open_compare(self, a: Photo, b: Photo) -> None:
+        self.compare_dialog = CompareDialog(a, b, self.shared, self)
+        self.compare_dialog.show()
+
+    def compare_library_selection(self) -> None:
+        photos = self.library.selected_photos()
+        if len(photos) == 2:
+            self.open_compare(*photos)
+        else:
+            self.similar.compare_selected()
+
+    def focus_filter(self) -> None:
+        self.stack.setCurrentIndex(1)
+        self.tabs.setCurrentIndex(0)
+        self.library.filter.setFocus(Qt.ShortcutFocusReason)
+        self.library.filter.selectAll()
+
+    def show_similar_to(self, path: str) -> None:
+        self.stack.setCurrentIndex(1)
+        self.tabs.setCurrentIndex(0)
+        if not self.library.select_path(os.path.abspath(path)):
+            self.similar.set_query(path)
+
+    # --- drops from the file manager ------------------------------------------------------
+    def _dropped_image(self, mime) -> str | None:
+        for p in paths_from_mime(mime):
+            if p.lower().endswith(IMAGE_SUFFIXES) and os.path.isfile(p):
+                return p
+        return None
+
+    def dragEnterEvent(self, event) -> None:
+        if self._dropped_image(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        path = self._dropped_image(event.mimeData())
+        if path:
+            event.acceptProposedAction()
+            self.shared.query_requested.emit(path)
+
+    # --- status and shutdown --------------------------------------------------------------
+    def _notice(self, text: str, error: bool) -> None:
+        self.notice.setText(f"<span style='color:#d33'>{text}</span>" if error else text)
+        self.notice.setToolTip(text)
+        if not error:
+            QTimer.singleShot(15000, self.notice, lambda t=text: self.notice.text() == t and self.notice.clear())
+
+    def closeEvent(self, event) -> None:
+        self.shared.settings.setValue("geometry", self.saveGeometry())
+        self.shared.settings.setValue("last_view", self.tabs.currentIndex())
+        self.shared.settings.sync()
+        self.shared.shutdown()
+        super().closeEvent(event)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
+        f"{seconds // 60}:{seconds % 60:02d}"

@@ -1,0 +1,159 @@
+"""A list model over Photo values, cheap per row so a grid of 100,000 stays smooth.
+
+Nothing is computed for a row until a view paints it: the thumbnail is asked
+for then, and when it arrives only that row is repainted.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, QUrl
+
+from ...core.types import Photo
+from ..thumbnails import ThumbnailLoader, cache_key
+
+PhotoRole = Qt.UserRole + 1
+ScoreRole = Qt.UserRole + 2
+PathRole = Qt.UserRole + 3
+NoteRole = Qt.UserRole + 4   # a short badge: "keep", "✓ same", …
+MarkRole = Qt.UserRole + 5   # True (same) / False (different) / None, for the ✓/✗ buttons
+
+#: Mime type of a drag out of any photo grid: one absolute path per line.
+PATHS_MIME = "application/x-photosim-paths"
+
+
+@dataclass
+class Item:
+    photo: Photo
+    score: float | None = None
+    note: str = ""
+    mark: bool | None = None
+
+
+def describe(p: Photo) -> str:
+    """One line a person can read: size in pixels and bytes, format, date."""
+    parts = []
+    if p.width and p.height:
+        parts.append(f"{p.width}×{p.height}")
+    parts.append(human_bytes(p.size))
+    if p.format:
+        parts.append(p.format)
+    if p.taken_at:
+        parts.append(p.taken_at)
+    return " · ".join(parts)
+
+
+def human_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+class PhotoListModel(QAbstractListModel):
+    def __init__(self, thumbs: ThumbnailLoader, parent=None) -> None:
+        super().__init__(parent)
+        self._thumbs = thumbs
+        self._items: list[Item] = []
+        self._rows_by_key: dict[str, list[QPersistentModelIndex]] = {}
+        thumbs.ready.connect(self._thumbnail_ready)
+
+    # --- content ------------------------------------------------------------------------
+    def set_photos(self, photos: list[Photo], scores: list[float] | None = None,
+                   notes: list[str] | None = None) -> None:
+        self.beginResetModel()
+        self._items = [Item(p, scores[i] if scores else None, notes[i] if notes else "")
+                       for i, p in enumerate(photos)]
+        self._rows_by_key.clear()
+        self.endResetModel()
+
+    def photo(self, row: int) -> Photo:
+        return self._items[row].photo
+
+    def photos(self) -> list[Photo]:
+        return [it.photo for it in self._items]
+
+    def item(self, row: int) -> Item:
+        return self._items[row]
+
+    def set_mark(self, row: int, mark: bool | None) -> None:
+        self._items[row].mark = mark
+        idx = self.index(row)
+        self.dataChanged.emit(idx, idx, [MarkRole])
+
+    def row_of(self, path: str) -> int:
+        for n, it in enumerate(self._items):
+            if it.photo.path == path:
+                return n
+        return -1
+
+    # --- Qt model API -------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._items)
+
+    def data(self, index: QModelIndex, role: int = Qt.DisplayRole):
+        if not index.isValid() or index.row() >= len(self._items):
+            return None
+        it = self._items[index.row()]
+        p = it.photo
+        if role == Qt.DisplayRole:
+            return os.path.basename(p.path)
+        if role == Qt.DecorationRole:
+            pix = self._thumbs.get(p.path, p.size, p.mtime_ns)
+            if pix is None:
+                key = cache_key(p.path, p.size, p.mtime_ns)
+                self._rows_by_key.setdefault(key, []).append(QPersistentModelIndex(index))
+                return self._thumbs.placeholder
+            return pix
+        if role == Qt.ToolTipRole:
+            score = f"\nsimilarity {it.score:.3f}" if it.score is not None else ""
+            return f"{p.path}\n{describe(p)}{score}"
+        if role == PhotoRole:
+            return p
+        if role == ScoreRole:
+            return it.score
+        if role == PathRole:
+            return p.path
+        if role == NoteRole:
+            return it.note
+        if role == MarkRole:
+            return it.mark
+        return None
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlags:
+        base = super().flags(index)
+        return base | Qt.ItemIsDragEnabled if index.isValid() else base
+
+    def mimeTypes(self) -> list[str]:
+        return [PATHS_MIME, "text/uri-list"]
+
+    def mimeData(self, indexes) -> QMimeData:
+        paths = [self._items[i.row()].photo.path for i in indexes if i.isValid()]
+        return paths_mime(paths)
+
+    def supportedDragActions(self) -> Qt.DropActions:
+        return Qt.CopyAction
+
+    def _thumbnail_ready(self, key: str) -> None:
+        for idx in self._rows_by_key.pop(key, ()):
+            if idx.isValid():
+                i = self.index(idx.row())
+                self.dataChanged.emit(i, i, [Qt.DecorationRole])
+
+
+def paths_mime(paths: list[str]) -> QMimeData:
+    """What a grid hands to a drag: our own list of paths plus file URLs for other programs."""
+    mime = QMimeData()
+    mime.setData(PATHS_MIME, "\n".join(paths).encode("utf-8", "surrogateescape"))
+    mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
+    return mime
+
+
+def paths_from_mime(mime: QMimeData) -> list[str]:
+    """Paths from our own drag, or local files dropped from a file manager."""
+    if mime.hasFormat(PATHS_MIME):
+        raw = bytes(mime.data(PATHS_MIME).data()).decode("utf-8", "surrogateescape")
+        return [p for p in raw.split("\n") if p]
+    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]

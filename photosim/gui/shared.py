@@ -1,0 +1,72 @@
+"""What every view shares: the library, the task runner, the thumbnail loader, settings,
+and the signals by which one view tells the others that something changed."""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+import shiboken6
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from ..store.library import Library
+from .tasks import QtContext, Task, TaskRunner
+from .thumbnails import ThumbnailLoader
+
+
+class Shared(QObject):
+    photos_changed = Signal()   # indexing, trash, undo: photo lists and groups are stale
+    labels_changed = Signal()   # a pair, triplet or decision was added or removed
+    model_changed = Signal()    # another model version became active
+    notice = Signal(str, bool)  # (one line for the status bar, is it an error?)
+    query_requested = Signal(str)  # show photos similar to this path
+
+    def __init__(self, lib: Library, settings: QSettings, thumbs: ThumbnailLoader | None = None,
+                 parent: QObject | None = None, engine=None) -> None:
+        super().__init__(parent)
+        self.lib = lib
+        self.settings = settings
+        self.runner = TaskRunner(threads=4, parent=self)
+        self.thumbs = thumbs or ThumbnailLoader(parent=self)
+        self._engine = engine
+        self._engine_lock = threading.Lock()
+
+    def engine(self):
+        """The inference engine, made once per window (on a worker): a rescan need not reload the model."""
+        from ..core.embed import make_engine
+
+        with self._engine_lock:
+            if self._engine is None:
+                self._engine = make_engine(self.lib.base_spec())
+            return self._engine
+
+    def run(self, owner: QObject, name: str, fn: Callable[[QtContext], Any],
+            on_done: Callable[[Any], None] | None = None, on_error: Callable[[str], None] | None = None,
+            on_progress: Callable[[int, int, str], None] | None = None) -> Task:
+        """Start ``fn`` on a worker; callbacks run on the GUI thread, and only while ``owner`` exists.
+
+        Errors go to the status bar unless the caller handles them.
+        """
+        def guard(cb):
+            if cb is None:
+                return None
+            return lambda *a: cb(*a) if shiboken6.isValid(owner) else None
+
+        return self.runner.start(name, fn, guard(on_done), guard(on_error or (lambda m: self.error(m))),
+                                 guard(on_progress))
+
+    def say(self, text: str) -> None:
+        self.notice.emit(text, False)
+
+    def error(self, text: str) -> None:
+        self.notice.emit(text, True)
+
+    def setting(self, key: str, default, kind=None):
+        value = self.settings.value(key, default)
+        try:
+            return kind(value) if kind else value
+        except (TypeError, ValueError):
+            return default
+
+    def shutdown(self) -> None:
+        self.runner.shutdown()
+        self.thumbs.shutdown()

@@ -1,0 +1,130 @@
+"""Side-by-side compare with synchronised zoom, and the single-photo viewer.
+
+The differences table lists the facts the keeper rule weighs (resolution, file
+size, date, format, compression, colour, border), with the rows that differ in
+bold, so a person can see why one copy was suggested over the other.
+"""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from ...core.types import Photo
+from ..models.photo_list import human_bytes
+from ..widgets.zoom import ZoomLink, ZoomView, load_image
+
+
+def facts(p: Photo) -> list[tuple[str, str]]:
+    return [
+        ("Resolution", f"{p.width}×{p.height} ({(p.width or 0) * (p.height or 0) / 1e6:.2f} MP)" if p.width else "?"),
+        ("File size", human_bytes(p.size)),
+        ("Date taken", p.taken_at or "unknown"),
+        ("Format", p.format or "?"),
+        ("JPEG quality", f"≈{p.jpeg_quality}" if p.jpeg_quality is not None else "lossless / n.a."),
+        ("Colour", "greyscale" if p.grey else "colour"),
+        ("Added border", f"{p.border:.0%}" if p.border > 0.04 else "none"),
+        ("EXIF tags", str(p.exif_tags)),
+        ("Folder", os.path.dirname(p.path)),
+    ]
+
+
+class _Zoomable(QWidget):
+    """A ZoomView with its caption, loading its photo on a worker."""
+
+    def __init__(self, photo: Photo, shared, caption: str, parent=None) -> None:
+        super().__init__(parent)
+        self.photo = photo
+        self.view = ZoomView(self)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        title = QLabel(f"<b>{caption}</b> {os.path.basename(photo.path)}")
+        title.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        title.setToolTip(photo.path)
+        lay.addWidget(title)
+        lay.addWidget(self.view, 1)
+        shared.run(self, "load image", lambda ctx: load_image(photo.path), self.view.set_image)
+
+
+class CompareWidget(QWidget):
+    def __init__(self, a: Photo, b: Photo, shared, captions=("Left:", "Right:"), parent=None) -> None:
+        super().__init__(parent)
+        self.left = _Zoomable(a, shared, captions[0], self)
+        self.right = _Zoomable(b, shared, captions[1], self)
+        self.link = ZoomLink(self.left.view, self.right.view)
+        pics = QHBoxLayout()
+        pics.addWidget(self.left, 1)
+        pics.addWidget(self.right, 1)
+        tools = QHBoxLayout()
+        for text, slot, tip in (("Fit", self.left.view.fit, "Show both photos whole"),
+                                ("100%", lambda: self.left.view.set_scale(1.0), "One image pixel per screen pixel"),
+                                ("Zoom in", lambda: self.left.view.zoom_by(1.5), "Or use the mouse wheel"),
+                                ("Zoom out", lambda: self.left.view.zoom_by(1 / 1.5), "Or use the mouse wheel")):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            tools.addWidget(button)
+        tools.addStretch(1)
+        tools.addWidget(QLabel("Zoom and pan move both photos together."))
+        self.table = QTableWidget(0, 3, self)
+        self.table.setHorizontalHeaderLabels(["", captions[0].rstrip(":"), captions[1].rstrip(":")])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        fa, fb = facts(a), facts(b)
+        self.differences: list[str] = []
+        for (name, va), (_, vb) in zip(fa, fb):
+            r = self.table.rowCount()
+            self.table.insertRow(r)
+            cells = [QTableWidgetItem(name), QTableWidgetItem(va), QTableWidgetItem(vb)]
+            if va != vb:
+                self.differences.append(name)
+                bold = QFont()
+                bold.setBold(True)
+                for c in cells:
+                    c.setFont(bold)
+            for col, c in enumerate(cells):
+                self.table.setItem(r, col, c)
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        height = self.table.verticalHeader().length() + self.table.horizontalHeader().height() + 6
+        self.table.setMinimumHeight(min(height, 200))
+        self.table.setMaximumHeight(height)
+        lay = QVBoxLayout(self)
+        lay.addLayout(pics, 1)
+        lay.addLayout(tools)
+        lay.addWidget(QLabel("Differences (bold rows differ):"))
+        lay.addWidget(self.table)
+
+
+class CompareDialog(QDialog):
+    def __init__(self, a: Photo, b: Photo, shared, parent=None, captions=("Left:", "Right:")) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Compare side by side")
+        self.compare = CompareWidget(a, b, shared, captions, self)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.compare)
+        close = QPushButton("Close")
+        close.clicked.connect(self.accept)
+        lay.addWidget(close, 0, Qt.AlignRight)
+        self.resize(1100, 760)
+
+
+class ViewerDialog(QDialog):
+    """One photo, zoomable; Space or Escape closes it again."""
+
+    def __init__(self, photo: Photo, shared, parent=None) -> None:
+        super().__init__(parent)
+        self.photo = photo
+        self.setWindowTitle(os.path.basename(photo.path))
+        self.view = ZoomView(self)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.view, 1)
+        info = QLabel(" · ".join(v for _, v in facts(photo)[:4]) + f"<br><small>{photo.path}</small>")
+        info.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        lay.addWidget(info)
+        QShortcut(QKeySequence(Qt.Key_Space), self, self.accept)
+        shared.run(self, "load image", lambda ctx: load_image(photo.path), self.view.set_image)
+        self.resize(900, 700)

@@ -1,0 +1,150 @@
+"""Similar photos: the query, a ranked grid with similarity, ✓/✗ to teach, sliders for how many / how similar."""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+
+from ...core.types import Neighbour, Photo
+from ...services import labels
+from ...services.search import similar
+from ..models.photo_list import PhotoListModel, describe
+from ..shared import Shared
+from ..thumbnails import cache_key
+from ..widgets.grid import PhotoGrid
+
+
+class SimilarView(QWidget):
+    compare_requested = Signal(object, object)  # Photo, Photo
+
+    def __init__(self, shared: Shared, parent=None) -> None:
+        super().__init__(parent)
+        self.shared = shared
+        self.query: str | None = None
+        self.query_photo: Photo | None = None
+        self.results: list[Neighbour] = []
+        self.model = PhotoListModel(shared.thumbs, self)
+        self.grid = PhotoGrid(self, buttons=True)
+        self.grid.setModel(self.model)
+        self.grid.delegate.marked.connect(self.mark)
+        self.grid.setToolTip("✓ = looks the same to me, ✗ = different. Your marks teach the Train tab.")
+
+        self.thumb = QLabel(self)
+        self.thumb.setFixedSize(120, 120)
+        self.thumb.setAlignment(Qt.AlignCenter)
+        self.title = QLabel("Select a photo (or drop an image file here) to see the photos most like it.", self)
+        self.title.setWordWrap(True)
+        self.title.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.how_many = QSlider(Qt.Horizontal, self)
+        self.how_many.setRange(1, 200)
+        self.how_many.setValue(shared.setting("similar/k", 24, int))
+        self.min_sim = QSlider(Qt.Horizontal, self)
+        self.min_sim.setRange(0, 100)
+        self.min_sim.setValue(shared.setting("similar/min_percent", 0, int))
+        self.how_many_label = QLabel(self)
+        self.min_sim_label = QLabel(self)
+        self.compare = QPushButton("Compare side by side")
+        self.compare.setToolTip("Compare the query with the selected result (or two selected results)")
+        self.compare.clicked.connect(self.compare_selected)
+        self._debounce = QTimer(self, singleShot=True, interval=150)
+        self._debounce.timeout.connect(self.search)
+        for s in (self.how_many, self.min_sim):
+            s.valueChanged.connect(self._sliders)
+        self._sliders()
+
+        head = QHBoxLayout()
+        head.addWidget(self.thumb)
+        head.addWidget(self.title, 1)
+        sliders = QGridLayout()
+        sliders.addWidget(QLabel("How many:"), 0, 0)
+        sliders.addWidget(self.how_many, 0, 1)
+        sliders.addWidget(self.how_many_label, 0, 2)
+        sliders.addWidget(QLabel("At least:"), 1, 0)
+        sliders.addWidget(self.min_sim, 1, 1)
+        sliders.addWidget(self.min_sim_label, 1, 2)
+        sliders.addWidget(self.compare, 0, 3, 2, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(head)
+        lay.addLayout(sliders)
+        lay.addWidget(self.grid, 1)
+        shared.thumbs.ready.connect(self._thumb_ready)
+        shared.photos_changed.connect(self.search)
+        shared.model_changed.connect(self.search)
+
+    # --- querying -----------------------------------------------------------------------
+    def _sliders(self) -> None:
+        self.how_many_label.setText(f"{self.how_many.value()} photos")
+        self.min_sim_label.setText(f"similarity ≥ {self.min_sim.value() / 100:.2f}")
+        self.shared.settings.setValue("similar/k", self.how_many.value())
+        self.shared.settings.setValue("similar/min_percent", self.min_sim.value())
+        if self.query:
+            self._debounce.start()
+
+    def set_query(self, path: str, photo: Photo | None = None) -> None:
+        self.query = os.path.abspath(path)
+        self.query_photo = photo
+        self._show_query_thumb()
+        self.search()
+
+    def search(self) -> None:
+        if not self.query:
+            return
+        path, k, floor = self.query, self.how_many.value(), self.min_sim.value() / 100
+        self.title.setText(f"Searching for photos like <b>{os.path.basename(path)}</b>…")
+        self.shared.run(self, "similar", lambda ctx: similar(self.shared.lib, path, k, floor),
+                        lambda found: self._show(path, found), self._failed)
+
+    def _failed(self, message: str) -> None:
+        self.title.setText(f"<span style='color:#c33'>{message}</span>")
+        self.model.set_photos([])
+
+    def _show(self, path: str, found: list[Neighbour]) -> None:
+        if path != self.query:
+            return  # an older query answered late
+        self.results = found
+        self.model.set_photos([n.photo for n in found], [n.similarity for n in found])
+        extra = f"<br>{describe(self.query_photo)}" if self.query_photo else ""
+        self.title.setText(f"<b>{len(found)}</b> photos most like <b>{os.path.basename(path)}</b>"
+                           f" (similarity 1.0 = identical){extra}<br><small>{path}</small>")
+
+    def _show_query_thumb(self) -> None:
+        if not self.query:
+            return
+        st = os.stat(self.query) if os.path.exists(self.query) else None
+        pix = self.shared.thumbs.get(self.query, st.st_size, st.st_mtime_ns) if st else None
+        if pix is not None:
+            scaled = pix.scaled(self.thumb.size() * pix.devicePixelRatio(), Qt.KeepAspectRatio,
+                                Qt.SmoothTransformation)
+            scaled.setDevicePixelRatio(pix.devicePixelRatio())
+            self.thumb.setPixmap(scaled)
+        else:
+            self.thumb.setText("…")
+
+    def _thumb_ready(self, key: str) -> None:
+        if self.query and os.path.exists(self.query):
+            st = os.stat(self.query)
+            if key == cache_key(self.query, st.st_size, st.st_mtime_ns):
+                self._show_query_thumb()
+
+    # --- labelling ----------------------------------------------------------------------
+    def mark(self, row: int, same: bool) -> None:
+        """Record a same/different pair between the query and this result."""
+        query, other = self.query, self.model.photo(row).path
+
+        def done(_label_id):
+            self.model.set_mark(row, same)
+            self.shared.say(f"recorded: {os.path.basename(other)} is {'the same' if same else 'different'}")
+            self.shared.labels_changed.emit()
+
+        self.shared.run(self, "label pair", lambda ctx: labels.add_pair(self.shared.lib, query, other, same), done)
+
+    def compare_selected(self) -> None:
+        rows = self.grid.selected_rows()
+        if len(rows) == 2:
+            self.compare_requested.emit(self.model.photo(rows[0]), self.model.photo(rows[1]))
+        elif len(rows) == 1 and self.query_photo is not None:
+            self.compare_requested.emit(self.query_photo, self.model.photo(rows[0]))
+        else:
+            self.shared.say("select one result (to compare with the query) or two results")

@@ -1,0 +1,189 @@
+"""Fine-tuning: one button runs the training service on a worker, with progress, a live loss curve
+and Cancel; the model versions list switches between the pretrained model and trained ones."""
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtGui import QPainter, QPainterPath, QPalette, QPen
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
+                               QSpinBox, QVBoxLayout, QWidget)
+
+from ...services import models
+from ..shared import Shared
+
+
+def training_service():
+    """The training module, or None where this build lacks it (the button is then disabled)."""
+    try:
+        from ...services import training
+    except ImportError:
+        return None
+    return training
+
+
+class LossCurve(QWidget):
+    """The loss per step, redrawn as points arrive; axes labelled so the trend reads at a glance."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.points: list[tuple[int, float]] = []
+        self.setMinimumHeight(220)
+
+    def set_points(self, points: list[tuple[int, float]]) -> None:
+        self.points = list(points)
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        pal = self.palette()
+        p.fillRect(self.rect(), pal.color(QPalette.Base))
+        m = 40
+        plot = self.rect().adjusted(m, 12, -12, -28)
+        p.setPen(pal.color(QPalette.Mid))
+        p.drawRect(plot)
+        p.setPen(pal.color(QPalette.Text))
+        if len(self.points) < 2:
+            p.drawText(plot, Qt.AlignCenter, "The loss curve appears here while training runs.")
+            return
+        xs = [s for s, _ in self.points]
+        ys = [v for _, v in self.points]
+        x0, x1 = min(xs), max(xs) or 1
+        y0, y1 = 0.0, max(ys) or 1.0
+        path = QPainterPath()
+        for n, (s, v) in enumerate(self.points):
+            pt = QPointF(plot.left() + (s - x0) / max(x1 - x0, 1) * plot.width(),
+                         plot.bottom() - (v - y0) / (y1 - y0) * plot.height())
+            path.moveTo(pt) if n == 0 else path.lineTo(pt)
+        p.drawText(4, plot.top() + 10, f"{y1:.3f}")
+        p.drawText(4, plot.bottom(), "0")
+        p.drawText(plot.left(), plot.bottom() + 18, f"step {x0}")
+        p.drawText(plot.right() - 80, plot.bottom() + 18, f"step {x1}")
+        p.drawText(plot.center().x() - 60, plot.bottom() + 18, f"loss now {ys[-1]:.4f}")
+        p.setPen(QPen(pal.color(QPalette.Highlight), 2))
+        p.drawPath(path)
+
+
+class TrainView(QWidget):
+    def __init__(self, shared: Shared, parent=None) -> None:
+        super().__init__(parent)
+        self.shared = shared
+        self.task = None
+        self.summary: dict | None = None
+        self._losses: list[tuple[int, float]] = []
+        self._lock = threading.Lock()
+        self.train = QPushButton("Train on my labels")
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setEnabled(False)
+        self.epochs = QSpinBox(self)
+        self.epochs.setRange(1, 1000)
+        self.epochs.setValue(shared.setting("train/epochs", 100, int))
+        self.progress = QProgressBar(self)
+        self.status = QLabel("Mark pairs (✓/✗) or triplets first; training then learns what you call similar.")
+        self.status.setWordWrap(True)
+        self.curve = LossCurve(self)
+        self.models = QListWidget(self)
+        self.use = QPushButton("Use selected model")
+        self.use.clicked.connect(self.use_selected)
+        if training_service() is None:
+            self.train.setEnabled(False)
+            self.train.setToolTip("Fine-tuning is not available yet")
+        self.train.clicked.connect(self.start)
+        self.cancel.clicked.connect(self.stop)
+        self._redraw = QTimer(self, interval=100)  # the loss arrives from the worker; draw at 10 Hz
+        self._redraw.timeout.connect(self._draw)
+
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Epochs:"))
+        row.addWidget(self.epochs)
+        row.addWidget(self.train)
+        row.addWidget(self.cancel)
+        row.addWidget(self.progress, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(row)
+        lay.addWidget(self.status)
+        lay.addWidget(self.curve, 2)
+        lay.addWidget(QLabel("<b>Model versions</b> (0 = pretrained; trained ones learn from your labels)"))
+        lay.addWidget(self.models, 1)
+        lay.addWidget(self.use, 0, Qt.AlignRight)
+        shared.model_changed.connect(self.refresh_models)
+        self.refresh_models()
+
+    # --- training -----------------------------------------------------------------------
+    def start(self) -> None:
+        service = training_service()
+        if service is None or self.task is not None:
+            return
+        epochs = self.epochs.value()
+        self.shared.settings.setValue("train/epochs", epochs)
+        self._losses = []
+        self.curve.set_points([])
+        self.summary = None
+        self.train.setEnabled(False)
+        self.cancel.setEnabled(True)
+        self.status.setText("Training…")
+
+        def on_loss(step: int, loss: float) -> None:  # worker thread: only append under the lock
+            with self._lock:
+                self._losses.append((step, float(loss)))
+
+        self.task = self.shared.run(self, "train", lambda ctx: service.train(self.shared.lib, ctx, on_loss, epochs=epochs),
+                                    self._done, self._failed, self._progress)
+        self._redraw.start()
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.status.setText("Stopping…")
+
+    def _progress(self, done: int, total: int, text: str) -> None:
+        self.progress.setMaximum(max(total, 1) if total else 0)
+        self.progress.setValue(done)
+        self.status.setText(text)
+
+    def _draw(self) -> None:
+        with self._lock:
+            points = list(self._losses)
+        self.curve.set_points(points)
+
+    def _finish(self) -> None:
+        self.task = None
+        self._redraw.stop()
+        self._draw()
+        self.train.setEnabled(True)
+        self.cancel.setEnabled(False)
+
+    def _done(self, summary: dict) -> None:
+        self._finish()
+        self.summary = summary
+        self.progress.setMaximum(1)
+        self.progress.setValue(1)
+        self.status.setText(f"Done: model {summary['model']} is now in use "
+                            f"({summary.get('pairs', 0)} pairs, {summary.get('triplets', 0)} triplets).")
+        self.shared.model_changed.emit()
+
+    def _failed(self, message: str) -> None:
+        self._finish()
+        self.progress.setMaximum(1)
+        self.progress.setValue(0)
+        self.status.setText(message)
+
+    # --- model versions -----------------------------------------------------------------
+    def refresh_models(self) -> None:
+        self.shared.run(self, "models", lambda ctx: models.list_models(self.shared.lib), self._show_models)
+
+    def _show_models(self, rows: list[dict]) -> None:
+        self.models.clear()
+        for m in rows:
+            item = QListWidgetItem(f"{'● ' if m['active'] else '   '}{m['id']}: {m['name']}  ({m['vectors']} vectors)")
+            item.setData(Qt.UserRole, m["id"])
+            self.models.addItem(item)
+
+    def use_selected(self) -> None:
+        item = self.models.currentItem()
+        if item is None:
+            return
+        model_id = item.data(Qt.UserRole)
+        self.shared.run(self, "use model", lambda ctx: models.use_model(self.shared.lib, model_id),
+                        lambda m: (self.shared.say(f"now using model {m['id']}"), self.shared.model_changed.emit()))

@@ -1,0 +1,63 @@
+"""The first screen of a new library: add a folder, or try the demo photos."""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QVBoxLayout, QWidget
+
+
+def demo_folder() -> str | None:
+    """The bundled demo photos: resources/demo in a checkout, photosim/demo when installed or bundled."""
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for candidate in (os.path.join(here, "resources", "demo"), os.path.join(here, "photosim", "demo"),
+                      os.path.join(os.path.dirname(here), "resources", "demo")):
+        if os.path.isdir(candidate):
+            return candidate
+    return None
+
+
+class WelcomeView(QWidget):
+    folder_chosen = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        title = QLabel("<h1>Welcome to photosim</h1>")
+        text = QLabel("photosim finds <b>similar</b> photos and <b>duplicates</b> in your own folders, "
+                      "and learns what you call similar from the pairs you mark.<br>"
+                      "Nothing leaves this computer, and no photo is ever deleted: removed photos go to a "
+                      "quarantine you can undo.")
+        text.setWordWrap(True)
+        text.setAlignment(Qt.AlignCenter)
+        self.add = QPushButton("Add a folder…")
+        self.add.setToolTip("Choose a folder of photos (your Pictures folder is a good start)")
+        self.demo = QPushButton("Try the demo photos")
+        self.demo_path = demo_folder()
+        if self.demo_path is None:
+            self.demo.setEnabled(False)
+            self.demo.setToolTip("The demo photos are not part of this installation")
+        else:
+            self.demo.setToolTip(f"Index the {len(os.listdir(self.demo_path)) - 1} small demo photos")
+        for b in (self.add, self.demo):
+            b.setMinimumSize(260, 48)
+            f = b.font()
+            f.setPointSizeF(f.pointSizeF() * 1.2)
+            b.setFont(f)
+        self.add.clicked.connect(self.choose)
+        self.demo.clicked.connect(lambda: self.folder_chosen.emit(self.demo_path))
+        lay = QVBoxLayout(self)
+        lay.addStretch(2)
+        for w in (title, text):
+            lay.addWidget(w, 0, Qt.AlignHCenter)
+        lay.addSpacing(24)
+        lay.addWidget(self.add, 0, Qt.AlignHCenter)
+        lay.addWidget(self.demo, 0, Qt.AlignHCenter)
+        lay.addStretch(3)
+        text.setMaximumWidth(620)
+
+    def choose(self) -> None:
+        start = os.path.expanduser("~/Pictures")
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos",
+                                                  start if os.path.isdir(start) else os.path.expanduser("~"))
+        if folder:
+            self.folder_chosen.emit(folder)

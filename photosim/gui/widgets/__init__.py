@@ -1,0 +1,1 @@
+"""Reusable widgets: the photo grid, the zoomable image view, the triplet slots."""

@@ -1,0 +1,138 @@
+"""The photo grid every view uses: thumbnails, names, scores, optional ✓/✗ buttons.
+
+A QListView in icon mode with uniform item sizes: Qt lays out 100,000 items
+without measuring each one, and the delegate only paints what is visible.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPalette
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from ..models.photo_list import MarkRole, NoteRole, ScoreRole
+from ..thumbnails import THUMB
+
+CELL = QSize(THUMB + 24, THUMB + 56)
+BUTTON = 26
+
+
+class PhotoDelegate(QStyledItemDelegate):
+    """Paints one cell; with ``buttons`` on, a ✓ and a ✗ under the thumbnail record a label."""
+
+    marked = Signal(int, bool)
+
+    def __init__(self, parent=None, buttons: bool = False) -> None:
+        super().__init__(parent)
+        self.buttons = buttons
+
+    def sizeHint(self, option, index) -> QSize:
+        return CELL
+
+    def button_rect(self, cell: QRect, same: bool) -> QRect:
+        """Where the ✓ (same) or ✗ (different) button of a cell is, in view coordinates."""
+        y = cell.bottom() - BUTTON - 4
+        x = cell.right() - 2 * BUTTON - 10 if same else cell.right() - BUTTON - 4
+        return QRect(x, y, BUTTON, BUTTON)
+
+    def paint(self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        pal: QPalette = option.palette
+        r = option.rect
+        p.save()
+        p.setRenderHint(QPainter.Antialiasing)
+        if option.state & QStyle.State_Selected:
+            p.setBrush(pal.color(QPalette.Highlight))
+            p.setPen(Qt.NoPen)
+            p.drawRoundedRect(r.adjusted(2, 2, -2, -2), 6, 6)
+            text = pal.color(QPalette.HighlightedText)
+        else:
+            text = pal.color(QPalette.Text)
+        pix = index.data(Qt.DecorationRole)
+        box = QRect(r.x() + 12, r.y() + 8, THUMB, THUMB)
+        if pix is not None and not pix.isNull():
+            size = pix.size() / pix.devicePixelRatio()
+            size.scale(box.size(), Qt.KeepAspectRatio)
+            target = QRect(0, 0, size.width(), size.height())
+            target.moveCenter(box.center())
+            p.drawPixmap(target, pix)
+        p.setPen(text)
+        name = p.fontMetrics().elidedText(index.data(Qt.DisplayRole) or "", Qt.ElideMiddle, r.width() - 12)
+        p.drawText(QRect(r.x() + 6, box.bottom() + 4, r.width() - 12, 18), Qt.AlignHCenter, name)
+        line = []
+        score = index.data(ScoreRole)
+        if score is not None:
+            line.append(f"{score:.3f}")
+        note = index.data(NoteRole)
+        if note:
+            line.append(note)
+        if line:
+            f = p.font()
+            f.setBold(True)
+            p.setFont(f)
+            p.drawText(QRect(r.x() + 8, box.bottom() + 22, r.width() - 16, 22), Qt.AlignLeft | Qt.AlignVCenter,
+                       "  ".join(line))
+        if self.buttons:
+            mark = index.data(MarkRole)
+            for same, glyph, colour in ((True, "✓", QColor(46, 160, 67)), (False, "✗", QColor(207, 34, 46))):
+                b = self.button_rect(r, same)
+                chosen = mark is same
+                p.setPen(colour)
+                p.setBrush(colour if chosen else pal.color(QPalette.Base))
+                p.drawRoundedRect(b, 5, 5)
+                p.setPen(QColor("white") if chosen else colour)
+                p.drawText(b, Qt.AlignCenter, glyph)
+        p.restore()
+
+    def editorEvent(self, event: QEvent, model, option: QStyleOptionViewItem, index: QModelIndex) -> bool:
+        if self.buttons and event.type() == QEvent.MouseButtonRelease and event.button() == Qt.LeftButton:
+            pos = event.position().toPoint()
+            for same in (True, False):
+                if self.button_rect(option.rect, same).contains(pos):
+                    self.marked.emit(index.row(), same)
+                    return True
+        return super().editorEvent(event, model, option, index)
+
+
+class PhotoGrid(QListView):
+    """Arrows move, Space or double-click opens, Delete asks to move the selection to the trash."""
+
+    open_requested = Signal(QModelIndex)
+    trash_requested = Signal()
+
+    def __init__(self, parent=None, buttons: bool = False) -> None:
+        super().__init__(parent)
+        self.delegate = PhotoDelegate(self, buttons)
+        self.setItemDelegate(self.delegate)
+        self.setViewMode(QListView.IconMode)
+        self.setResizeMode(QListView.Adjust)
+        self.setMovement(QListView.Static)
+        self.setUniformItemSizes(True)
+        self.setGridSize(CELL)
+        self.setSpacing(0)
+        self.setWordWrap(False)
+        self.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragOnly)
+        self.setDefaultDropAction(Qt.CopyAction)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollPerPixel)
+        self.verticalScrollBar().setSingleStep(24)
+        self.doubleClicked.connect(self.open_requested)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key_Space and self.currentIndex().isValid():
+            self.open_requested.emit(self.currentIndex())
+            return
+        if event.key() == Qt.Key_Delete and self.selectionModel().hasSelection():
+            self.trash_requested.emit()
+            return
+        super().keyPressEvent(event)
+
+    def selected_rows(self) -> list[int]:
+        model = self.model()
+        rows = sorted(i.row() for i in self.selectionModel().selectedIndexes())
+        if hasattr(model, "mapToSource"):
+            rows = sorted(model.mapToSource(model.index(r, 0)).row() for r in rows)
+        return rows
+
+    def button_center(self, row: int, same: bool):
+        """Centre of a ✓/✗ button in viewport coordinates (what a click there hits)."""
+        return self.delegate.button_rect(self.visualRect(self.model().index(row, 0)), same).center()

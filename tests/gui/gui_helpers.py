@@ -1,0 +1,32 @@
+"""Helpers for the GUI tests: open a real window, wait for its workers."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def make_window(qtbot, home: Path, engine, library: str = "library"):
+    from PySide6.QtCore import QSettings
+
+    from photosim.gui.main_window import MainWindow
+    from photosim.gui.thumbnails import ThumbnailLoader
+    from photosim.store.library import Library
+
+    lib = Library(str(home / library))
+    settings = QSettings(os.environ["PHOTOSIM_SETTINGS"], QSettings.IniFormat)
+    w = MainWindow(lib, settings, ThumbnailLoader(str(home / "thumbs")), engine=engine)
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    w.show()
+    return w
+
+
+def wait_idle(qtbot, w, timeout: int = 60000) -> None:
+    """Until no task is running (indexing, queries, thumbnails queued are allowed to continue)."""
+    qtbot.waitUntil(lambda: not w.shared.runner.busy(), timeout=timeout)
+
+
+def index_and_wait(qtbot, w, folder: Path) -> None:
+    w.index([str(folder)])
+    qtbot.waitUntil(lambda: w.index_task is None and w.last_report is not None, timeout=120000)
+    wait_idle(qtbot, w)
