@@ -93,6 +93,8 @@ def cmd_index(args) -> int:
     state = "stopped" if r.cancelled else "done"
     print(f"{state}: {r.scanned} files found, {r.embedded} embedded ({r.rate:.1f} photos/s), "
           f"{r.unchanged} unchanged, {r.moved} moved, {r.failed} unreadable, {r.missing} newly missing")
+    for folder in r.offline_folders:
+        print(f"offline (missing or empty, its photos are kept): {_shown(folder)}")
     if r.failed:
         print("see the unreadable ones with: photosim info --errors")
     return 130 if r.cancelled else 0
@@ -317,8 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--library", metavar="DIR", help="library folder (default: $PHOTOSIM_LIBRARY or the per-user data folder)")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
-    c = sub.add_parser("index", help="scan folders and embed new or changed photos")
-    c.add_argument("paths", nargs="+", metavar="PATH")
+    c = sub.add_parser("index", help="scan folders and embed new or changed photos (no PATH: rescan the library's folders)")
+    c.add_argument("paths", nargs="*", metavar="PATH")
     c.add_argument("--batch-size", type=int, default=32)
     c.add_argument("--retry-errors", action="store_true", help="try unreadable files again even if unchanged")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
