@@ -94,10 +94,23 @@ class DuplicatesView(QWidget):
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(split, 1)
-        shared.photos_changed.connect(self.refresh)
-        shared.labels_changed.connect(self.refresh)
+        self._stale = True
+        shared.photos_changed.connect(self._changed)
+        shared.labels_changed.connect(self._changed)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def _changed(self) -> None:
+        """Search again now if the view is on screen, else when it is next shown (saves work while indexing)."""
+        self._stale = True
+        if self.isVisible():
+            self.refresh()
 
     def refresh(self) -> None:
+        self._stale = False
         threshold = self.threshold.value()
         self.shared.settings.setValue("dupes/threshold", threshold)
         self.summary.setText("Looking for duplicates…")
