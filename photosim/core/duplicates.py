@@ -1,22 +1,35 @@
 """Group duplicates and pick the photo to keep, by rules a person can follow.
 
-Exact duplicates share their bytes (content hash). Near-duplicates are photos
-whose embeddings are at least ``threshold`` similar (cosine), joined into
-groups by connected components; pairs the user marked "not duplicates" are
-never joined directly.
+Exact duplicates share their bytes (content hash). Near-duplicates are found
+in two stages (docs/duplicates.md): the embedding proposes pairs at least
+``threshold`` similar (cosine), and a geometric check confirms them (the two
+pictures share their keypoints' layout, see core/verify.py). A global vector
+alone cannot tell a greyscale or captioned copy from another photo of the same
+object; the geometry can. Confirmed pairs are joined into groups by connected
+components; pairs the user marked "not duplicates" are never joined directly.
+Nothing here reads a file: the check is a callable handed in by the service.
 """
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
 from .types import Photo
 
-#: Cosine similarity above which two photos count as near-duplicates (measured in docs/duplicates.md).
-DEFAULT_THRESHOLD = 0.90
+#: Cosine similarity from which a pair is a near-duplicate *candidate* (measured in docs/duplicates.md).
+DEFAULT_THRESHOLD = 0.70
+#: Keypoint matches consistent with one similarity transform that confirm a candidate pair.
+MIN_INLIERS = 30
+#: When a pair cannot be checked (a file unreadable now, a picture too flat for keypoints),
+#: the similarity alone decides, at this much stricter bar.
+UNVERIFIED_THRESHOLD = 0.95
+#: Share of the height or of the group's detail that counts as a real difference in the keeper rule.
+BORDER_TOLERANCE = 0.03
+UPSCALE_DETAIL_RATIO = 0.7
 
 
 @dataclass
@@ -84,40 +97,161 @@ def group_pairs(pairs: Iterable[tuple[int, int, float]], forbidden: set[tuple[in
     return uf.groups()
 
 
-def keeper_key(p: Photo) -> tuple:
-    """Sort key, best first: no added border, colour, most pixels, best JPEG quality, most EXIF, oldest."""
-    pixels = (p.width or 0) * (p.height or 0)
-    quality = p.jpeg_quality if p.jpeg_quality is not None else 100  # lossless formats count as best
-    return (p.border > 0.04, p.grey, -pixels, -quality, -p.exif_tags, p.taken_at or "9999", p.mtime_ns, p.id)
+def confirm_pairs(pairs: Iterable[tuple[int, int, float]], check: Callable[[int, int], int | None],
+                  forbidden: set[tuple[int, int]] = frozenset(), min_inliers: int = MIN_INLIERS,
+                  unverified_threshold: float = UNVERIFIED_THRESHOLD,
+                  cancelled: Callable[[], bool] = lambda: False) -> list[tuple[int, int, float]]:
+    """The candidate pairs that ``check`` confirms, enough to give the same groups as checking all.
+
+    ``check(a, b)`` returns the number of geometric inliers, or None when the
+    pair cannot be checked (then ``unverified_threshold`` decides). Pairs are
+    taken most similar first, and a pair whose photos are already joined
+    through confirmed pairs is not checked again: the groups are the same and
+    a group of n copies costs about n checks instead of n².
+    """
+    uf = UnionFind()
+    out = []
+    for a, b, sim in sorted(pairs, key=lambda p: -p[2]):
+        if cancelled():
+            break
+        if (min(a, b), max(a, b)) in forbidden or uf.find(a) == uf.find(b):
+            continue
+        inliers = check(a, b)
+        if (sim >= unverified_threshold) if inliers is None else (inliers >= min_inliers):
+            uf.union(a, b)
+            out.append((a, b, sim))
+    return out
 
 
-def choose_keeper(photos: list[Photo]) -> tuple[list[Photo], str]:
-    """Photos ordered keeper first, and a sentence saying why the first one is kept."""
-    ranked = sorted(photos, key=keeper_key)
-    best, rest = ranked[0], ranked[1:]
+# ---- which photo to keep ------------------------------------------------------------------------
+
+def _pixels(p: Photo) -> int:
+    return (p.width or 0) * (p.height or 0)
+
+
+def added_border(p: Photo, other: Photo) -> bool:
+    """True if ``p`` is ``other`` with flat bands added at top and bottom (a letterbox or frame).
+
+    Judged against another copy, never alone: plenty of originals (a product
+    on white) have flat rows at their edges. At the same width, ``p`` must be
+    taller than ``other`` by at least BORDER_TOLERANCE of its height, and that
+    extra height must be flat rows (``border`` is the flat-row fraction the
+    decoder measured).
+    """
+    if not (p.width and p.height and other.width and other.height):
+        return False
+    scale = p.width / other.width
+    extra = p.height - other.height * scale
+    extra_flat = p.border * p.height - other.border * other.height * scale
+    tolerance = BORDER_TOLERANCE * p.height
+    return extra >= tolerance and abs(extra_flat - extra) <= tolerance
+
+
+@dataclass(frozen=True)
+class KeeperFacts:
+    """What the keeper rule knows about one member, measured against the rest of its group."""
+
+    bordered: bool      # has bands another copy has not
+    upscaled: bool      # more pixels than another copy, but not more detail
+    grey_copy: bool     # greyscale while another copy is in colour
+    recompressed: bool  # JPEG quality clearly below another copy's
+
+    @property
+    def derived(self) -> bool:
+        return self.bordered or self.upscaled or self.grey_copy or self.recompressed
+
+
+def keeper_facts(p: Photo, group: list[Photo], upscaled: set[int] = frozenset()) -> KeeperFacts:
+    others = [q for q in group if q.id != p.id]
+    q_best = max((q.jpeg_quality for q in others if q.jpeg_quality is not None), default=None)
+    return KeeperFacts(
+        bordered=any(added_border(p, q) for q in others),
+        upscaled=p.id in upscaled,
+        grey_copy=p.grey and any(not q.grey for q in others),
+        recompressed=(p.jpeg_quality is not None and q_best is not None and p.jpeg_quality <= q_best - 10),
+    )
+
+
+def keeper_key(p: Photo, facts: KeeperFacts) -> tuple:
+    """Sort key, best first: the original (no added border, not upscaled, not a grey copy, most
+    pixels, not recompressed), then the fullest EXIF, then the oldest."""
+    return (facts.bordered, facts.upscaled, facts.grey_copy, -_pixels(p), facts.recompressed, -p.exif_tags,
+            p.taken_at or "9999", p.mtime_ns, p.id)
+
+
+def _why_not(p: Photo, f: KeeperFacts, keep: Photo, kf: KeeperFacts) -> str:
+    """The first rule that puts ``p`` after the keeper, in words."""
+    if f.bordered and not kf.bordered:
+        return "has an added border"
+    if f.upscaled and not kf.upscaled:
+        return f"is an upscaled copy ({p.width}×{p.height}, no more detail)"
+    if f.grey_copy and not kf.grey_copy:
+        return "is a greyscale copy"
+    if _pixels(p) < _pixels(keep):
+        return f"is smaller ({p.width}×{p.height})"
+    if f.recompressed and not kf.recompressed:
+        return f"is more compressed (JPEG quality ≈{p.jpeg_quality})"
+    if p.exif_tags < keep.exif_tags:
+        return f"has less EXIF ({p.exif_tags} tags)"
+    if (p.taken_at or "9999") > (keep.taken_at or "9999") or p.mtime_ns > keep.mtime_ns:
+        return "is newer"
+    return "is the same in every respect (kept the first found)"
+
+
+def choose_keeper(photos: list[Photo], upscaled: set[int] = frozenset()) -> tuple[list[Photo], str]:
+    """Photos ordered keeper first, and a sentence saying why the first one is kept.
+
+    The rule, in order: the original over an added-border, upscaled, greyscale,
+    smaller or more compressed copy; then the fullest EXIF; then the oldest.
+    ``upscaled`` holds the ids the caller measured as upscaled (see
+    ``is_upscaled``): that needs the pixels, which this module never reads.
+    """
+    facts = {p.id: keeper_facts(p, photos, upscaled) for p in photos}
+    ranked = sorted(photos, key=lambda p: keeper_key(p, facts[p.id]))
+    keep, rest = ranked[0], ranked[1:]
     if not rest:
         return ranked, "only copy"
-    reasons = []
-    if any(r.border > 0.04 for r in rest) and best.border <= 0.04:
-        reasons.append("has no added border")
-    if any(r.grey for r in rest) and not best.grey:
-        reasons.append("is in colour")
-    bp = (best.width or 0) * (best.height or 0)
-    if any((r.width or 0) * (r.height or 0) < bp for r in rest):
-        reasons.append(f"has the most pixels ({best.width}×{best.height})")
-    if best.jpeg_quality is not None and any(r.jpeg_quality is not None and r.jpeg_quality < best.jpeg_quality for r in rest):
-        reasons.append(f"has the least compression (JPEG quality ≈{best.jpeg_quality})")
-    elif best.jpeg_quality is None and any(r.jpeg_quality is not None for r in rest):
-        reasons.append("is not re-encoded as JPEG")
-    if any(r.exif_tags < best.exif_tags for r in rest):
-        reasons.append(f"has the fullest EXIF ({best.exif_tags} tags)")
-    if not reasons:
-        reasons.append("is the oldest copy")
-    return ranked, "kept because it " + ", ".join(reasons)
+    kf = facts[keep.id]
+    why = [f"{os.path.basename(p.path)} {_why_not(p, facts[p.id], keep, kf)}" for p in rest]
+    return ranked, f"keep {os.path.basename(keep.path)}: " + "; ".join(why)
 
 
-def make_group(kind: str, photos: list[Photo], vectors: dict[int, np.ndarray] | None) -> DuplicateGroup:
-    ranked, reason = choose_keeper(photos)
+def detail_ratio(grey: np.ndarray) -> float:
+    """Detail in the finest octave relative to the next one (about 0.6–1.3 for a photo at its own size).
+
+    Upscaling adds pixels but no detail, so an upscaled copy's finest octave
+    is nearly empty: a 2× bicubic enlargement measures about half of its
+    source (benchmarked on the shared photos in docs/duplicates.md).
+    """
+    g = np.asarray(grey, np.float32)
+
+    def octave(a: np.ndarray) -> tuple[float, np.ndarray]:
+        h, w = (a.shape[0] // 2) * 2, (a.shape[1] // 2) * 2
+        a = a[:h, :w]
+        half = a.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+        return float(np.abs(a - np.repeat(np.repeat(half, 2, 0), 2, 1)).mean()), half
+
+    if min(g.shape[:2]) < 8:
+        return 1.0
+    fine, half = octave(g)
+    coarse, _ = octave(half)
+    return fine / max(coarse, 1e-6)
+
+
+def upscaled_members(group: list[Photo], detail: dict[int, float]) -> set[int]:
+    """Ids of members with clearly more pixels than another member but clearly less fine detail."""
+    out = set()
+    for p in group:
+        for q in group:
+            if (p.id in detail and q.id in detail and _pixels(p) >= 1.4 * _pixels(q)
+                    and detail[p.id] < UPSCALE_DETAIL_RATIO * detail[q.id]):
+                out.add(p.id)
+    return out
+
+
+def make_group(kind: str, photos: list[Photo], vectors: dict[int, np.ndarray] | None,
+               upscaled: set[int] = frozenset()) -> DuplicateGroup:
+    ranked, reason = choose_keeper(photos, upscaled)
     if kind == "exact" or not vectors:
         sims = [1.0] * len(ranked)
     else:

@@ -7,8 +7,9 @@ import time
 import numpy as np
 
 from ..core.decode import decode_file
-from ..core.duplicates import (DEFAULT_THRESHOLD, DuplicateGroup, exact_groups, group_pairs, make_group,
-                               near_pairs)
+from ..core import verify as geometry
+from ..core.duplicates import (DEFAULT_THRESHOLD, DuplicateGroup, confirm_pairs, detail_ratio, exact_groups,
+                               group_pairs, make_group, near_pairs, upscaled_members)
 from ..core.embed import make_engine
 from ..core.types import DecodedPhoto, Neighbour, Photo, PhotoState, TaskContext
 from ..store import repositories as repo
@@ -61,8 +62,13 @@ def similar(lib: Library, path: str, k: int = 10, min_similarity: float = -1.0) 
 
 
 def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: TaskContext | None = None,
-                    neighbours: int = 10) -> list[DuplicateGroup]:
-    """Exact groups first, then near-duplicate groups, each with its keeper first."""
+                    neighbours: int = 10, verify: bool = True) -> list[DuplicateGroup]:
+    """Exact groups first, then near-duplicate groups, each with its keeper first.
+
+    Near-duplicate candidates (cosine >= threshold among each photo's nearest
+    neighbours) are confirmed by the geometric check of core/verify.py, which
+    reads the two files again; ``verify=False`` trusts the similarity alone.
+    """
     if not 0.0 < threshold <= 1.0:
         raise UserError("--threshold must be between 0 and 1")
     model = 0  # duplicates are judged on the pretrained embedding: similarity labels never move them
@@ -91,11 +97,51 @@ def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: Tas
         same_bytes = {(a, b) for a, b, _ in pairs if photos.get(a) and photos.get(b)
                       and photos[a].content_hash == photos[b].content_hash}
         pairs = [p for p in pairs if (p[0], p[1]) not in same_bytes and p[0] in photos and p[1] in photos]
+        if verify:
+            pairs = _confirmed(pairs, photos, forbidden, ctx)
         row = {int(i): n for n, i in enumerate(ids)}
         for g in group_pairs(pairs, forbidden):
             members = [photos[i] for i in g]
-            groups.append(make_group("near", members, {i: vectors[row[i]] for i in g}))
+            upscaled = _upscaled(members) if verify else set()
+            groups.append(make_group("near", members, {i: vectors[row[i]] for i in g}, upscaled))
     return groups
+
+
+def _confirmed(pairs: list[tuple[int, int, float]], photos: dict[int, Photo], forbidden: set[tuple[int, int]],
+               ctx: TaskContext | None) -> list[tuple[int, int, float]]:
+    """Candidate pairs that the geometric check confirms (keypoints found once per photo)."""
+    found: dict[int, geometry.Keypoints | None] = {}
+    checked = [0]
+
+    def points(i: int) -> geometry.Keypoints | None:
+        if i not in found:
+            grey = geometry.load_grey(photos[i].path)
+            kp = geometry.keypoints(grey) if grey is not None else None
+            found[i] = kp if kp is not None and kp.enough else None
+        return found[i]
+
+    def check(a: int, b: int) -> int | None:
+        checked[0] += 1
+        if ctx is not None and checked[0] % 64 == 0:
+            ctx.progress(checked[0], len(pairs), "checking candidates")
+        ka, kb = points(a), points(b)
+        return None if ka is None or kb is None else geometry.inliers(ka, kb)
+
+    cancelled = ctx.cancelled if ctx is not None else (lambda: False)
+    return confirm_pairs(pairs, check, forbidden, cancelled=cancelled)
+
+
+def _upscaled(members: list[Photo]) -> set[int]:
+    """Members that are upscaled copies of another member (read at their own size; only when sizes differ)."""
+    sizes = [(p.width or 0) * (p.height or 0) for p in members]
+    if max(sizes) < 1.4 * min(sizes):
+        return set()
+    detail = {}
+    for p in members:
+        grey = geometry.load_grey(p.path, long_side=None)
+        if grey is not None:
+            detail[p.id] = detail_ratio(grey)
+    return upscaled_members(members, detail)
 
 
 def _all_forbidden(group: list[Photo], forbidden: set[tuple[int, int]]) -> bool:
