@@ -1,19 +1,33 @@
-"""Turn photo files into vectors: decoding overlaps inference and uses every core.
+"""Turn photo files into vectors: decoding, inference and the caller's writes all overlap.
 
-Decoding runs in a small thread pool (Pillow and the JPEG decoder release the
-GIL), inference runs in ONNX Runtime (3-8x faster than eager torch on a
-laptop CPU) with torch as the fallback. The ONNX graph is exported once from
-the same torch module and cached per spec, so both engines give the same
-vectors.
+Three stages run at once. Decoding runs in a thread pool (libjpeg, the
+resampler and the hash all release the GIL). Inference runs in ONNX Runtime
+(3-4x faster than eager torch on a laptop CPU; torch is the fallback), as
+several single-threaded runs on different batches rather than one run split
+across threads: independent batches never wait on each other at a barrier, so
+the cores stay busy even when decoding competes for them. The caller
+consumes finished batches (SQLite, HNSW) on its own thread while the next
+batches are decoded and embedded.
+
+The ONNX graph is exported once from the same torch module and cached per
+spec, so both engines give the same vectors. TF-style "same" padding, which
+timm computes from the input's shape at run time, is frozen for the fixed
+input size and written into each Conv node: a shape-dependent Pad between
+convolutions kept ONNX Runtime from running the network in its blocked
+(NCHWc) layout and cost over a third of the inference time in layout
+conversions.
 """
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
+import threading
 import warnings
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
@@ -22,9 +36,25 @@ from .backbone import EmbeddingSpec, embedder
 from .decode import decode_file
 from .types import DecodedPhoto, DecodeError, FileStat
 
+#: Bump when the exported graph changes shape, so stale cached exports are not reused.
+GRAPH_VERSION = 2
+#: Seconds between checks of the cancel flag while waiting on decoders or inference.
+POLL_SECONDS = 0.02
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (the affinity mask, not the machine's total)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
 
 class TorchEngine:
+    """Eager torch (channels_last): the fallback, and the reference the ONNX graph must match."""
+
     name = "torch"
+    streams = 1  # torch splits one batch across its own intra-op threads
 
     def __init__(self, spec: EmbeddingSpec) -> None:
         import torch
@@ -39,25 +69,57 @@ class TorchEngine:
             x = torch.from_numpy(np.ascontiguousarray(images))
             return self._module(x).numpy().astype(np.float32)
 
+    def abort(self) -> None:
+        """Torch cannot interrupt a running forward pass; the batch finishes."""
+
 
 class OnnxEngine:
+    """ONNX Runtime on the CPU, safe to call from several threads at once.
+
+    ``threads`` is ONNX Runtime's intra-op thread count per call and
+    ``streams`` how many calls :func:`embed_files` runs concurrently; the
+    default (one thread, one stream per CPU) keeps every core busy without
+    any thread spinning at a barrier while a decoder holds its core.
+    """
+
     name = "onnxruntime"
 
-    def __init__(self, spec: EmbeddingSpec, threads: int | None = None) -> None:
+    def __init__(self, spec: EmbeddingSpec, threads: int = 1, streams: int | None = None) -> None:
         import onnxruntime as ort
 
         self.spec = spec
+        self.threads = max(1, threads)
+        self.streams = streams or max(1, cpu_count() // self.threads)
         path = onnx_path(spec)
         if not os.path.exists(path):
             export_onnx(spec, path)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle intra-op threads sleep instead of spinning, leaving their core to the decoders.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._ort = ort
         self._session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        self._running: set = set()
+        self._lock = threading.Lock()
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
-        return self._session.run(None, {"images": np.ascontiguousarray(images)})[0]
+        run_options = self._ort.RunOptions()
+        with self._lock:
+            self._running.add(run_options)
+        try:
+            return self._session.run(None, {"images": np.ascontiguousarray(images)}, run_options)[0]
+        finally:
+            with self._lock:
+                self._running.discard(run_options)
+
+    def abort(self) -> None:
+        """Make every run in progress stop at its next node (it then raises); used on cancel."""
+        with self._lock:
+            for run_options in self._running:
+                run_options.terminate = True
 
 
 def cache_dir() -> str:
@@ -70,23 +132,28 @@ def cache_dir() -> str:
 
 
 def onnx_path(spec: EmbeddingSpec) -> str:
-    import onnxruntime
-    import torch
-
-    tag = f"{spec.key}-torch{torch.__version__.split('+')[0]}-ort{onnxruntime.__version__}"
+    """Where the exported graph of ``spec`` is cached; the name changes with torch, ORT and the graph."""
+    versions = []
+    for package in ("torch", "onnxruntime"):
+        try:
+            versions.append(metadata.version(package).split("+")[0])
+        except metadata.PackageNotFoundError:  # pragma: no cover - both ship with photosim
+            versions.append("none")
+    tag = f"{spec.key}-g{GRAPH_VERSION}-torch{versions[0]}-ort{versions[1]}"
     return os.path.join(cache_dir(), "onnx", tag + ".onnx")
 
 
 def export_onnx(spec: EmbeddingSpec, path: str) -> None:
+    """Export the embedding module of ``spec`` to ``path`` (atomically: temp file, then rename)."""
     import torch
 
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    module = embedder(spec)
+    module = static_padding(embedder(spec), spec.size)
     sample = torch.zeros((2, spec.size, spec.size, 3), dtype=torch.uint8)
     fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=os.path.dirname(path))
     os.close(fd)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(module, (sample,), tmp, input_names=["images"], output_names=["vectors"],
                               dynamic_axes={"images": {0: "n"}, "vectors": {0: "n"}},
@@ -95,6 +162,79 @@ def export_onnx(spec: EmbeddingSpec, path: str) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def static_padding(module, size: int):
+    """A copy of ``module`` whose TF-"same" convolutions have their padding frozen for ``size``.
+
+    timm pads stride-2 convolutions asymmetrically, computed from the input's
+    shape on every call; for a fixed input size the padding is a constant, and
+    in the exported graph it becomes the Conv node's own ``pads`` attribute.
+    The copy computes exactly what the original does (same pad, same conv).
+    """
+    import torch
+    from timm.layers.conv2d_same import Conv2dSame
+
+    module = copy.deepcopy(module)
+    inputs: dict[str, tuple[int, int]] = {}
+    hooks = [m.register_forward_pre_hook(lambda _m, args, name=name: inputs.__setitem__(name, args[0].shape[-2:]))
+             for name, m in module.named_modules() if isinstance(m, Conv2dSame)]
+    try:
+        with torch.inference_mode():
+            module(torch.zeros((1, size, size, 3), dtype=torch.uint8))
+    finally:
+        for h in hooks:
+            h.remove()
+    for name, (height, width) in inputs.items():
+        parent_name, _, attr = name.rpartition(".")
+        parent = module.get_submodule(parent_name) if parent_name else module
+        setattr(parent, attr, _FrozenSameConv(getattr(parent, attr), int(height), int(width)))
+    return module
+
+
+def _same_pad(length: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TF "same" padding (before, after) of one axis, as timm computes it."""
+    total = max((-(-length // stride) - 1) * stride + (kernel - 1) * dilation + 1 - length, 0)
+    return total // 2, total - total // 2
+
+
+def _frozen_same_conv_class():
+    import torch
+    import torch.nn.functional as F
+
+    class PaddedConv(torch.autograd.Function):
+        """pad + conv in torch; a single Conv node with asymmetric ``pads`` in ONNX."""
+
+        @staticmethod
+        def forward(ctx, x, weight, pads, stride, dilation, groups, kernel):  # noqa: ARG004
+            top, left, bottom, right = pads
+            return F.conv2d(F.pad(x, (left, right, top, bottom)), weight, None, stride, 0, dilation, groups)
+
+        @staticmethod
+        def symbolic(g, x, weight, pads, stride, dilation, groups, kernel):
+            return g.op("Conv", x, weight, pads_i=list(pads), strides_i=list(stride),
+                        dilations_i=list(dilation), group_i=groups, kernel_shape_i=list(kernel))
+
+    class FrozenSameConv(torch.nn.Module):
+        def __init__(self, conv, height: int, width: int) -> None:
+            super().__init__()
+            if conv.bias is not None:
+                raise ValueError("a biased 'same' convolution is not expected in Lite0")
+            self.conv = conv
+            top, bottom = _same_pad(height, conv.kernel_size[0], conv.stride[0], conv.dilation[0])
+            left, right = _same_pad(width, conv.kernel_size[1], conv.stride[1], conv.dilation[1])
+            self.pads = (top, left, bottom, right)
+
+        def forward(self, x):
+            c = self.conv
+            return PaddedConv.apply(x, c.weight, self.pads, tuple(c.stride), tuple(c.dilation), c.groups,
+                                    tuple(c.kernel_size))
+
+    return FrozenSameConv
+
+
+def _FrozenSameConv(conv, height: int, width: int):  # noqa: N802 - builds a torch module lazily
+    return _frozen_same_conv_class()(conv, height, width)
 
 
 def make_engine(spec: EmbeddingSpec, prefer: str = "onnx"):
@@ -115,6 +255,26 @@ class Batch:
     others: list = field(default_factory=list)  # whatever else ``decode`` returned (e.g. moved files)
 
 
+@dataclass
+class _Pending:
+    """A batch on its way: decoded results, and the inference run of its photos (None: no photos)."""
+
+    photos: list[DecodedPhoto] = field(default_factory=list)
+    errors: list[DecodeError] = field(default_factory=list)
+    others: list = field(default_factory=list)
+    run: Future | None = None
+
+    def __len__(self) -> int:
+        return len(self.photos) + len(self.errors) + len(self.others)
+
+    def ready(self) -> bool:
+        return self.run is None or self.run.done()
+
+    def finished(self) -> Batch:
+        vectors = self.run.result() if self.run is not None else np.zeros((0, 0), np.float32)
+        return Batch(self.photos, vectors, self.errors, self.others)
+
+
 def embed_files(
     files: Iterable[FileStat],
     engine,
@@ -124,58 +284,97 @@ def embed_files(
     on_start: Callable[[str], None] | None = None,
     decode: Callable[[FileStat], object] | None = None,
 ) -> Iterator[Batch]:
-    """Decode ``files`` in threads and embed them in batches, yielding as each batch is done.
+    """Decode ``files`` in threads and embed them in batches, yielding batches in input order.
 
-    Stops between photos when ``cancelled()`` turns true; whatever was yielded
-    before is complete. ``on_start(path)`` is called before a file is decoded
-    (the store records it, so a crash inside a decoder can be blamed on the file).
-    ``decode(stat)`` replaces the plain decoder; results that are neither a
-    DecodedPhoto nor a DecodeError are passed through in ``Batch.others``.
+    While the caller handles one batch, later photos are being decoded and
+    embedded. When ``cancelled()`` turns true (it is polled every few
+    milliseconds), runs in progress are aborted, batches whose vectors were
+    already computed are still yielded, and the rest is dropped: whatever was
+    yielded is complete. ``on_start(path)`` is called before a file is
+    decoded (the store records it, so a crash inside a decoder can be blamed
+    on the file). ``decode(stat)`` replaces the plain decoder; results that
+    are neither a DecodedPhoto nor a DecodeError are passed through in
+    ``Batch.others``.
     """
-    decode = decode or (lambda f: decode_file(f.path, size))
-    workers = workers or max(1, os.cpu_count() or 1)
     size = engine.spec.size
+    decode = decode or (lambda f: decode_file(f.path, size))
+    workers = workers or cpu_count()
+    streams = max(1, int(getattr(engine, "streams", 1)))
     todo = iter(files)
-    window: deque[Future] = deque()
-    ahead = batch_size * 2
+    decoding: deque[Future] = deque()  # in input order
+    queued: deque[_Pending] = deque()  # batches being embedded, in input order
+    current = _Pending()
+    # Decoded photos waiting for a batch are bounded, so a slow consumer holds memory steady.
+    ahead = batch_size * (streams + 1)
+    exhausted = False
 
-    def submit(pool: ThreadPoolExecutor) -> bool:
-        f = next(todo, None)
-        if f is None:
-            return False
-        if on_start:
-            on_start(f.path)
-        window.append(pool.submit(decode, f))
-        return True
+    decoders = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode")
+    runners = ThreadPoolExecutor(max_workers=streams, thread_name_prefix="infer")
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
-        more = True
-        while more and len(window) < ahead:
-            more = submit(pool)
-        while window:
-            photos: list[DecodedPhoto] = []
-            errors: list[DecodeError] = []
-            others: list = []
-            while window and len(photos) < batch_size:
-                if cancelled():
-                    for fut in window:
-                        fut.cancel()
-                    return
-                result = window.popleft().result()
-                if isinstance(result, DecodedPhoto):
-                    photos.append(result)
-                elif isinstance(result, DecodeError):
-                    errors.append(result)
-                else:
-                    others.append(result)
-                if more:
-                    more = submit(pool)
-            if cancelled():
-                for fut in window:
-                    fut.cancel()
+    def refill() -> None:
+        nonlocal exhausted
+        while not exhausted and len(decoding) + len(current) < ahead:  # current holds < batch_size
+            f = next(todo, None)
+            if f is None:
+                exhausted = True
                 return
-            if photos:
-                vectors = engine(np.stack([p.pixels for p in photos]))
-            else:
-                vectors = np.zeros((0, 0), np.float32)
-            yield Batch(photos, vectors, errors, others)
+            if on_start:
+                on_start(f.path)
+            decoding.append(decoders.submit(decode, f))
+
+    def launch() -> None:
+        nonlocal current
+        if current.photos:
+            current.run = runners.submit(engine, np.stack([p.pixels for p in current.photos]))
+        queued.append(current)
+        current = _Pending()
+
+    stopped = False
+    try:
+        refill()
+        while True:
+            if cancelled():
+                stopped = True
+                break
+            if queued and queued[0].ready():
+                yield queued.popleft().finished()
+                continue
+            took = False
+            while decoding and decoding[0].done() and len(queued) <= streams:
+                result = decoding.popleft().result()
+                if isinstance(result, DecodedPhoto):
+                    current.photos.append(result)
+                elif isinstance(result, DecodeError):
+                    current.errors.append(result)
+                else:
+                    current.others.append(result)
+                took = True
+                if len(current) >= batch_size:
+                    launch()
+                refill()
+            if exhausted and not decoding and len(current):
+                launch()
+                continue
+            if took:
+                continue
+            if exhausted and not decoding and not queued:
+                return
+            waiting = [p.run for p in list(queued)[:1] if p.run is not None]
+            if decoding and len(queued) <= streams:
+                waiting.append(decoding[0])
+            wait(waiting, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+        # Cancelled: stop the runs in flight, keep the batches that were already embedded.
+        engine_abort = getattr(engine, "abort", None)
+        if engine_abort is not None:
+            engine_abort()
+        for fut in decoding:
+            fut.cancel()
+        while queued and queued[0].ready() and (queued[0].run is None or queued[0].run.exception() is None):
+            yield queued.popleft().finished()
+    finally:
+        if not stopped and (queued or decoding):  # the caller stopped early or something raised
+            abort = getattr(engine, "abort", None)
+            if abort is not None:
+                abort()
+        decoders.shutdown(wait=True, cancel_futures=True)
+        runners.shutdown(wait=True, cancel_futures=True)

@@ -253,17 +253,18 @@ def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskCont
         if isinstance(got, DecodeError):
             return got
         data, st = got
-        owner = moves.owner(content_hash(data))
+        digest = content_hash(data)
+        owner = moves.owner(digest)
         if owner is not None:
             return _Moved(FileStat(f.path, st.st_size, st.st_mtime_ns), owner)
-        return decode_bytes(f.path, data, st.st_size, st.st_mtime_ns, spec.size)
+        return decode_bytes(f.path, data, st.st_size, st.st_mtime_ns, spec.size, digest)
 
     ctx.progress(0, total, "embedding")
     try:
         files = _marked_in_flight(lib, todo, batch_size)
         for batch in embed_files(files, engine, batch_size=batch_size, cancelled=ctx.cancelled, decode=read):
             with lib.db.session() as s:
-                ids = [repo.upsert_decoded(s, d) for d in batch.photos]
+                ids = repo.upsert_decoded_many(s, batch.photos)
                 if ids:
                     repo.put_vectors(s, 0, ids, batch.vectors)
                 for e in batch.errors:
