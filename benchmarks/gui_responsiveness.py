@@ -1,10 +1,13 @@
 """How responsive the window stays: the event loop's worst stall while 1,000 photos are indexed
-and the grid is scrolled, and while a 100,000-photo grid is scrolled end to end.
+and the grid is scrolled, and while a 100,000-photo grid is set and scrolled end to end; and how
+long Cancel takes to stop indexing.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_responsiveness.py
 
 A 2 ms timer records the gap between its ticks: any gap beyond the interval is
-time the GUI thread could not answer the user. Prints the figures and writes
+time the GUI thread could not answer the user. A watchdog thread prints what
+the GUI thread was doing whenever a tick is more than 60 ms late (to stderr),
+so a stall names its cause. Prints the figures and writes
 docs/gui_responsiveness.md. Needs ../shared/data/caltech101-20.
 """
 from __future__ import annotations
@@ -13,7 +16,9 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
+import traceback
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -26,6 +31,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from photosim.core.types import Photo, PhotoState  # noqa: E402
 from photosim.gui.app import preload  # noqa: E402
 from photosim.gui.main_window import MainWindow  # noqa: E402
+from photosim.gui.models.photo_list import make_items  # noqa: E402
 from photosim.gui.thumbnails import ThumbnailLoader  # noqa: E402
 from photosim.store.library import Library  # noqa: E402
 
@@ -35,20 +41,26 @@ CALTECH = os.path.join(os.path.dirname(ROOT), "shared", "data", "caltech101-20")
 class StallMeter:
     def __init__(self) -> None:
         self.gaps: list[float] = []
+        self.active = False
+        self.last_tick: float | None = None
         self._clock = QElapsedTimer()
         self._timer = QTimer(interval=2)
         self._timer.timeout.connect(self._tick)
 
     def start(self) -> None:
         self.gaps.clear()
+        self.active = True
+        self.last_tick = time.monotonic()
         self._clock.start()
         self._timer.start()
 
     def stop(self) -> None:
+        self.active = False
         self._timer.stop()
 
     def _tick(self) -> None:
         self.gaps.append(self._clock.restart())
+        self.last_tick = time.monotonic()
 
     def worst_at(self) -> float:
         """Seconds from the start to the end of the worst stall."""
@@ -63,6 +75,36 @@ class StallMeter:
     def p99(self) -> float:
         g = sorted(self.gaps)
         return g[int(len(g) * 0.99)] if g else 0.0
+
+
+class Watchdog(threading.Thread):
+    """Dumps the GUI thread's stack when the meter has not ticked for ``late_ms``: the stall's cause."""
+
+    def __init__(self, meter: StallMeter, late_ms: float = 60) -> None:
+        super().__init__(daemon=True)
+        self.meter, self.late = meter, late_ms / 1000
+        self.main = threading.main_thread().ident
+        self.stop = threading.Event()
+        self.dumps = 0
+
+    def run(self) -> None:
+        reported = 0.0
+        while not self.stop.wait(0.02):
+            last = self.meter.last_tick
+            if last is None or not self.meter.active:
+                continue
+            late = time.monotonic() - last
+            if late > self.late and reported != last:
+                reported = last
+                self.dumps += 1
+                # The GUI thread first; the others show who held the GIL when it sat inside Qt.
+                frames = sys._current_frames()
+                text = [f"--- GUI thread {late * 1000:.0f} ms late"]
+                for ident, frame in sorted(frames.items(), key=lambda kv: kv[0] != self.main):
+                    if ident != self.ident:
+                        name = "GUI" if ident == self.main else f"thread {ident}"
+                        text.append(f"[{name}]\n" + "".join(traceback.format_stack(frame, limit=6)))
+                print("\n".join(text), file=sys.stderr)
 
 
 def thousand_photos(dst: str) -> str:
@@ -91,6 +133,28 @@ def run(app: QApplication, meter: StallMeter, window: MainWindow, until, scroll_
     meter.stop()
 
 
+def measure_cancel(app: QApplication, tmp: str, folder: str) -> dict:
+    """Index the same photos into a fresh library, click Cancel once embedding is under way."""
+    lib = Library(os.path.join(tmp, "library-cancel"))
+    w = MainWindow(lib, QSettings(os.path.join(tmp, "s2.ini"), QSettings.IniFormat),
+                   ThumbnailLoader(os.path.join(tmp, "thumbs")))
+    w.show()
+    w.index([folder])
+    while not (w.progress.maximum() > 0 and w.progress.value() >= 64):
+        app.processEvents()
+        time.sleep(0.005)
+    done = w.progress.value()
+    w.cancel.click()
+    while w.index_task is not None:
+        app.processEvents()
+        time.sleep(0.001)
+    r = w.last_report
+    result = {"done": done, "seconds": w.cancel_seconds or 0.0, "embedded": r.embedded if r else -1}
+    w.close()
+    lib.close()
+    return result
+
+
 def main() -> int:
     if not os.path.isdir(CALTECH):
         print(f"needs the shared photos at {CALTECH}")
@@ -106,6 +170,8 @@ def main() -> int:
         w.resize(1400, 900)
         w.show()
         meter = StallMeter()
+        dog = Watchdog(meter)
+        dog.start()
         start = time.monotonic()
         w.index([folder])
         run(app, meter, w, lambda: w.index_task is None and w.last_report is not None)
@@ -116,11 +182,21 @@ def main() -> int:
         # A 100,000-photo grid: the model is set, then scrolled page by page to the end.
         fake = [Photo(i, os.path.join(folder, f"{i % 1000:04d}.jpg"), 1, 1, None, 300, 200, PhotoState.OK)
                 for i in range(100_000)]
+        items = make_items(fake)  # what LibraryView.refresh builds on its worker
+        while w.shared.runner.busy():  # the refresh after indexing must not replace the big list
+            app.processEvents()
+            time.sleep(0.005)
+        meter.start()
         t0 = time.monotonic()
-        w.library._show(fake)
-        w.library.grid.doItemsLayout()
-        app.processEvents()
+        w.library._show(items)
         set_ms = (time.monotonic() - t0) * 1000
+        bar = w.library.grid.verticalScrollBar()
+        while time.monotonic() - t0 < 1.5 or (bar.maximum() == 0 and time.monotonic() - t0 < 10):
+            # the batched layout finishes between events
+            app.processEvents()
+            time.sleep(0.001)
+        meter.stop()
+        set_worst = meter.worst()
         bar = w.library.grid.verticalScrollBar()
         meter.start()
         steps = 0
@@ -130,8 +206,10 @@ def main() -> int:
             steps += 1
         meter.stop()
         big_worst, big_p99 = meter.worst(), meter.p99()
+        dog.stop.set()
         w.close()
         lib.close()
+        cancel = measure_cancel(app, tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -145,11 +223,19 @@ def main() -> int:
         f"{seconds:.1f} s ({r.rate:.1f} photos/s by the service's own count); event-loop worst stall "
         f"**{index_worst:.0f} ms** (ending {worst_at:.1f} s after the start), 99th percentile "
         f"{index_p99:.0f} ms over {ticks} ticks of a 2 ms timer.",
-        f"- A 100,000-photo grid: setting the model took {set_ms:.0f} ms (once, after the list is loaded "
-        f"on a worker); scrolling it end to end in {steps} steps: worst stall **{big_worst:.0f} ms**, "
-        f"99th percentile {big_p99:.0f} ms.",
+        f"- A 100,000-photo grid: showing the list (rows built on a worker) took {set_ms:.0f} ms on the GUI "
+        f"thread, worst stall {set_worst:.0f} ms while the batched layout finished; scrolling it end to end "
+        f"in {steps} steps: worst stall **{big_worst:.0f} ms**, 99th percentile {big_p99:.0f} ms.",
+        f"- Cancel while indexing (fresh library, after {cancel['done']} photos were embedded): the indexer "
+        f"stopped and the window showed \"Stopped\" **{cancel['seconds'] * 1000:.0f} ms** after the click; "
+        f"{cancel['embedded']} photos were kept.",
         "",
-        "Target: worst stall under 100 ms while indexing.",
+        "Indexing runs in a child process (`photosim index --progress-json -`): the window's process only "
+        "reads one JSON line per batch, refreshes the grid every ~256 photos and makes thumbnails. "
+        "Before that change (indexing on a worker thread of the window's process) the worst stall was "
+        "175 ms, 99th percentile 48 ms; setting a 100,000-photo list froze the window 545 ms.",
+        "",
+        "Target: worst stall under 100 ms while indexing; Cancel under 1 s.",
     ]
     text = "\n".join(lines) + "\n"
     print(text)

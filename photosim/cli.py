@@ -84,12 +84,46 @@ def _shown(path: str) -> str:
 
 
 # --- commands ---------------------------------------------------------------------------
+class JsonProgressContext(CliContext):
+    """CliContext that writes one JSON line per update instead of a bar, for a parent process
+    (the desktop app indexes in a child so its window never waits for this work)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(quiet=True)
+        self._out = sys.stdout if path == "-" else open(path, "a", encoding="utf-8")
+
+    def emit(self, event: dict) -> None:
+        self._out.write(json.dumps(event, ensure_ascii=True) + "\n")
+        self._out.flush()
+
+    def progress(self, done: int, total: int, text: str = "") -> None:
+        self.emit({"event": "progress", "done": done, "total": total, "text": text})
+
+    def __exit__(self, *exc) -> None:
+        super().__exit__(*exc)
+        if self._out is not sys.stdout:
+            self._out.close()
+
+
+def _report_json(r) -> dict:
+    return {"event": "done", "scanned": r.scanned, "unchanged": r.unchanged, "embedded": r.embedded,
+            "moved": r.moved, "failed": r.failed, "missing": r.missing, "offline_folders": r.offline_folders,
+            "cancelled": r.cancelled, "seconds": r.seconds}
+
+
 def cmd_index(args) -> int:
     from .services.indexing import index_folders
 
     lib = _library(args)
-    with CliContext(quiet=args.quiet) as ctx:
-        r = index_folders(lib, args.paths, ctx, batch_size=args.batch_size, retry_errors=args.retry_errors)
+    if args.progress_json:
+        with JsonProgressContext(args.progress_json) as jctx:
+            r = index_folders(lib, args.paths, jctx, batch_size=args.batch_size, retry_errors=args.retry_errors)
+            jctx.emit(_report_json(r))
+        if args.progress_json == "-":
+            return 130 if r.cancelled else 0
+    else:
+        with CliContext(quiet=args.quiet) as ctx:
+            r = index_folders(lib, args.paths, ctx, batch_size=args.batch_size, retry_errors=args.retry_errors)
     state = "stopped" if r.cancelled else "done"
     print(f"{state}: {r.scanned} files found, {r.embedded} embedded ({r.rate:.1f} photos/s), "
           f"{r.unchanged} unchanged, {r.moved} moved, {r.failed} unreadable, {r.missing} newly missing")
@@ -191,6 +225,31 @@ def cmd_label(args) -> int:
     elif args.label_cmd == "remove":
         kind = labels.remove_label(lib, args.id, "pair" if args.pair else "triplet" if args.triplet else None)
         print(f"removed {kind} {args.id}")
+    return 0
+
+
+def cmd_folders(args) -> int:
+    from .services import folders
+
+    lib = _library(args)
+    if args.folders_cmd == "remove":
+        r = folders.remove_folder(lib, args.path, forget=args.forget)
+        print(f"no longer watching {_shown(r.folder)} (no file was touched)")
+        if r.still_watched_by:
+            print(f"its photos stay in the library: {_shown(r.still_watched_by)} still covers them")
+        elif r.forgotten:
+            print(f"{r.forgotten} photo(s) removed from the library (with their labels)")
+        else:
+            print(f"{r.offline} photo(s) kept as offline; 'photosim index {_shown(r.folder)}' brings them back")
+        return 0
+    rows = folders.list_folders(lib)
+    if args.json:
+        _print_json([{"path": f.path, "photos": f.photos, "online": f.online} for f in rows])
+        return 0
+    for f in rows:
+        print(f"{f.photos:7} photos  {'online ' if f.online else 'offline'}  {_shown(f.path)}")
+    if not rows:
+        print("no folders yet: add one with 'photosim index PATH'")
     return 0
 
 
@@ -324,6 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--batch-size", type=int, default=32)
     c.add_argument("--retry-errors", action="store_true", help="try unreadable files again even if unchanged")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    c.add_argument("--progress-json", metavar="PATH", default=None,
+                   help="write progress as JSON lines to PATH ('-': stdout, then nothing else is printed there)")
     c.set_defaults(func=cmd_index)
 
     c = sub.add_parser("similar", help="the photos most similar to PHOTO (in the library or not)")
@@ -370,6 +431,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--pair", action="store_true")
     g.add_argument("--triplet", action="store_true")
     c.set_defaults(func=cmd_label)
+
+    c = sub.add_parser("folders", help="the folders the library watches; 'folders remove PATH' stops watching one")
+    fsub = c.add_subparsers(dest="folders_cmd", metavar="remove")
+    fc = fsub.add_parser("remove", help="stop rescanning PATH; its photos are kept as offline (no file is touched)")
+    fc.add_argument("path", metavar="PATH")
+    fc.add_argument("--forget", action="store_true",
+                    help="also remove its photos (and their labels) from the library; files stay on disk")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_folders)
 
     c = sub.add_parser("export", help="write paths and vectors to a .npz file")
     c.add_argument("out", metavar="OUT.npz")

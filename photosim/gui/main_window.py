@@ -12,8 +12,9 @@ from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QP
 
 from ..core.types import Photo
 from ..services import trash as trash_service
-from ..services.indexing import IndexReport, index_folders
+from ..services.indexing import IndexReport
 from ..store.library import Library
+from .indexer import IndexProcess
 from .models.photo_list import human_bytes, paths_from_mime
 from .shared import Shared
 from .thumbnails import ThumbnailLoader
@@ -38,8 +39,10 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.shared = Shared(lib, settings, thumbs, self, engine)
         self.shared.notice.connect(self._notice)
-        self.index_task = None
+        self.index_task: IndexProcess | None = None
         self._index_started = 0.0
+        self._cancel_at = 0.0
+        self.cancel_seconds: float | None = None  # how long the last Cancel took to stop the indexer
         self.last_report: IndexReport | None = None
 
         # --- views ----------------------------------------------------------------------
@@ -118,7 +121,7 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentIndex(1)
         self.library.grid.setFocus()  # so Ctrl+Z means "undo the trash", not "undo typing"
         self.shared.run(self, "folders", lambda ctx: load_folders(self.shared),
-                        lambda fs: self.stack.setCurrentIndex(1 if fs else 0))
+                        lambda fs: self.stack.setCurrentIndex(1 if fs or self.index_task is not None else 0))
 
     def _action(self, bar: QToolBar, text: str, keys, slot, tip: str) -> QAction:
         a = QAction(text, self)
@@ -141,8 +144,10 @@ class MainWindow(QMainWindow):
         self.cancel.setEnabled(True)
         self.progress.setRange(0, 0)
         self.rate.setText("scanning…")
-        self.index_task = self.shared.run(self, "index", lambda ctx: index_folders(self.shared.lib, paths, ctx, engine=self.shared.engine()),
-                                          self._indexed, self._index_failed, self._index_progress)
+        self._cancel_at = 0.0
+        self.index_task = IndexProcess(self.shared.lib.directory, paths, self)
+        self.index_task.progress.connect(self._index_progress)
+        self.index_task.finished.connect(self._index_ended)
 
     def _index_progress(self, done: int, total: int, text: str) -> None:
         if total <= 0:
@@ -161,8 +166,17 @@ class MainWindow(QMainWindow):
         if done and done % 256 < 32:
             self.shared.photos_changed.emit()  # let the grid fill while indexing runs
 
+    def _index_ended(self, report: IndexReport | None, message: str) -> None:
+        if self._cancel_at:
+            self.cancel_seconds = time.monotonic() - self._cancel_at
+        if report is not None:
+            self._indexed(report)
+        else:
+            self._index_failed(message)
+
     def _index_end(self) -> None:
         self.index_task = None
+        self.shared.lib.drop_cached_index()  # the child saved a newer HNSW file; load it on next use
         for w in (self.rate, self.progress, self.cancel):
             w.hide()
         self.shared.photos_changed.emit()
@@ -180,6 +194,7 @@ class MainWindow(QMainWindow):
 
     def cancel_indexing(self) -> None:
         if self.index_task is not None:
+            self._cancel_at = time.monotonic()
             self.index_task.cancel()
             self.cancel.setEnabled(False)
             self.rate.setText("stopping…")
@@ -270,6 +285,9 @@ class MainWindow(QMainWindow):
         self.shared.settings.setValue("geometry", self.saveGeometry())
         self.shared.settings.setValue("last_view", self.tabs.currentIndex())
         self.shared.settings.sync()
+        if self.index_task is not None:
+            self.index_task.shutdown()
+            self.index_task = None
         self.shared.shutdown()
         super().closeEvent(event)
 

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal, S
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPixmap
 
 from ..core.embed import cache_dir
+from .tasks import lower_thread_priority
 
 THUMB = 160        # longest side, in device-independent pixels (x2 stored for high-DPI screens)
 MAX_PENDING = 600  # requests older than this many are dropped (they scrolled away long ago)
@@ -77,6 +78,7 @@ class _Job(QRunnable):
         self._owner = owner
 
     def run(self) -> None:
+        lower_thread_priority()
         item = self._owner._pop()
         if item is None:
             return

@@ -31,6 +31,11 @@ class Item:
     mark: bool | None = None
 
 
+def make_items(photos: list[Photo], scores: list[float] | None = None, notes: list[str] | None = None) -> list[Item]:
+    """The rows of a PhotoListModel; plain Python, so it can run off the GUI thread."""
+    return [Item(p, scores[i] if scores else None, notes[i] if notes else "") for i, p in enumerate(photos)]
+
+
 def describe(p: Photo) -> str:
     """One line a person can read: size in pixels and bytes, format, date."""
     parts = []
@@ -63,9 +68,12 @@ class PhotoListModel(QAbstractListModel):
     # --- content ------------------------------------------------------------------------
     def set_photos(self, photos: list[Photo], scores: list[float] | None = None,
                    notes: list[str] | None = None) -> None:
+        self.set_items(make_items(photos, scores, notes))
+
+    def set_items(self, items: list[Item]) -> None:
+        """Show ``items`` (from ``make_items``, built on a worker for big lists: ~1 s for 100,000)."""
         self.beginResetModel()
-        self._items = [Item(p, scores[i] if scores else None, notes[i] if notes else "")
-                       for i, p in enumerate(photos)]
+        self._items = items
         self._rows_by_key.clear()
         self.endResetModel()
 

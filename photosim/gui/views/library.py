@@ -4,12 +4,14 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton,
+                               QVBoxLayout, QWidget)
 
 from ...core.types import Photo, PhotoState
+from ...services import folders as folder_service
+from ...services.folders import Removal
 from ...store import repositories as repo
-from ..models.photo_list import PathRole, PhotoListModel
+from ..models.photo_list import Item, PathRole, PhotoListModel, make_items
 from ..shared import Shared
 from ..widgets.grid import PhotoGrid
 
@@ -79,12 +81,29 @@ class FoldersPanel(QWidget):
             self.shared.say("select a folder to remove first")
             return
         path = item.text()
+        box = QMessageBox(QMessageBox.Question, "Remove a folder",
+                          f"Stop watching {path}?\n\nNo file on disk is touched. Its photos stay in the library "
+                          "as offline (with their labels) unless you choose to remove them from the library too.",
+                          QMessageBox.Cancel, self)
+        keep = box.addButton("Stop watching", QMessageBox.AcceptRole)
+        forget = box.addButton("Also remove its photos from the library", QMessageBox.DestructiveRole)
+        box.setDefaultButton(keep)
+        box.exec()
+        if box.clickedButton() not in (keep, forget):
+            return
+        self.remove_folder(path, forget=box.clickedButton() is forget)
 
-        def work(ctx):
-            with self.shared.lib.db.session() as s:
-                repo.remove_folder(s, path)
+    def remove_folder(self, path: str, forget: bool = False) -> None:
+        """The folders service does the work; the panel only says what happened."""
+        self.shared.run(self, "remove folder", lambda ctx: folder_service.remove_folder(self.shared.lib, path, forget),
+                        self._removed)
 
-        self.shared.run(self, "remove folder", work, lambda _: (self.refresh(), self.shared.say(f"no longer watching {path}")))
+    def _removed(self, r: Removal) -> None:
+        kept = (f"its photos stay: {r.still_watched_by} still covers them" if r.still_watched_by else
+                f"{r.forgotten} photo(s) removed from the library" if r.forgotten else
+                f"{r.offline} photo(s) kept as offline")
+        self.shared.say(f"no longer watching {r.folder}; {kept}")
+        self.shared.photos_changed.emit()
 
     def rescan_all(self) -> None:
         folders = [f for f in self.folders() if os.path.isdir(f)]
@@ -128,12 +147,13 @@ class LibraryView(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        self.shared.run(self, "list photos", lambda ctx: load_photos(self.shared), self._show)
+        # The rows are built on the worker too: for 100,000 photos that is most of a second.
+        self.shared.run(self, "list photos", lambda ctx: make_items(load_photos(self.shared)), self._show)
 
-    def _show(self, photos: list[Photo]) -> None:
+    def _show(self, items: list[Item]) -> None:
         current = self.current_photo()
-        self.model.set_photos(photos)
-        self.count.setText(f"{len(photos):,} photos")
+        self.model.set_items(items)
+        self.count.setText(f"{len(items):,} photos")
         if current is not None:
             row = self.model.row_of(current.path)
             if row >= 0:

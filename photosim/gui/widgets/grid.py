@@ -106,6 +106,9 @@ class PhotoGrid(QListView):
         self.setResizeMode(QListView.Adjust)
         self.setMovement(QListView.Static)
         self.setUniformItemSizes(True)
+        # Lay out big lists a batch at a time between events, not all at once.
+        self.setLayoutMode(QListView.Batched)
+        self.setBatchSize(5000)
         self.setGridSize(CELL)
         self.setSpacing(0)
         self.setWordWrap(False)
