@@ -53,6 +53,16 @@ def per_kind(name: str, groups: list[list[str]], ds) -> None:
     print(f"| {name} | " + " | ".join(f"{found[k]}/{total[k]}" for k in sorted(total)) + " |")
 
 
+def keeper_report(groups, ds) -> None:
+    """How often the suggested keeper is the untouched original, and what was kept instead."""
+    with_original = [g for g in groups if any(ds.kind_of.get(p.path) == "original" for p in g.photos)]
+    wrong = collections.Counter(ds.kind_of.get(g.keep.path) for g in with_original
+                                if ds.kind_of.get(g.keep.path) != "original")
+    right = len(with_original) - sum(wrong.values())
+    print(f"\nkeeper is the original in {right} of {len(with_original)} groups that hold it"
+          + (f"; kept instead: {dict(wrong)}" if wrong else ""))
+
+
 def imagededup_groups(method: str, folder: Path) -> tuple[list[list[str]], list[list[str]]]:
     from imagededup import methods
 
@@ -92,9 +102,12 @@ def main() -> int:
                                              ("photosim, cosine ≥ 0.85 alone", 0.85, False),
                                              ("photosim, cosine ≥ 0.88 alone", 0.88, False)):
                 t0 = time.perf_counter()
-                groups = [[p.path for p in g.photos] for g in find_duplicates(lib, threshold, verify=verify)]
+                found = find_duplicates(lib, threshold, verify=verify)
+                groups = [[p.path for p in g.photos] for g in found]
                 results[label] = groups
                 row(label, groups, truth, time.perf_counter() - t0)
+                if verify:
+                    keepers = found
         finally:
             lib.close()
         for method in ("PHash", "DHash"):
@@ -105,6 +118,7 @@ def main() -> int:
             row(f"imagededup {method} (distance ≤ 10), grouped", groups, truth, seconds)
             results[f"imagededup {method}"] = pairs
         print(f"<!-- indexing (embedding) took {t_index:.1f} s -->")
+        keeper_report(keepers, ds)
         if args.detail:
             kinds = sorted({k for k in ds.kind_of.values() if k not in ("original", "distractor")})
             print("\n| method | " + " | ".join(kinds) + " |")

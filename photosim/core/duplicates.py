@@ -30,6 +30,12 @@ UNVERIFIED_THRESHOLD = 0.95
 #: Share of the height or of the group's detail that counts as a real difference in the keeper rule.
 BORDER_TOLERANCE = 0.03
 UPSCALE_DETAIL_RATIO = 0.7
+#: A later copy whose JPEG quality is this much lower than an older copy's was re-encoded (a messenger,
+#: a web upload). A later copy at *higher* quality is an export, which cannot add detail: not a sign.
+QUALITY_STEP = 15
+#: "Fuller EXIF" means this many more tags: an editor that writes only Orientation or a resolution
+#: has not made a richer file.
+EXIF_STEP = 3
 
 
 @dataclass
@@ -154,7 +160,8 @@ class KeeperFacts:
     bordered: bool      # has bands another copy has not
     upscaled: bool      # more pixels than another copy, but not more detail
     grey_copy: bool     # greyscale while another copy is in colour
-    recompressed: bool  # JPEG quality clearly below another copy's
+    recompressed: bool  # a later copy with clearly lower JPEG quality than an older one
+    less_exif: bool     # clearly fewer EXIF tags than the fullest copy
 
     @property
     def derived(self) -> bool:
@@ -163,19 +170,21 @@ class KeeperFacts:
 
 def keeper_facts(p: Photo, group: list[Photo], upscaled: set[int] = frozenset()) -> KeeperFacts:
     others = [q for q in group if q.id != p.id]
-    q_best = max((q.jpeg_quality for q in others if q.jpeg_quality is not None), default=None)
     return KeeperFacts(
         bordered=any(added_border(p, q) for q in others),
         upscaled=p.id in upscaled,
         grey_copy=p.grey and any(not q.grey for q in others),
-        recompressed=(p.jpeg_quality is not None and q_best is not None and p.jpeg_quality <= q_best - 10),
+        recompressed=p.jpeg_quality is not None and any(
+            q.jpeg_quality is not None and q.jpeg_quality >= p.jpeg_quality + QUALITY_STEP and q.mtime_ns <= p.mtime_ns
+            for q in others),
+        less_exif=p.exif_tags + EXIF_STEP <= max(q.exif_tags for q in group),
     )
 
 
 def keeper_key(p: Photo, facts: KeeperFacts) -> tuple:
     """Sort key, best first: the original (no added border, not upscaled, not a grey copy, most
     pixels, not recompressed), then the fullest EXIF, then the oldest."""
-    return (facts.bordered, facts.upscaled, facts.grey_copy, -_pixels(p), facts.recompressed, -p.exif_tags,
+    return (facts.bordered, facts.upscaled, facts.grey_copy, -_pixels(p), facts.recompressed, facts.less_exif,
             p.taken_at or "9999", p.mtime_ns, p.id)
 
 
@@ -190,9 +199,9 @@ def _why_not(p: Photo, f: KeeperFacts, keep: Photo, kf: KeeperFacts) -> str:
     if _pixels(p) < _pixels(keep):
         return f"is smaller ({p.width}×{p.height})"
     if f.recompressed and not kf.recompressed:
-        return f"is more compressed (JPEG quality ≈{p.jpeg_quality})"
-    if p.exif_tags < keep.exif_tags:
-        return f"has less EXIF ({p.exif_tags} tags)"
+        return f"is a later, more compressed copy (JPEG quality ≈{p.jpeg_quality})"
+    if f.less_exif and not kf.less_exif:
+        return f"has less EXIF ({p.exif_tags} tags against {keep.exif_tags})"
     if (p.taken_at or "9999") > (keep.taken_at or "9999") or p.mtime_ns > keep.mtime_ns:
         return "is newer"
     return "is the same in every respect (kept the first found)"
@@ -202,7 +211,7 @@ def choose_keeper(photos: list[Photo], upscaled: set[int] = frozenset()) -> tupl
     """Photos ordered keeper first, and a sentence saying why the first one is kept.
 
     The rule, in order: the original over an added-border, upscaled, greyscale,
-    smaller or more compressed copy; then the fullest EXIF; then the oldest.
+    smaller or later-and-more-compressed copy; then the fullest EXIF; then the oldest.
     ``upscaled`` holds the ids the caller measured as upscaled (see
     ``is_upscaled``): that needs the pixels, which this module never reads.
     """
