@@ -13,41 +13,16 @@ the same input and produce the same vectors.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-#: Layers the embedding can be cut after: the seven MBConv stages and the 1x1 head.
-LAYERS = ("blocks.3", "blocks.4", "blocks.5", "blocks.6", "head")
-POOLINGS = ("mean", "max", "gem")
-INPUT_SIZE = 224
+from .spec import INPUT_SIZE, LAYERS, POOLINGS, EmbeddingSpec  # noqa: F401 - re-exported (torch-free home)
 
 
 class WeightsMissing(RuntimeError):
     """The weights package is not installed (it ships with photosim's dependencies)."""
-
-
-@dataclass(frozen=True)
-class EmbeddingSpec:
-    """Which layer and pooling make the base embedding; part of a model version's identity."""
-
-    layer: str = "head"
-    pooling: str = "gem"
-    gem_p: float = 1.5  # measured best in docs/eval.md
-    size: int = INPUT_SIZE
-
-    def __post_init__(self) -> None:
-        if self.layer not in LAYERS:
-            raise ValueError(f"unknown layer {self.layer!r}; choose one of {', '.join(LAYERS)}")
-        if self.pooling not in POOLINGS:
-            raise ValueError(f"unknown pooling {self.pooling!r}; choose one of {', '.join(POOLINGS)}")
-
-    @property
-    def key(self) -> str:
-        p = f"{self.gem_p:g}" if self.pooling == "gem" else ""
-        return f"lite0-{self.layer}-{self.pooling}{p}-{self.size}"
 
 
 def weights_path() -> str:

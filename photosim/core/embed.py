@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .backbone import EmbeddingSpec, embedder
+from .spec import EmbeddingSpec
 from .decode import decode_file
 from .types import DecodedPhoto, DecodeError, FileStat
 
@@ -58,6 +58,8 @@ class TorchEngine:
 
     def __init__(self, spec: EmbeddingSpec) -> None:
         import torch
+
+        from .backbone import embedder
 
         self.spec = spec
         self._torch = torch
@@ -146,6 +148,8 @@ def onnx_path(spec: EmbeddingSpec) -> str:
 def export_onnx(spec: EmbeddingSpec, path: str) -> None:
     """Export the embedding module of ``spec`` to ``path`` (atomically: temp file, then rename)."""
     import torch
+
+    from .backbone import embedder
 
     os.makedirs(os.path.dirname(path), exist_ok=True)
     module = static_padding(embedder(spec), spec.size)

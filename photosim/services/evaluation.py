@@ -6,7 +6,7 @@ import tempfile
 
 import numpy as np
 
-from ..core.backbone import EmbeddingSpec
+from ..core.spec import EmbeddingSpec
 from ..core.evaluate import RetrievalScores, retrieval_scores
 from ..core.types import PhotoState, TaskContext
 from ..store import repositories as repo

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..core.backbone import EmbeddingSpec
+from ..core.spec import EmbeddingSpec
 from .schema import SCHEMA_VERSION, Base, Meta, ModelVersion
 
 DB_NAME = "library.db"

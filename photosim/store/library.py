@@ -14,7 +14,7 @@ import threading
 
 import numpy as np
 
-from ..core.backbone import EmbeddingSpec
+from ..core.spec import EmbeddingSpec
 from ..core.index import VectorIndex
 from . import repositories as repo
 from .db import Database

@@ -144,3 +144,14 @@ def test_engine_thread_layouts_give_the_same_vectors(caltech, engine, threads, s
     pixels = np.stack([decode_file(str(p)).pixels for p in _photos(caltech, 4)])
     other = OnnxEngine(engine.spec, threads=threads, streams=streams)
     assert np.abs(other(pixels) - engine(pixels)).max() < 1e-5
+
+
+def test_indexing_and_store_import_without_torch():
+    """A rescan that embeds nothing must not pay torch's import (seconds on a small machine)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, photosim.services.indexing, photosim.services.search, photosim.store.library; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
