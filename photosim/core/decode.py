@@ -53,7 +53,7 @@ _ORIENT = {
     7: (Image.Transpose.TRANSVERSE,),
     8: (Image.Transpose.ROTATE_90,),
 }
-_STD_LUMA_SUM = 1952  # sum of the IJG standard luminance table (quality 50)
+_STD_LUMA_SUM = 3688  # sum of the IJG standard luminance table (quality 50)
 
 
 def content_hash(data: bytes) -> str:

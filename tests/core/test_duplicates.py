@@ -164,3 +164,13 @@ def test_geometric_check_tells_a_copy_from_another_photo_of_the_same_thing(calte
 def test_photo_fields_used_by_the_rule_exist():
     names = {f.name for f in dataclasses.fields(Photo)}
     assert {"border", "grey", "jpeg_quality", "exif_tags", "taken_at", "mtime_ns"} <= names
+
+
+def test_jpeg_quality_estimate_matches_the_encoder(caltech: Path, tmp_path: Path):
+    """The keeper rule compares JPEG qualities, so the decoder's estimate must be on the encoder's scale."""
+    from photosim.core.decode import decode_file
+
+    src = Image.open(sorted((caltech / "lamp").iterdir())[0]).convert("RGB")
+    for q in (35, 50, 75, 95):
+        src.save(tmp_path / f"q{q}.jpg", quality=q)
+        assert abs(decode_file(str(tmp_path / f"q{q}.jpg")).jpeg_quality - q) <= 2
