@@ -145,10 +145,17 @@ def evaluate(opts: TrainOptions | None, vecs: np.ndarray, labels: np.ndarray, n_
 SHIPPED = TrainOptions()
 
 DESIGNS: dict[str, TrainOptions] = {
-    "plain-head": TrainOptions(kind="projection", out_dim=256, preserve="none", mining="batch-hard", lr=1e-3, epochs=200),
-    "residual": TrainOptions(preserve="none"),
-    "residual+gram": TrainOptions(preserve="gram", preserve_weight=10.0),
-    "residual+kl": SHIPPED,
+    # The plain head of the issue: 1280 -> 256 projection, batch-hard, nothing kept.
+    "plain-head m0.2": TrainOptions(kind="projection", out_dim=256, preserve="none", margin=0.2),
+    # Residual adapter at identity, no library term.
+    "residual m0.2": TrainOptions(preserve="none", margin=0.2),
+    # Residual + library cosine term, strong / weak, small margin.
+    "residual+gram10 m0.2": TrainOptions(preserve="gram", preserve_weight=10.0, margin=0.2),
+    "residual+gram0.3 m0.2": TrainOptions(preserve="gram", preserve_weight=0.3, margin=0.2),
+    # Residual + neighbour-distribution KL instead of the cosine matrix.
+    "residual+kl0.003 m0.2": TrainOptions(preserve="kl", preserve_weight=0.003, margin=0.2),
+    # Shipped defaults: residual + gram 1.0, margin 0.75, batch-hard, 100 epochs, lr 1e-3.
+    "shipped (residual+gram1 m0.75)": SHIPPED,
 }
 
 
@@ -190,7 +197,7 @@ HEADER = (
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--designs", default=",".join(DESIGNS))
+    ap.add_argument("--designs", default=";".join(DESIGNS), help="names separated by ';'")
     ap.add_argument("--triplets", default="300,20")
     ap.add_argument("--pooling", default="gem")
     ap.add_argument("--no-doc", action="store_true", help="print only; leave docs/finetune.md alone")
@@ -200,7 +207,7 @@ def main() -> None:
     rows = []
     print(HEADER, flush=True)
     for n in [int(t) for t in args.triplets.split(",")]:
-        for name in args.designs.split(","):
+        for name in args.designs.split(";"):
             row = run_design(name, DESIGNS[name], vecs, labels, n)
             rows.append(row)
             print(format_row(row), flush=True)
@@ -212,14 +219,16 @@ def write_doc(rows: list[dict], pooling: str) -> None:
     doc = ROOT / "docs" / "finetune.md"
     marker = "<!-- results: written by benchmarks/finetune_eval.py -->"
     text = doc.read_text() if doc.exists() else marker + "\n"
-    head = text.split(marker)[0]
+    head, _, rest = text.partition(marker)
+    tail_at = rest.find("\n## ")  # keep later sections (the adapt results)
+    tail = rest[tail_at:] if tail_at >= 0 else ""
     table = "\n".join([HEADER, *[format_row(r) for r in rows]])
     body = (
         f"{marker}\n\nBase vectors: head/{pooling}, {len(SEEDS)} seeds {SEEDS}; "
         "values are means ± half the spread (max − min) over seeds; "
         "'gap closed' is (after − before) / (1 − before) for (a).\n\n" + table + "\n"
     )
-    doc.write_text(head + body)
+    doc.write_text(head + body + tail)
 
 
 if __name__ == "__main__":

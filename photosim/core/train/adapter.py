@@ -60,6 +60,10 @@ class Adapter(nn.Module):
         super().__init__()
         self.config = config
         d, h = config.dim, config.hidden
+        # Subtracted before everything else; zero (identity) unless set, e.g.
+        # to the library mean by the self-supervised adapt (centring alone
+        # helps retrieval: the mean direction is shared by all photos).
+        self.register_buffer("shift", torch.zeros(d))
         if config.kind == "residual":
             self.inner = nn.Linear(d, h)
             self.outer = nn.Linear(h, d)
@@ -75,6 +79,7 @@ class Adapter(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         kind = self.config.kind
+        x = x - self.shift
         if kind == "residual":
             y = x + self.outer(F.relu(self.inner(x)))
         elif kind == "lowrank":
