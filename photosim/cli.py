@@ -336,6 +336,17 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_adapt(args) -> int:
+    from .services.training import adapt
+
+    lib = _library(args)
+    with CliContext(unit="step") as ctx:
+        summary = adapt(lib, ctx, seed=args.seed)
+    print(f"model {summary['model']} adapted to this library's {summary['photos']} photos; it is now in use "
+          f"('photosim models use 0' goes back)")
+    return 0
+
+
 def cmd_demo(args) -> int:
     """What `make run` does until a window opens: index the bundled demo photos, show a search."""
     from .services.indexing import index_folders
@@ -369,8 +380,8 @@ def cmd_gui(args) -> int:
 
 # --- parser -----------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    from .core.backbone import LAYERS, POOLINGS, EmbeddingSpec
     from .core.duplicates import DEFAULT_THRESHOLD
+    from .core.spec import LAYERS, POOLINGS, EmbeddingSpec  # torch-free: every command parses args
 
     default = EmbeddingSpec()
     p = argparse.ArgumentParser(prog="photosim", description="Find similar and duplicate photos.")
@@ -475,6 +486,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--mining", choices=(*STRATEGIES, "none"), default=None)
     c.add_argument("--seed", type=int, default=0)
     c.set_defaults(func=cmd_train)
+
+    c = sub.add_parser("adapt", help="adapt the embedding to this library without labels (self-supervised)")
+    c.add_argument("--seed", type=int, default=0)
+    c.set_defaults(func=cmd_adapt)
 
     c = sub.add_parser("demo", help="index the bundled demo photos and show a search")
     c.set_defaults(func=cmd_demo)
