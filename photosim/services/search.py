@@ -11,6 +11,7 @@ from ..core import verify as geometry
 from ..core.duplicates import (DEFAULT_THRESHOLD, DuplicateGroup, confirm_pairs, detail_ratio, exact_groups,
                                group_pairs, make_group, near_pairs, upscaled_members)
 from ..core.embed import make_engine
+from ..core.index import EF_DUPLICATES
 from ..core.types import DecodedPhoto, Neighbour, Photo, PhotoState, TaskContext
 from ..store import repositories as repo
 from ..store.library import Library
@@ -92,7 +93,7 @@ def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: Tas
                 if ctx.cancelled():
                     break
                 ctx.progress(start, len(ids), "comparing")
-            nid, nsim = index.query(vectors[start:start + step], k)
+            nid, nsim = index.query(vectors[start:start + step], k, ef=EF_DUPLICATES)
             pairs += near_pairs(ids[start:start + step], nid, nsim, threshold)
         same_bytes = {(a, b) for a, b, _ in pairs if photos.get(a) and photos.get(b)
                       and photos[a].content_hash == photos[b].content_hash}
