@@ -228,17 +228,43 @@ def _jpeg_quality(im: Image.Image) -> int | None:
 
 
 def _is_grey(pixels: np.ndarray) -> bool:
+    """No colour anywhere: a grey picture stored as RGB differs between channels only by rounding.
+
+    A percentile, not the mean: a colour photo that is mostly white background
+    has a tiny *mean* channel difference, and a crop of it a larger one, which
+    made the original look like a greyscale copy of its own crop.
+    """
     p = pixels.astype(np.int16)
-    return bool(np.abs(p[..., 0] - p[..., 1]).mean() < 2 and np.abs(p[..., 1] - p[..., 2]).mean() < 2)
+    spread = np.maximum(np.abs(p[..., 0] - p[..., 1]), np.abs(p[..., 1] - p[..., 2]))
+    return bool(np.percentile(spread, 99) <= 6)
 
 
 def _border_fraction(pixels: np.ndarray) -> float:
-    """Fraction of rows that are flat bands at the top and bottom (letterbox borders)."""
+    """Fraction of rows that are flat at the top and bottom (letterbox bands, or a plain background).
+
+    Only meaningful compared with another copy of the same picture
+    (core.duplicates.added_border). Gaps of up to two non-flat rows inside a
+    flat run are bridged: where a black band meets a white background the
+    JPEG's ringing makes one or two rows slightly uneven.
+    """
     rows = pixels.reshape(pixels.shape[0], -1).astype(np.float32)
     flat = rows.std(axis=1) < 6.0
     n = len(flat)
-    top = int(np.argmin(flat)) if not flat.all() else n
-    bottom = int(np.argmin(flat[::-1])) if not flat.all() else 0
+    if flat.all():
+        return 0.0
+
+    def run(mask: np.ndarray) -> int:
+        i = 0
+        while i < n:
+            if mask[i]:
+                i += 1
+            elif i > 0 and any(mask[i + 1:i + 3]):  # a short gap with flat rows after it
+                i += 1 + int(np.argmax(mask[i + 1:i + 3]))
+            else:
+                break
+        return i
+
+    top, bottom = run(flat), run(flat[::-1])
     return (top + bottom) / n if top + bottom < n else 0.0
 
 

@@ -174,3 +174,30 @@ def test_jpeg_quality_estimate_matches_the_encoder(caltech: Path, tmp_path: Path
     for q in (35, 50, 75, 95):
         src.save(tmp_path / f"q{q}.jpg", quality=q)
         assert abs(decode_file(str(tmp_path / f"q{q}.jpg")).jpeg_quality - q) <= 2
+
+
+def _as_photo(id: int, path: Path) -> Photo:
+    from photosim.core.decode import decode_file
+
+    d = decode_file(str(path))
+    return photo(id, d.width, d.height, path=str(path), grey=d.grey, border=d.border, jpeg_quality=d.jpeg_quality)
+
+
+def test_decoder_facts_feed_the_rule_on_a_white_background_product_shot(tmp_path: Path):
+    # A colour product on white (flat rows above and below it), its letterboxed and greyscale copies.
+    im = Image.new("RGB", (300, 200), "white")
+    rng = np.random.default_rng(0)
+    im.paste(Image.fromarray(rng.integers(0, 255, (80, 120, 3), dtype=np.uint8)), (90, 60))
+    im.save(tmp_path / "original.jpg", quality=90)
+    box = Image.new("RGB", (300, 250), "black")
+    box.paste(im, (0, 25))
+    box.save(tmp_path / "letterbox.jpg", quality=90)
+    ImageOps.grayscale(im).convert("RGB").save(tmp_path / "grey.jpg", quality=90)
+    original, letterbox, grey = (_as_photo(i, tmp_path / n) for i, n in
+                                 enumerate(("original.jpg", "letterbox.jpg", "grey.jpg"), 1))
+    assert original.border > 0.5 and not original.grey  # flat white rows, a little colour: still colour
+    assert grey.grey
+    assert added_border(letterbox, original) and not added_border(original, letterbox)
+    ranked, why = choose_keeper([letterbox, grey, original])
+    assert ranked[0].id == 1
+    assert "letterbox.jpg has an added border" in why and "grey.jpg is a greyscale copy" in why
