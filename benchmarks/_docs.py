@@ -1,0 +1,56 @@
+"""Shared by the speed benchmarks: machine conditions, and rewriting one section of docs/benchmarks.md.
+
+Each script owns one section between ``<!-- NAME:start -->`` and
+``<!-- NAME:end -->`` markers, so the scripts can be rerun independently and
+never overwrite each other's figures.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+SHARED = ROOT.parent / "shared" / "data"
+CALTECH = SHARED / "caltech101-20"
+
+_HEADER = """# Benchmarks
+
+Figures written by the scripts in `benchmarks/` (see benchmarks/README.md for how to
+rerun them). Each section is rewritten by its own script; the conditions (CPU, load
+average during the run) are recorded with the figures, because the development
+machine is shared and its load changes from minute to minute. Ratios measured in
+the same run, on the same photos, are the figures to compare.
+"""
+
+
+def conditions() -> str:
+    """One line: CPU model and count, and the 1/5/15-minute load averages now."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{cpu}, {os.cpu_count()} CPUs, load average {load} (1/5/15 min) at {time.strftime('%Y-%m-%d %H:%M')}"
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace (or append) the section ``name`` of docs/benchmarks.md with ``body``."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = DOC.read_text() if DOC.exists() else _HEADER
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
+        text = before + block + after
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text)
