@@ -262,7 +262,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .core.backbone import EmbeddingSpec
+    from .core.spec import EmbeddingSpec
     from .services.evaluation import evaluate_tree
 
     spec = EmbeddingSpec(layer=args.layer, pooling=args.pooling, gem_p=args.gem_p)
@@ -322,8 +322,19 @@ def cmd_models(args) -> int:
     return 0
 
 
+def _training(name: str):
+    """A function of the training service; a browsing-only build (no torch) says what it lacks."""
+    from .services import UserError
+
+    try:
+        from .services import training
+    except ImportError as exc:
+        raise UserError(f"fine-tuning needs the full install (this build has no {exc.name or 'torch'})") from exc
+    return getattr(training, name)
+
+
 def cmd_train(args) -> int:
-    from .services.training import train
+    train = _training("train")
 
     lib = _library(args)
     options = {k: v for k, v in (("margin", args.margin), ("epochs", args.epochs), ("lr", args.lr),
@@ -337,7 +348,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_adapt(args) -> int:
-    from .services.training import adapt
+    adapt = _training("adapt")
 
     lib = _library(args)
     with CliContext(unit="step") as ctx:
@@ -477,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_models)
 
-    from .core.train.mining import STRATEGIES
+    from .core.train.strategies import STRATEGIES
 
     c = sub.add_parser("train", help="fine-tune on your similarity labels and switch to the new model")
     c.add_argument("--margin", type=float, default=None, help="triplet margin α")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 import tempfile
 import threading
 import warnings
@@ -57,7 +58,11 @@ class TorchEngine:
     streams = 1  # torch splits one batch across its own intra-op threads
 
     def __init__(self, spec: EmbeddingSpec) -> None:
-        import torch
+        try:
+            import torch
+        except ImportError as exc:  # a browsing-only install or bundle: no graph for this spec either
+            raise RuntimeError(f"no ONNX graph for embedding {spec.key} and no torch to make one; "
+                               "this embedding needs the full install") from exc
 
         from .backbone import embedder
 
@@ -92,7 +97,7 @@ class OnnxEngine:
         self.spec = spec
         self.threads = max(1, threads)
         self.streams = streams or max(1, cpu_count() // self.threads)
-        path = onnx_path(spec)
+        path = bundled_onnx_path(spec) or onnx_path(spec)
         if not os.path.exists(path):
             export_onnx(spec, path)
         options = ort.SessionOptions()
@@ -143,6 +148,20 @@ def onnx_path(spec: EmbeddingSpec) -> str:
             versions.append("none")
     tag = f"{spec.key}-g{GRAPH_VERSION}-torch{versions[0]}-ort{versions[1]}"
     return os.path.join(cache_dir(), "onnx", tag + ".onnx")
+
+
+def bundled_onnx_name(spec: EmbeddingSpec) -> str:
+    """File name of the graph that packaging/photosim.spec exports into the bundle at build time."""
+    return f"{spec.key}-g{GRAPH_VERSION}.onnx"
+
+
+def bundled_onnx_path(spec: EmbeddingSpec) -> str | None:
+    """The graph shipped inside a frozen (PyInstaller) bundle, which has no torch to export one."""
+    if not getattr(sys, "frozen", False):
+        return None
+    base = getattr(sys, "_MEIPASS", os.path.dirname(sys.executable))
+    path = os.path.join(base, "photosim", "models", bundled_onnx_name(spec))
+    return path if os.path.exists(path) else None
 
 
 def export_onnx(spec: EmbeddingSpec, path: str) -> None:

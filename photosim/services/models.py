@@ -24,12 +24,13 @@ _adapters: dict = {}
 
 
 def _adapter(model_id: int, weights: bytes):
-    """Adapters are immutable once stored, so one loaded copy per version is kept."""
-    from ..core.train.adapter import Adapter
+    """Adapters are immutable once stored, so one loaded copy per version is kept. Applied with
+    numpy (no torch): browsing with a trained model works in a torch-free install or bundle."""
+    from ..core.train.apply import NumpyAdapter
 
     key = (model_id, hash(weights))
     if key not in _adapters:
-        _adapters[key] = Adapter.from_bytes(weights)
+        _adapters[key] = NumpyAdapter(weights)
     return _adapters[key]
 
 

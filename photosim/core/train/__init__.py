@@ -3,7 +3,19 @@
 Pure numpy/torch: the trained model is an adapter on stored base vectors, so
 training and applying it never touch images, the database or the GUI.
 """
-from .adapter import Adapter, AdapterConfig
-from .trainer import TrainOptions, TrainResult, train
+from __future__ import annotations
 
-__all__ = ["Adapter", "AdapterConfig", "TrainOptions", "TrainResult", "train"]
+import importlib
+
+# Resolved on first use (PEP 562) so that torch-free modules of this package
+# (strategies, apply) can be imported where torch is not installed.
+_EXPORTS = {"Adapter": ".adapter", "AdapterConfig": ".adapter", "TrainOptions": ".trainer",
+            "TrainResult": ".trainer", "train": ".trainer"}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-STRATEGIES = ("batch-hard", "semi-hard", "all")
+from .strategies import STRATEGIES  # noqa: F401 - defined torch-free for the CLI
 
 
 def pairwise_squared(emb: torch.Tensor) -> torch.Tensor:

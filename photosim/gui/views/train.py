@@ -2,6 +2,7 @@
 and Cancel; the model versions list switches between the pretrained model and trained ones."""
 from __future__ import annotations
 
+import importlib.util
 import threading
 
 from PySide6.QtCore import QPointF, Qt, QTimer
@@ -14,12 +15,22 @@ from ..shared import Shared
 
 
 def training_service():
-    """The training module, or None where this build lacks it (the button is then disabled)."""
+    """The training module (imports torch: call it when training starts), or None where this build
+    lacks it."""
     try:
         from ...services import training
     except ImportError:
         return None
     return training
+
+
+def training_available() -> bool:
+    """Whether fine-tuning can run here, asked without importing torch: that import costs seconds,
+    which the window should not pay while it opens; the browsing-only bundle has no torch at all."""
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 class LossCurve(QWidget):
@@ -86,9 +97,9 @@ class TrainView(QWidget):
         self.models = QListWidget(self)
         self.use = QPushButton("Use selected model")
         self.use.clicked.connect(self.use_selected)
-        if training_service() is None:
+        if not training_available():
             self.train.setEnabled(False)
-            self.train.setToolTip("Fine-tuning is not available yet")
+            self.train.setToolTip("Fine-tuning needs the full install (this build has no torch)")
         self.train.clicked.connect(self.start)
         self.cancel.clicked.connect(self.stop)
         self._redraw = QTimer(self, interval=100)  # the loss arrives from the worker; draw at 10 Hz
