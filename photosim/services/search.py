@@ -63,8 +63,11 @@ def similar(lib: Library, path: str, k: int = 10, min_similarity: float = -1.0) 
 
 
 def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: TaskContext | None = None,
-                    neighbours: int = 10, verify: bool = True) -> list[DuplicateGroup]:
+                    neighbours: int = 10, verify: bool = True, only: set[int] | None = None) -> list[DuplicateGroup]:
     """Exact groups first, then near-duplicate groups, each with its keeper first.
+
+    ``only``: restrict to the groups of these photo ids (their direct duplicates),
+    so a check about a few photos does not compare the whole library.
 
     Near-duplicate candidates (cosine >= threshold among each photo's nearest
     neighbours) are confirmed by the geometric check of core/verify.py, which
@@ -79,22 +82,26 @@ def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: Tas
         ids, vectors = repo.get_vectors(s, model)
     groups: list[DuplicateGroup] = []
     for g in exact_groups(photos.values()):
+        if only is not None and not any(p.id in only for p in g):
+            continue
         if not _all_forbidden(g, forbidden):
             groups.append(make_group("exact", g, None))
     keep = np.isin(ids, list(photos))
     ids, vectors = ids[keep], vectors[keep]
-    if len(ids) > 1:
+    queries = np.flatnonzero(np.isin(ids, list(only))) if only is not None else np.arange(len(ids))
+    if len(ids) > 1 and len(queries):
         index = lib.index(model)
         k = min(neighbours + 1, index.count())
         pairs = []
         step = 4096
-        for start in range(0, len(ids), step):
+        for start in range(0, len(queries), step):
             if ctx is not None:
                 if ctx.cancelled():
                     break
-                ctx.progress(start, len(ids), "comparing")
-            nid, nsim = index.query(vectors[start:start + step], k, ef=EF_DUPLICATES)
-            pairs += near_pairs(ids[start:start + step], nid, nsim, threshold)
+                ctx.progress(start, len(queries), "comparing")
+            rows = queries[start:start + step]
+            nid, nsim = index.query(vectors[rows], k, ef=EF_DUPLICATES)
+            pairs += near_pairs(ids[rows], nid, nsim, threshold)
         same_bytes = {(a, b) for a, b, _ in pairs if photos.get(a) and photos.get(b)
                       and photos[a].content_hash == photos[b].content_hash}
         pairs = [p for p in pairs if (p[0], p[1]) not in same_bytes and p[0] in photos and p[1] in photos]

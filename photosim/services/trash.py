@@ -87,7 +87,7 @@ def _refuse_last_copies(lib: Library, photos: list[Photo], threshold: float | No
     leaving = {p.id for p in photos}
     from .calibration import library_threshold
 
-    groups = find_duplicates(lib, threshold or library_threshold(lib))
+    groups = find_duplicates(lib, threshold or library_threshold(lib), only=leaving)
     for g in groups:
         members = {p.id for p in g.photos}
         if members & leaving and members <= leaving:
