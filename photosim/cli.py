@@ -329,7 +329,7 @@ def _training(name: str):
     try:
         from .services import training
     except ImportError as exc:
-        raise UserError(f"fine-tuning needs the full install (this build has no {exc.name or 'torch'})") from exc
+        raise UserError("fine-tuning needs the full install (this build has no torch)") from exc
     return getattr(training, name)
 
 

@@ -103,3 +103,32 @@ def test_numpy_adapter_matches_torch(kind: str) -> None:
     assert got.shape == expected.shape == (50, 32 if kind == "projection" else 64)
     np.testing.assert_allclose(got, expected, atol=1e-5)
     assert not np.allclose(got, x[:, :got.shape[1]], atol=1e-3)  # the adapter really changed them
+
+
+def test_frozen_bundle_uses_its_shipped_graph(engine, tmp_path, caltech) -> None:
+    """A frozen bundle has no torch to export the graph: embed.py must take the one shipped in
+    <bundle>/photosim/models (what packaging/photosim.spec puts there), not try the cache."""
+    from photosim.core.embed import bundled_onnx_name, onnx_path
+    from photosim.core.spec import EmbeddingSpec
+
+    spec = EmbeddingSpec()
+    bundle = tmp_path / "bundle"
+    (bundle / "photosim" / "models").mkdir(parents=True)
+    (bundle / "photosim" / "models" / bundled_onnx_name(spec)).write_bytes(open(onnx_path(spec), "rb").read())
+    empty_cache = tmp_path / "cache"
+    photo = sorted((caltech / "camera").iterdir())[0]
+    script = BLOCKER + textwrap.dedent(f'''
+        sys.frozen, sys._MEIPASS = True, {str(bundle)!r}
+        from photosim.core.embed import OnnxEngine
+        from photosim.core.spec import EmbeddingSpec
+        from photosim.core.decode import decode_file
+        engine = OnnxEngine(EmbeddingSpec())
+        image = decode_file({str(photo)!r}).pixels
+        vector = engine(image[None])[0]
+        print(round(float((vector * vector).sum()), 3))
+    ''')
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PHOTOSIM_CACHE": str(empty_cache)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1.0"  # a unit vector came out
+    assert not empty_cache.exists()  # nothing was exported or looked up there
