@@ -41,6 +41,22 @@ def add_pair(lib: Library, a: str, b: str, same: bool) -> int:
         return repo.add_pair(s, ia, ib, same)
 
 
+def pair_marks(lib: Library, path: str, others: list[int]) -> dict[int, bool]:
+    """The recorded same (True) / different (False) label between ``path`` and each photo id in
+    ``others`` that has one, so a result list can show the marks again after it is rebuilt."""
+    wanted = set(others)
+    with lib.db.session() as s:
+        query = repo.photo_by_path(s, os.path.abspath(path))
+        if query is None or not wanted:
+            return {}
+        marks = {}
+        for _, a, b, same in repo.list_pairs(s):  # labels are few (hand-made), a scan is cheap
+            other = b if a == query.id else a if b == query.id else None
+            if other in wanted:
+                marks[other] = same
+        return marks
+
+
 def add_triplet(lib: Library, anchor: str, positive: str, negative: str) -> int:
     with lib.db.session() as s:
         ids = [_photo_id(s, p) for p in (anchor, positive, negative)]

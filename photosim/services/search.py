@@ -43,6 +43,23 @@ def query_vector(lib: Library, path: str) -> tuple[np.ndarray, int | None]:
         return apply_model(s, model, base)[0], (photo.id if photo else None)
 
 
+def photo_facts(lib: Library, path: str) -> Photo:
+    """The library's record of ``path``, or for a file outside it (a dropped query) the same facts
+    read from the file, with id 0: what a side-by-side compare shows for either."""
+    path = os.path.abspath(path)
+    with lib.db.session() as s:
+        photo = repo.photo_by_path(s, path)
+    if photo is not None:
+        return photo
+    decoded = decode_file(path, lib.base_spec().size)
+    if not isinstance(decoded, DecodedPhoto):
+        raise UserError(f"cannot read {path}: {decoded.reason}")
+    return Photo(id=0, path=path, size=decoded.size, mtime_ns=decoded.mtime_ns, content_hash=decoded.content_hash,
+                 width=decoded.width, height=decoded.height, state=PhotoState.OK, format=decoded.format,
+                 taken_at=decoded.taken_at, exif_tags=decoded.exif_tags, jpeg_quality=decoded.jpeg_quality,
+                 grey=decoded.grey, border=decoded.border)
+
+
 def similar(lib: Library, path: str, k: int = 10, min_similarity: float = -1.0) -> list[Neighbour]:
     if k < 1:
         raise UserError("-k must be at least 1")

@@ -127,6 +127,52 @@ def test_drop_file_from_file_manager_shows_similar(qtbot, window, photos, home):
     top = window.similar.model.photo(0).path
     assert os.sep + "pizza" + os.sep in top  # a rotated pizza photo finds the pizza it came from
 
+    # "Compare side by side" with the dropped query: its facts are read from the file itself.
+    window.similar.grid.setCurrentIndex(window.similar.model.index(0, 0))
+    window.similar.compare.click()
+    qtbot.waitUntil(lambda: getattr(window, "compare_dialog", None) is not None, timeout=30000)
+    cmp = window.compare_dialog.compare
+    assert cmp.left.photo.path == str(outside) and cmp.left.photo.id == 0
+    assert cmp.right.photo.path == top
+    with Image.open(outside) as im:
+        assert (cmp.left.photo.width, cmp.left.photo.height) == im.size
+    assert cmp.left.photo.size == outside.stat().st_size
+    qtbot.waitUntil(lambda: cmp.left.view.has_image() and cmp.right.view.has_image())
+    window.compare_dialog.close()
+
+
+def test_marks_come_back_when_results_refresh(qtbot, window, photos):
+    """✓/✗ are read from the store with the results: a new search, another query and back, or a
+    label removed in the Labels tab all show what is recorded."""
+    index_and_wait(qtbot, window, photos)
+    query = sorted((photos / "camera").iterdir())[1]
+    window.similar.set_query(str(query))
+    qtbot.waitUntil(lambda: window.similar.model.rowCount() >= 3)
+    sgrid = window.similar.grid
+    for row, same in ((0, True), (2, False)):
+        qtbot.mouseClick(sgrid.viewport(), Qt.LeftButton, pos=sgrid.button_center(row, same))
+    qtbot.waitUntil(lambda: len(labels.list_labels(window.shared.lib)["pairs"]) == 2)
+    marked = {window.similar.model.photo(0).path: True, window.similar.model.photo(2).path: False}
+
+    def shown() -> dict:
+        m = window.similar.model
+        return {m.photo(r).path: m.item(r).mark for r in range(m.rowCount()) if m.item(r).mark is not None}
+
+    window.similar.set_query(str(sorted((photos / "pizza").iterdir())[0]))  # another query...
+    qtbot.waitUntil(lambda: window.similar.query.endswith(".jpg") and "pizza" in window.similar.query
+                    and window.similar.model.rowCount() > 0 and not window.shared.runner.busy())
+    assert not any(p in marked for p in shown())  # ...whose results carry no marks of the first
+    window.similar.set_query(str(query))  # ...and back: the results are rebuilt from the search
+    qtbot.waitUntil(lambda: window.similar.query == str(query) and shown() == marked)
+    window.similar.how_many.setValue(window.similar.how_many.value() - 1)  # a slider re-runs it too
+    wait_idle(qtbot, window)
+    qtbot.waitUntil(lambda: shown() == marked)
+
+    pair = next(p for p in labels.list_labels(window.shared.lib)["pairs"] if p["label"] == "different")
+    labels.remove_label(window.shared.lib, pair["id"], "pair")
+    window.shared.labels_changed.emit()  # what the Labels tab emits after a removal
+    qtbot.waitUntil(lambda: shown() == {k: v for k, v in marked.items() if v})
+
 
 def test_triplet_drag_and_drop_save_and_delete(qtbot, window, photos):
     index_and_wait(qtbot, window, photos)

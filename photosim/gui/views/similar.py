@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSl
 
 from ...core.types import Neighbour, Photo
 from ...services import labels
-from ...services.search import similar
-from ..models.photo_list import PhotoListModel, describe
+from ...services.search import photo_facts, similar
+from ..models.photo_list import PhotoListModel, describe, make_items
 from ..shared import Shared
 from ..thumbnails import cache_key
 from ..widgets.grid import PhotoGrid
@@ -72,6 +72,7 @@ class SimilarView(QWidget):
         shared.thumbs.ready.connect(self._thumb_ready)
         shared.photos_changed.connect(self.search)
         shared.model_changed.connect(self.search)
+        shared.labels_changed.connect(self.refresh_marks)
 
     # --- querying -----------------------------------------------------------------------
     def _sliders(self) -> None:
@@ -93,18 +94,26 @@ class SimilarView(QWidget):
             return
         path, k, floor = self.query, self.how_many.value(), self.min_sim.value() / 100
         self.title.setText(f"Searching for photos like <b>{os.path.basename(path)}</b>…")
-        self.shared.run(self, "similar", lambda ctx: similar(self.shared.lib, path, k, floor),
-                        lambda found: self._show(path, found), self._failed)
+        lib = self.shared.lib
+
+        def find(ctx):
+            found = similar(lib, path, k, floor)
+            return found, labels.pair_marks(lib, path, [n.photo.id for n in found])
+
+        self.shared.run(self, "similar", find, lambda got: self._show(path, *got), self._failed)
 
     def _failed(self, message: str) -> None:
         self.title.setText(f"<span style='color:#c33'>{message}</span>")
         self.model.set_photos([])
 
-    def _show(self, path: str, found: list[Neighbour]) -> None:
+    def _show(self, path: str, found: list[Neighbour], marks: dict[int, bool]) -> None:
         if path != self.query:
             return  # an older query answered late
         self.results = found
-        self.model.set_photos([n.photo for n in found], [n.similarity for n in found])
+        items = make_items([n.photo for n in found], [n.similarity for n in found])
+        for item in items:  # the ✓/✗ recorded earlier for this query, so a refresh does not hide them
+            item.mark = marks.get(item.photo.id)
+        self.model.set_items(items)
         extra = f"<br>{describe(self.query_photo)}" if self.query_photo else ""
         self.title.setText(f"<b>{len(found)}</b> photos most like <b>{os.path.basename(path)}</b>"
                            f" (similarity 1.0 = identical){extra}<br><small>{path}</small>")
@@ -129,6 +138,24 @@ class SimilarView(QWidget):
                 self._show_query_thumb()
 
     # --- labelling ----------------------------------------------------------------------
+    def refresh_marks(self) -> None:
+        """Labels changed (here or in the Labels tab): show the recorded ✓/✗ of the current results."""
+        path, found = self.query, list(self.results)
+        if not path or not found:
+            return
+        lib = self.shared.lib
+
+        def show(marks: dict[int, bool]) -> None:
+            if path != self.query or len(self.results) != self.model.rowCount():
+                return
+            for row in range(self.model.rowCount()):
+                mark = marks.get(self.model.photo(row).id)
+                if self.model.item(row).mark is not mark:
+                    self.model.set_mark(row, mark)
+
+        self.shared.run(self, "pair marks", lambda ctx: labels.pair_marks(lib, path, [n.photo.id for n in found]),
+                        show)
+
     def mark(self, row: int, same: bool) -> None:
         """Record a same/different pair between the query and this result."""
         query, other = self.query, self.model.photo(row).path
@@ -146,5 +173,15 @@ class SimilarView(QWidget):
             self.compare_requested.emit(self.model.photo(rows[0]), self.model.photo(rows[1]))
         elif len(rows) == 1 and self.query_photo is not None:
             self.compare_requested.emit(self.query_photo, self.model.photo(rows[0]))
+        elif len(rows) == 1 and self.query:
+            # A query from outside the library (a dropped file): read its facts from the file first.
+            path, other = self.query, self.model.photo(rows[0])
+
+            def open_compare(photo: Photo) -> None:
+                if path == self.query:
+                    self.query_photo = photo
+                    self.compare_requested.emit(photo, other)
+
+            self.shared.run(self, "read query", lambda ctx: photo_facts(self.shared.lib, path), open_compare)
         else:
             self.shared.say("select one result (to compare with the query) or two results")
