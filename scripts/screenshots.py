@@ -1,6 +1,12 @@
 """Render every view of the desktop app into docs/screenshots/*.png (offscreen, real library).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py
+    .venv/bin/python scripts/screenshots.py --dark --quick          # docs/screenshots/dark-*.png
+    QT_SCALE_FACTOR=2 .venv/bin/python scripts/screenshots.py --quick --out /tmp/hidpi
+
+``--dark`` applies the dark palette a desktop in dark mode hands the app (Fusion
+style), to check that nothing is painted in colours that assume a light theme;
+``--quick`` skips training and the rescan (welcome, similar, duplicates, compare).
 
 Builds a throwaway library from the demo photos plus a few Caltech photos
 (../shared/data) with generated duplicates, drives the real window, and grabs
@@ -8,6 +14,7 @@ each screen with QWidget.grab(). Nothing outside a temporary folder is touched.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import sys
@@ -20,6 +27,7 @@ sys.path.insert(0, ROOT)
 
 from PIL import Image  # noqa: E402
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtGui import QColor, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from photosim.gui.main_window import MainWindow  # noqa: E402
@@ -66,15 +74,44 @@ def settle(app: QApplication, window: MainWindow, seconds: float = 1.5) -> None:
             break
 
 
+def dark_palette() -> QPalette:
+    """Roughly what KDE's Breeze Dark / GNOME's dark style give a Qt app."""
+    pal = QPalette()
+    colours = {QPalette.Window: "#2b2d30", QPalette.WindowText: "#e6e6e6", QPalette.Base: "#1e1f22",
+               QPalette.AlternateBase: "#26282b", QPalette.Text: "#e6e6e6", QPalette.Button: "#35373b",
+               QPalette.ButtonText: "#e6e6e6", QPalette.Highlight: "#3d6fb6", QPalette.HighlightedText: "#ffffff",
+               QPalette.ToolTipBase: "#35373b", QPalette.ToolTipText: "#e6e6e6", QPalette.PlaceholderText: "#8a8d91",
+               QPalette.Link: "#6ea8ff", QPalette.Mid: "#4a4d52", QPalette.Dark: "#18191b", QPalette.Light: "#45484d",
+               QPalette.Midlight: "#3c3f44", QPalette.Shadow: "#000000", QPalette.BrightText: "#ffffff"}
+    for role, colour in colours.items():
+        pal.setColor(role, QColor(colour))
+    for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
+        pal.setColor(QPalette.Disabled, role, QColor("#7a7d82"))
+    return pal
+
+
+OPTIONS = argparse.Namespace(out=OUT, dark=False, quick=False)
+
+
 def shot(window, name: str) -> None:
-    path = os.path.join(OUT, name + ".png")
+    if OPTIONS.dark:
+        name = "dark-" + name.split("-", 1)[1].replace("photos-and-", "")
+    path = os.path.join(OPTIONS.out, name + ".png")
     window.grab().save(path)
-    print("wrote", os.path.relpath(path, ROOT))
+    print("wrote", path)
 
 
 def main() -> int:
-    os.makedirs(OUT, exist_ok=True)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=OUT, help="folder for the PNGs (default docs/screenshots)")
+    parser.add_argument("--dark", action="store_true", help="dark palette; files are named dark-*.png")
+    parser.add_argument("--quick", action="store_true", help="welcome, similar, duplicates and compare only")
+    parser.parse_args(namespace=OPTIONS)
+    os.makedirs(OPTIONS.out, exist_ok=True)
     app = QApplication.instance() or QApplication(sys.argv)
+    if OPTIONS.dark:
+        app.setStyle("Fusion")
+        app.setPalette(dark_palette())
     tmp = tempfile.mkdtemp(prefix="photosim-shots-")
     try:
         photos = sample_folder(tmp)
@@ -111,6 +148,16 @@ def main() -> int:
             w.duplicates.list.setCurrentRow(1)
         settle(app, w, 2.0)
         shot(w, "4-duplicates")
+
+        if OPTIONS.quick:
+            w.tabs.setCurrentIndex(0)
+            w.open_compare(w.similar.query_photo, w.similar.model.photo(0))
+            settle(app, w)
+            shot(w.compare_dialog, "7-compare")
+            w.compare_dialog.close()
+            w.close()
+            lib.close()
+            return 0
 
         w.tabs.setCurrentIndex(2)
         settle(app, w)

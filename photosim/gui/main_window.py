@@ -16,7 +16,7 @@ from ..services.indexing import IndexReport
 from ..store.library import Library
 from .indexer import IndexProcess
 from .models.photo_list import human_bytes, paths_from_mime
-from .shared import Shared
+from .shared import Shared, error_html
 from .thumbnails import ThumbnailLoader
 from .views.compare import CompareDialog, ViewerDialog
 from .views.duplicates import DuplicatesView
@@ -276,7 +276,7 @@ class MainWindow(QMainWindow):
 
     # --- status and shutdown --------------------------------------------------------------
     def _notice(self, text: str, error: bool) -> None:
-        self.notice.setText(f"<span style='color:#d33'>{text}</span>" if error else text)
+        self.notice.setText(error_html(text, self.palette()) if error else text)
         self.notice.setToolTip(text)
         if not error:
             QTimer.singleShot(15000, self.notice, lambda t=text: self.notice.text() == t and self.notice.clear())

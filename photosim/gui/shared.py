@@ -7,10 +7,18 @@ from typing import Any, Callable
 
 import shiboken6
 from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtGui import QPalette
 
 from ..store.library import Library
 from .tasks import QtContext, Task, TaskRunner
 from .thumbnails import ThumbnailLoader
+
+
+def error_html(text: str, palette: QPalette) -> str:
+    """``text`` in a red that stays readable on the window's background: the light theme's red is
+    too dark on a dark palette (contrast about 2.4:1), so dark themes get a lighter one."""
+    dark = palette.color(QPalette.Window).lightness() < 128
+    return f"<span style='color:{'#ff7b72' if dark else '#c62828'}'>{text}</span>"
 
 
 class Shared(QObject):

@@ -10,7 +10,7 @@ from ...core.types import Neighbour, Photo
 from ...services import labels
 from ...services.search import photo_facts, similar
 from ..models.photo_list import PhotoListModel, describe, make_items
-from ..shared import Shared
+from ..shared import Shared, error_html
 from ..thumbnails import cache_key
 from ..widgets.grid import PhotoGrid
 
@@ -103,7 +103,7 @@ class SimilarView(QWidget):
         self.shared.run(self, "similar", find, lambda got: self._show(path, *got), self._failed)
 
     def _failed(self, message: str) -> None:
-        self.title.setText(f"<span style='color:#c33'>{message}</span>")
+        self.title.setText(error_html(message, self.palette()))
         self.model.set_photos([])
 
     def _show(self, path: str, found: list[Neighbour], marks: dict[int, bool]) -> None:

@@ -53,7 +53,11 @@ class WelcomeView(QWidget):
         lay.addWidget(self.add, 0, Qt.AlignHCenter)
         lay.addWidget(self.demo, 0, Qt.AlignHCenter)
         lay.addStretch(3)
-        text.setMaximumWidth(620)
+        # A fixed width: a word-wrapped label centred by the layout otherwise gets its one-line
+        # width but not the height of its wrapped lines, and the text was cut after two lines
+        # (seen in the offscreen screenshots; layouts skip heightForWidth for aligned items).
+        text.setFixedWidth(620)
+        text.setMinimumHeight(text.heightForWidth(620))
 
     def choose(self) -> None:
         start = os.path.expanduser("~/Pictures")
