@@ -51,23 +51,31 @@ def use_model(lib: Library, model_id: int) -> dict:
     with lib.db.session() as s:
         if repo.get_model(s, model_id) is None:
             raise UserError(f"no model version {model_id}; see 'photosim models'")
-    materialise(lib, model_id)
-    lib.rebuild_index(model_id)
+    computed = materialise(lib, model_id)
+    if not lib.index_state(model_id).startswith("current"):
+        lib.rebuild_index(model_id, *(computed or ()))
     lib.set_active_model(model_id)
     return next(m for m in list_models(lib) if m["id"] == model_id)
 
 
-def materialise(lib: Library, model_id: int, chunk: int = 20000) -> int:
-    """Store ``model_id``'s vectors for every photo that has a base vector (offline ones too)."""
+def materialise(lib: Library, model_id: int, chunk: int = 20000) -> tuple[np.ndarray, np.ndarray] | None:
+    """Store ``model_id``'s vectors for every photo that has a base vector (offline ones too).
+
+    Returns (ids, vectors) when it computed every vector the model has (the usual case for a
+    freshly trained model), so the index can be built without reading them back; else None.
+    """
     if model_id == 0:
-        return 0
+        return None
     with lib.db.session() as s:
-        base_ids, _ = repo.get_vectors(s, 0)
-        have, _ = repo.get_vectors(s, model_id)
-    need = np.setdiff1d(base_ids, have)
-    for start in range(0, len(need), chunk):
-        part = need[start:start + chunk]
+        base_ids, base = repo.get_vectors(s, 0)
+        have = repo.vector_ids(s, model_id)
+    need = ~np.isin(base_ids, have)
+    if not need.any():
+        return None
+    ids, new = base_ids[need], None
+    with lib.db.session() as s:
+        new = apply_model(s, model_id, base[need])
+    for start in range(0, len(ids), chunk):  # one transaction per chunk: a crash keeps what is written
         with lib.db.session() as s:
-            ids, base = repo.get_vectors(s, 0, part.tolist())
-            repo.put_vectors(s, model_id, ids.tolist(), apply_model(s, model_id, base))
-    return len(need)
+            repo.put_vectors(s, model_id, ids[start:start + chunk].tolist(), new[start:start + chunk], fresh=True)
+    return (ids, new) if len(have) == 0 else None

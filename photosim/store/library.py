@@ -66,9 +66,12 @@ class Library:
             self._indexes[model_id] = index
             return index
 
-    def rebuild_index(self, model_id: int) -> VectorIndex:
-        with self.db.session() as s:
-            ids, vectors = repo.get_vectors(s, model_id)
+    def rebuild_index(self, model_id: int, ids: np.ndarray | None = None,
+                      vectors: np.ndarray | None = None) -> VectorIndex:
+        """Build the index from SQLite, or from ``ids``/``vectors`` the caller just stored there."""
+        if ids is None or vectors is None:
+            with self.db.session() as s:
+                ids, vectors = repo.get_vectors(s, model_id)
         index = VectorIndex.build(ids, vectors) if len(ids) else VectorIndex(1, 16)
         with self._lock:
             self._indexes[model_id] = index

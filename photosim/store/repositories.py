@@ -185,8 +185,12 @@ def put_vector(s: Session, photo_id: int, model_id: int, vector: np.ndarray) -> 
     s.merge(Vector(photo_id=photo_id, model_id=model_id, data=np.asarray(vector, np.float32).tobytes()))
 
 
-def put_vectors(s: Session, model_id: int, ids: Sequence[int], vectors: np.ndarray) -> None:
-    s.execute(delete(Vector).where(Vector.model_id == model_id, Vector.photo_id.in_(list(ids))))
+def put_vectors(s: Session, model_id: int, ids: Sequence[int], vectors: np.ndarray, fresh: bool = False) -> None:
+    """Store vectors (replacing any the photos had for that model; ``fresh``: the caller knows they had none)."""
+    if not fresh:
+        ids = list(ids)
+        for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+            s.execute(delete(Vector).where(Vector.model_id == model_id, Vector.photo_id.in_(ids[start:start + 900])))
     s.execute(Vector.__table__.insert(), [
         {"photo_id": int(i), "model_id": model_id, "data": np.asarray(v, np.float32).tobytes()}
         for i, v in zip(ids, vectors)
@@ -209,6 +213,10 @@ def get_vectors(s: Session, model_id: int, ids: Sequence[int] | None = None) -> 
     out_ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
     blob = b"".join(r[1] for r in rows)
     return out_ids, np.frombuffer(blob, np.float32).reshape(len(rows), -1).copy()
+
+
+def vector_ids(s: Session, model_id: int) -> np.ndarray:
+    return np.fromiter(s.scalars(select(Vector.photo_id).where(Vector.model_id == model_id)), np.int64)
 
 
 def vector_fingerprint(s: Session, model_id: int) -> tuple[int, int]:
