@@ -217,7 +217,8 @@ def main() -> int:
         "# GUI responsiveness",
         "",
         "Measured by `benchmarks/gui_responsiveness.py` (offscreen Qt, "
-        f"{os.cpu_count()} CPU cores, shared with other work while it ran).",
+        f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} at the end of the run, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}).",
         "",
         f"- Indexing {r.embedded} photos in the window while scrolling the grid every 0.2 s: "
         f"{seconds:.1f} s ({r.rate:.1f} photos/s by the service's own count); event-loop worst stall "
