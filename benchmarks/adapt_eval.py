@@ -46,13 +46,13 @@ def augment_photo(path: str, rng: np.random.Generator) -> np.ndarray:
 def augmented_views(pooling: str = "gem") -> np.ndarray:
     """(K, N, D) base vectors of K augmented views per photo; cached."""
     paths, _, _ = fe.list_photos()
-    cache = fe.CACHE / f"aug-head-{pooling}.npz"
+    from photosim.core.backbone import EmbeddingSpec, embedder
+
+    cache = fe.CACHE / f"aug-{EmbeddingSpec(layer='head', pooling=pooling).key}.npz"  # the shipped spec's key
     if cache.exists():
         data = np.load(cache)
         if list(data["paths"]) == paths:
             return data["views"]
-    from photosim.core.backbone import EmbeddingSpec, embedder
-
     model = embedder(EmbeddingSpec(layer="head", pooling=pooling))
     rng = np.random.default_rng(1234)
     views = []
