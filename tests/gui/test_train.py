@@ -1,18 +1,10 @@
 """The Train tab: fine-tuning runs on a worker with progress, a live loss curve, Cancel, and switches model."""
 from __future__ import annotations
 
-import pytest
 from gui_helpers import index_and_wait
 from PySide6.QtCore import Qt
 
 from photosim.services import labels, models
-
-
-def _training_or_skip():
-    try:
-        from photosim.services import training  # noqa: F401
-    except ImportError as exc:
-        pytest.skip(f"the training service is not in this build yet ({exc})")
 
 
 def _label(window, photos):
@@ -25,7 +17,6 @@ def _label(window, photos):
 
 
 def test_train_button_trains_and_switches_model(qtbot, window, photos):
-    _training_or_skip()
     index_and_wait(qtbot, window, photos)
     _label(window, photos)
     view = window.train
@@ -44,7 +35,6 @@ def test_train_button_trains_and_switches_model(qtbot, window, photos):
 
 
 def test_cancel_keeps_the_previous_model(qtbot, window, photos):
-    _training_or_skip()
     index_and_wait(qtbot, window, photos)
     _label(window, photos)
     view = window.train
