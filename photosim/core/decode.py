@@ -20,6 +20,7 @@ import zlib
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from . import verify
 from .types import DecodedPhoto, DecodeError, FileStat
 
 try:  # HEIC/HEIF support is optional at run time but installed with photosim
@@ -67,13 +68,16 @@ def read_stat(path: str) -> FileStat:
     return FileStat(path, st.st_size, st.st_mtime_ns)
 
 
-def decode_file(path: str, size: int = 224) -> DecodedPhoto | DecodeError:
-    """Read, hash and decode ``path``; a bad file gives a DecodeError, never an exception."""
+def decode_file(path: str, size: int = 224, with_keypoints: bool = True) -> DecodedPhoto | DecodeError:
+    """Read, hash and decode ``path``; a bad file gives a DecodeError, never an exception.
+
+    ``with_keypoints``: also find the duplicate check's keypoints (about 2 ms; only the
+    indexer keeps them)."""
     got = read_photo_bytes(path)
     if isinstance(got, DecodeError):
         return got
     data, st = got
-    return decode_bytes(path, data, st.st_size, st.st_mtime_ns, size)
+    return decode_bytes(path, data, st.st_size, st.st_mtime_ns, size, with_keypoints=with_keypoints)
 
 
 def read_photo_bytes(path: str, expected: FileStat | None = None) -> tuple[bytes, os.stat_result] | DecodeError:
@@ -107,7 +111,7 @@ def read_photo_bytes(path: str, expected: FileStat | None = None) -> tuple[bytes
 
 
 def decode_bytes(path: str, data: bytes, fsize: int, mtime_ns: int, size: int = 224,
-                 digest: str | None = None) -> DecodedPhoto | DecodeError:
+                 digest: str | None = None, with_keypoints: bool = True) -> DecodedPhoto | DecodeError:
     """Decode ``data``; ``digest`` is its content_hash when the caller already has it (hashing a
     12 MP file costs about a third of decoding it)."""
     def fail(reason: str) -> DecodeError:
@@ -120,7 +124,7 @@ def decode_bytes(path: str, data: bytes, fsize: int, mtime_ns: int, size: int = 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _decode(path, data, fsize, mtime_ns, size, digest)
+            return _decode(path, data, fsize, mtime_ns, size, digest, with_keypoints)
     except _Refused as exc:
         return fail(str(exc))
     except UnidentifiedImageError:
@@ -135,7 +139,8 @@ class _Refused(Exception):
     pass
 
 
-def _decode(path: str, data: bytes, fsize: int, mtime_ns: int, size: int, digest: str | None = None) -> DecodedPhoto:
+def _decode(path: str, data: bytes, fsize: int, mtime_ns: int, size: int, digest: str | None = None,
+            with_keypoints: bool = True) -> DecodedPhoto:
     im = Image.open(io.BytesIO(data))
     fmt = im.format or "?"
     w0, h0 = im.size
@@ -146,7 +151,10 @@ def _decode(path: str, data: bytes, fsize: int, mtime_ns: int, size: int, digest
     orientation = exif.get(0x0112, 1) if exif else 1
     quality = _jpeg_quality(im) if fmt == "JPEG" else None
     if fmt in ("JPEG", "MPO"):
-        im.draft("RGB", (size, size))
+        # Reduced scale, but large enough for the network (both sides >= size) and for the
+        # duplicate check's keypoints (long side >= verify.LONG_SIDE), as verify.load_grey reads it.
+        long_side = max(size, verify.LONG_SIDE)
+        im.draft("RGB", (long_side, size) if w0 >= h0 else (size, long_side))
     im.seek(0) if getattr(im, "n_frames", 1) > 1 else None
     im.load()
     im = _to_rgb(im)
@@ -155,6 +163,7 @@ def _decode(path: str, data: bytes, fsize: int, mtime_ns: int, size: int, digest
     if orientation in (5, 6, 7, 8):
         w0, h0 = h0, w0
     pixels = np.asarray(im.resize((size, size), Image.Resampling.BICUBIC, reducing_gap=2.0))
+    keypoints = verify.signature(im) if with_keypoints else None
     return DecodedPhoto(
         path=path,
         size=fsize,
@@ -169,6 +178,7 @@ def _decode(path: str, data: bytes, fsize: int, mtime_ns: int, size: int, digest
         jpeg_quality=quality,
         grey=_is_grey(pixels),
         border=_border_fraction(pixels),
+        keypoints=keypoints,
     )
 
 

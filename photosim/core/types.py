@@ -40,6 +40,7 @@ class DecodedPhoto:
     jpeg_quality: int | None = None
     grey: bool = False
     border: float = 0.0  # fraction of the height taken by flat bands at top+bottom
+    keypoints: bytes | None = None  # packed ORB keypoints for the duplicate check (core/verify.py)
 
 
 @dataclass(frozen=True)

@@ -267,6 +267,7 @@ def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskCont
                 ids = repo.upsert_decoded_many(s, batch.photos)
                 if ids:
                     repo.put_vectors(s, 0, ids, batch.vectors)
+                    repo.put_keypoints(s, ids, [d.keypoints for d in batch.photos])
                 for e in batch.errors:
                     repo.record_error(s, e)
                 for m in batch.others:

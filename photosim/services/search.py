@@ -1,14 +1,17 @@
-"""Similar photos and duplicate groups; both read only, never touch a file."""
+"""Similar photos and duplicate groups; both only read photos, never touch one.
+
+(``find_duplicates`` may write to the library: keypoints of photos indexed before they were stored.)"""
 from __future__ import annotations
 
 import os
 import time
+from collections import OrderedDict
 
 import numpy as np
 
 from ..core.decode import decode_file
 from ..core import verify as geometry
-from ..core.duplicates import (DEFAULT_THRESHOLD, DuplicateGroup, confirm_pairs, detail_ratio, exact_groups,
+from ..core.duplicates import (DEFAULT_THRESHOLD, MIN_INLIERS, DuplicateGroup, confirm_pairs, detail_ratio, exact_groups,
                                group_pairs, make_group, near_pairs, upscaled_members)
 from ..core.embed import make_engine
 from ..core.index import EF_DUPLICATES
@@ -19,6 +22,8 @@ from . import UserError
 from .models import apply_model
 
 _engines: dict = {}
+#: Photos whose keypoints stay in memory during one `dupes` check (about 5 KB each).
+KEYPOINT_CACHE = 20_000
 
 
 def query_vector(lib: Library, path: str) -> tuple[np.ndarray, int | None]:
@@ -34,7 +39,7 @@ def query_vector(lib: Library, path: str) -> tuple[np.ndarray, int | None]:
     if not os.path.exists(path):
         raise UserError(f"no such file: {path}")
     spec = lib.base_spec()
-    decoded = decode_file(path, spec.size)
+    decoded = decode_file(path, spec.size, with_keypoints=False)
     if not isinstance(decoded, DecodedPhoto):
         raise UserError(f"cannot read {path}: {decoded.reason}")
     engine = _engines.get(spec) or _engines.setdefault(spec, make_engine(spec))
@@ -51,7 +56,7 @@ def photo_facts(lib: Library, path: str) -> Photo:
         photo = repo.photo_by_path(s, path)
     if photo is not None:
         return photo
-    decoded = decode_file(path, lib.base_spec().size)
+    decoded = decode_file(path, lib.base_spec().size, with_keypoints=False)
     if not isinstance(decoded, DecodedPhoto):
         raise UserError(f"cannot read {path}: {decoded.reason}")
     return Photo(id=0, path=path, size=decoded.size, mtime_ns=decoded.mtime_ns, content_hash=decoded.content_hash,
@@ -80,36 +85,49 @@ def similar(lib: Library, path: str, k: int = 10, min_similarity: float = -1.0) 
 
 
 def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: TaskContext | None = None,
-                    neighbours: int = 10, verify: bool = True, only: set[int] | None = None) -> list[DuplicateGroup]:
+                    neighbours: int = 10, verify: bool = True, only: set[int] | None = None,
+                    stats: dict | None = None) -> list[DuplicateGroup]:
     """Exact groups first, then near-duplicate groups, each with its keeper first.
 
     ``only``: restrict to the groups of these photo ids (their direct duplicates),
     so a check about a few photos does not compare the whole library.
 
     Near-duplicate candidates (cosine >= threshold among each photo's nearest
-    neighbours) are confirmed by the geometric check of core/verify.py, which
-    reads the two files again; ``verify=False`` trusts the similarity alone.
+    neighbours; a greyscale photo against a colour one, GREY_ALLOWANCE lower) are
+    confirmed by the geometric check of core/verify.py on the keypoints stored
+    at indexing (a photo indexed without them is read once and they are kept);
+    ``verify=False`` trusts the similarity alone. ``stats``, if given, receives
+    the counts of candidate pairs, geometric checks and photos read from files.
     """
     if not 0.0 < threshold <= 1.0:
         raise UserError("--threshold must be between 0 and 1")
     model = 0  # duplicates are judged on the pretrained embedding: similarity labels never move them
     with lib.db.session() as s:
-        photos = {p.id: p for p in repo.all_photos(s, [PhotoState.OK])}
+        facts = repo.duplicate_facts(s)
         forbidden = repo.not_duplicate_pairs(s)
         ids, vectors = repo.get_vectors(s, model)
+    by_hash: dict[str, list[int]] = {}
+    for i, (digest, _) in facts.items():
+        if digest:
+            by_hash.setdefault(digest, []).append(i)
+    same_bytes = [sorted(g) for g in by_hash.values() if len(g) > 1]
+    copies = {i for g in same_bytes for i in g}
     groups: list[DuplicateGroup] = []
-    for g in exact_groups(photos.values()):
-        if only is not None and not any(p.id in only for p in g):
+    photos = _photos(lib, copies)
+    for g in same_bytes:
+        if only is not None and not any(i in only for i in g):
             continue
-        if not _all_forbidden(g, forbidden):
-            groups.append(make_group("exact", g, None))
-    keep = np.isin(ids, list(photos))
+        members = [photos[i] for i in g]
+        if not _all_forbidden(members, forbidden):
+            groups.append(make_group("exact", members, None))
+    keep = np.isin(ids, list(facts))
     ids, vectors = ids[keep], vectors[keep]
     queries = np.flatnonzero(np.isin(ids, list(only))) if only is not None else np.arange(len(ids))
     if len(ids) > 1 and len(queries):
         index = lib.index(model)
+        grey = [i for i, (_, is_grey) in facts.items() if is_grey]
         k = min(neighbours + 1, index.count())
-        pairs = []
+        found_ids, found_sims = [], []
         step = 4096
         for start in range(0, len(queries), step):
             if ctx is not None:
@@ -118,42 +136,89 @@ def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: Tas
                 ctx.progress(start, len(queries), "comparing")
             rows = queries[start:start + step]
             nid, nsim = index.query(vectors[rows], k, ef=EF_DUPLICATES)
-            pairs += near_pairs(ids[rows], nid, nsim, threshold)
-        same_bytes = {(a, b) for a, b, _ in pairs if photos.get(a) and photos.get(b)
-                      and photos[a].content_hash == photos[b].content_hash}
-        pairs = [p for p in pairs if (p[0], p[1]) not in same_bytes and p[0] in photos and p[1] in photos]
+            found_ids.append((ids[rows], nid))
+            found_sims.append(nsim)
+        pairs = near_pairs(np.concatenate([q for q, _ in found_ids]), np.concatenate([n for _, n in found_ids]),
+                           np.concatenate(found_sims), threshold, grey) if found_ids else []
+        # Pairs of readable photos, less those with the same bytes (already an exact group).
+        pairs = [p for p in pairs if p[0] in facts and p[1] in facts
+                 and not (p[0] in copies and p[1] in copies and facts[p[0]][0] == facts[p[1]][0])]
+        stats = stats if stats is not None else {}
+        stats["candidates"] = len(pairs)
         if verify:
-            pairs = _confirmed(pairs, photos, forbidden, ctx)
+            pairs = _confirmed(lib, pairs, forbidden, ctx, stats)
         row = {int(i): n for n, i in enumerate(ids)}
-        for g in group_pairs(pairs, forbidden):
+        near = group_pairs(pairs, forbidden)
+        photos = _photos(lib, {i for g in near for i in g})
+        for g in near:
             members = [photos[i] for i in g]
             upscaled = _upscaled(members) if verify else set()
             groups.append(make_group("near", members, {i: vectors[row[i]] for i in g}, upscaled))
     return groups
 
 
-def _confirmed(pairs: list[tuple[int, int, float]], photos: dict[int, Photo], forbidden: set[tuple[int, int]],
-               ctx: TaskContext | None) -> list[tuple[int, int, float]]:
-    """Candidate pairs that the geometric check confirms (keypoints found once per photo)."""
-    found: dict[int, geometry.Keypoints | None] = {}
-    checked = [0]
+def _photos(lib: Library, ids: set[int]) -> dict[int, Photo]:
+    with lib.db.session() as s:
+        return repo.photos_by_id(s, ids)
+
+
+def _confirmed(lib: Library, pairs: list[tuple[int, int, float]], forbidden: set[tuple[int, int]],
+               ctx: TaskContext | None, stats: dict) -> list[tuple[int, int, float]]:
+    """Candidate pairs that the geometric check confirms, on stored keypoints where the photo has them."""
+    found: OrderedDict[int, geometry.Keypoints | None] = OrderedDict()  # recently used, at most KEYPOINT_CACHE
+    read: dict[int, bytes] = {}  # keypoints found now from a file (a photo indexed before they were kept)
+    reader = repo.KeypointReader(lib.db.path)
+    stats.update(checks=0, files_read=0)
 
     def points(i: int) -> geometry.Keypoints | None:
-        if i not in found:
-            grey = geometry.load_grey(photos[i].path)
+        if i in found:
+            found.move_to_end(i)
+            return found[i]
+        blob = reader.get(i)
+        if blob is None:
+            stats["files_read"] += 1
+            with lib.db.session() as s:
+                photo = repo.photos_by_id(s, [i]).get(i)
+            grey = geometry.load_grey(photo.path) if photo is not None else None
             kp = geometry.keypoints(grey) if grey is not None else None
-            found[i] = kp if kp is not None and kp.enough else None
+            if kp is not None:
+                read[i] = geometry.pack(kp)
+                if len(read) >= 256:
+                    _keep_keypoints(lib, read)
+        else:
+            kp = geometry.unpack(blob)
+        found[i] = kp if kp is not None and kp.enough else None
+        if len(found) > KEYPOINT_CACHE:
+            found.popitem(last=False)
         return found[i]
 
     def check(a: int, b: int) -> int | None:
-        checked[0] += 1
-        if ctx is not None and checked[0] % 64 == 0:
-            ctx.progress(checked[0], len(pairs), "checking candidates")
         ka, kb = points(a), points(b)
-        return None if ka is None or kb is None else geometry.inliers(ka, kb)
+        if ka is None or kb is None:
+            return None
+        stats["checks"] += 1
+        return geometry.inliers(ka, kb, MIN_INLIERS)
 
     cancelled = ctx.cancelled if ctx is not None else (lambda: False)
-    return confirm_pairs(pairs, check, forbidden, cancelled=cancelled)
+    progress = (lambda done, total: ctx.progress(done, total, "checking candidates")) if ctx is not None else None
+    try:
+        return confirm_pairs(pairs, check, forbidden, cancelled=cancelled, progress=progress)
+    finally:
+        reader.close()
+        if read:
+            _keep_keypoints(lib, read)
+
+
+def _keep_keypoints(lib: Library, read: dict[int, bytes]) -> None:
+    """Store keypoints read from files, so the next run need not read those photos again."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        with lib.db.session() as s:
+            repo.put_keypoints(s, list(read), list(read.values()))
+    except OperationalError:  # a read-only or busy library: the check still worked, it only costs a re-read
+        pass
+    read.clear()
 
 
 def _upscaled(members: list[Photo]) -> set[int]:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..core.spec import EmbeddingSpec
-from .schema import SCHEMA_VERSION, Base, Meta, ModelVersion
+from .schema import SCHEMA_VERSION, Base, KeypointRow, Meta, ModelVersion
 
 DB_NAME = "library.db"
 
@@ -40,8 +40,13 @@ def _create_v1(conn) -> None:
     Base.metadata.create_all(conn)
 
 
+def _add_keypoints_v2(conn) -> None:
+    # A library from before keypoints were stored: its photos get theirs when `dupes` first reads them.
+    KeypointRow.__table__.create(conn, checkfirst=True)
+
+
 #: version -> function that brings a database at version-1 up to version.
-MIGRATIONS: dict[int, Callable] = {1: _create_v1}
+MIGRATIONS: dict[int, Callable] = {1: _create_v1, 2: _add_keypoints_v2}
 
 
 class Database:

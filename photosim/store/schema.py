@@ -11,7 +11,7 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: keypoints
 
 
 class FsPath(TypeDecorator):
@@ -84,6 +84,15 @@ class Vector(Base):
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)  # float32, L2-normalised
     __table_args__ = (Index("ix_vectors_model", "model_id", "photo_id"),)
+
+
+class KeypointRow(Base):
+    """The photo's packed ORB keypoints (core/verify.py), found while indexing, so the duplicate
+    check compares stored keypoints instead of reading the files again."""
+
+    __tablename__ = "keypoints"
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ScanErrorRow(Base):

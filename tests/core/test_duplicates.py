@@ -48,6 +48,18 @@ def test_near_pairs_from_knn_table_dedupes_and_thresholds():
     assert pairs[0][2] == pytest.approx(0.95)  # the larger of the two directions
 
 
+def test_near_pairs_lower_bar_only_between_a_greyscale_and_a_colour_photo():
+    ids = np.array([1, 2, 3, 4])
+    nid = np.array([[2], [3], [4], [1]])
+    nsim = np.array([[0.75], [0.75], [0.75], [0.65]], np.float32)
+    grey = {2: True, 4: True}
+    # 1-2 and 2-3 and 3-4 mix grey and colour: 0.75 reaches 0.80 - 0.10; 4-1 (0.65) does not.
+    assert sorted((a, b) for a, b, _ in near_pairs(ids, nid, nsim, 0.80, grey)) == [(1, 2), (2, 3), (3, 4)]
+    grey_pair = {1: True, 2: True, 3: True, 4: True}  # all grey: no allowance, same as colour
+    assert near_pairs(ids, nid, nsim, 0.80, grey_pair) == []
+    assert near_pairs(ids, nid, nsim, 0.80) == []
+
+
 def test_group_pairs_never_joins_a_forbidden_pair_directly():
     pairs = [(1, 2, 0.9), (3, 4, 0.9), (5, 6, 0.9)]
     assert sorted(group_pairs(pairs, {(3, 4)})) == [[1, 2], [5, 6]]
@@ -71,6 +83,23 @@ def test_confirm_pairs_checks_best_first_and_skips_pairs_already_joined():
     assert confirm_pairs([(5, 6, 0.94)], check, unverified_threshold=0.95) == []
     # A forbidden pair is never checked nor kept.
     assert confirm_pairs([(1, 2, 0.99)], check, forbidden={(1, 2)}) == []
+
+
+def test_confirm_pairs_stops_checking_a_photo_after_its_failed_checks():
+    # Photo 1 looks like 2, 3, 4 (a burst: none is a copy) and like its copy 5; 6-7 are copies.
+    pairs = [(1, 2, 0.95), (1, 3, 0.94), (1, 4, 0.93), (1, 5, 0.90), (6, 7, 0.85)]
+    inliers = {(1, 5): 120, (6, 7): 90}
+    calls = []
+
+    def check(a, b):
+        calls.append((a, b))
+        return inliers.get((a, b), 4)
+
+    kept = confirm_pairs(pairs, check, min_inliers=20, max_failed=2)
+    assert calls == [(1, 2), (1, 3), (6, 7)]  # 1 failed twice: its weaker candidates are skipped
+    assert [(a, b) for a, b, _ in kept] == [(6, 7)]
+    kept = confirm_pairs(pairs, check, min_inliers=20, max_failed=4)
+    assert sorted((a, b) for a, b, _ in kept) == [(1, 5), (6, 7)]
 
 
 # ---- keeper rule ------------------------------------------------------------------------------
