@@ -23,8 +23,8 @@ from .types import Photo
 #: Cosine similarity from which a pair is a near-duplicate *candidate* (measured in docs/duplicates.md).
 DEFAULT_THRESHOLD = 0.80
 #: A greyscale photo against a colour one is a candidate this much lower: greyscale conversion
-#: alone takes a copy's similarity down to 0.70 (0.45 at worst), which no other edit does. Only
-#: these mixed pairs get the lower bar, so the geometric check runs on few pairs in a large library.
+#: takes a copy's similarity down to 0.70 (0.45 at worst), further than any other edit. Only these
+#: mixed pairs get the lower bar, so the geometric check runs on few pairs in a large library.
 GREY_ALLOWANCE = 0.10
 #: Keypoint matches consistent with one similarity transform that confirm a candidate pair.
 MIN_INLIERS = 20
