@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import URL, Engine, create_engine, event, select, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,7 +62,9 @@ class Database:
                 raise LibraryError(f"cannot create the library folder {self.directory}: {exc.strerror}") from exc
         elif not os.access(self.path, os.R_OK):
             raise LibraryError(f"cannot read the library {self.path}: permission denied")
-        self.engine: Engine = create_engine(f"sqlite:///{self.path}", future=True)
+        # URL.create keeps the path as it is: in "sqlite:///<path>" a '?' in a folder name would start
+        # the URL's query and the database would be made somewhere else.
+        self.engine: Engine = create_engine(URL.create("sqlite", database=self.path), future=True)
         event.listen(self.engine, "connect", _on_connect)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         try:

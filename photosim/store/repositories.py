@@ -231,8 +231,10 @@ class KeypointReader:
 
     def __init__(self, db_path: str) -> None:
         import sqlite3
+        from urllib.parse import quote
 
-        self._con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False, timeout=10)
+        uri = f"file:{quote(db_path)}?mode=ro"  # quoted: a library path may hold '?', '#' or '%'
+        self._con = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=10)
 
     def get(self, photo_id: int) -> bytes | None:
         row = self._con.execute("SELECT data FROM keypoints WHERE photo_id = ?", (int(photo_id),)).fetchone()

@@ -91,3 +91,19 @@ def test_states_and_counts(tmp_path):
         repo.record_error(s, DecodeError("/p/bad.jpg", 0, 0, "empty file (0 bytes)"))
     with lib.db.session() as s:
         assert repo.counts(s) == {"indexed": 1, "missing": 1, "failed": 1}
+
+
+def test_library_in_a_folder_whose_name_holds_url_characters(tmp_path):
+    # "sqlite:///…?…" once put such a library's database somewhere else entirely.
+    folder = tmp_path / "photos? #1 100%"
+    lib = Library(str(folder))
+    with lib.db.session() as s:
+        (i,) = repo.upsert_decoded_many(s, [_decoded("/p/a.jpg")])
+        repo.put_keypoints(s, [i], [b"\x00\x00"])
+    reader = repo.KeypointReader(lib.db.path)
+    try:
+        assert reader.get(i) == b"\x00\x00" and reader.get(i + 1) is None
+    finally:
+        reader.close()
+    lib.close()
+    assert sorted(os.listdir(folder))[0] == "library.db" and os.listdir(tmp_path) == [folder.name]
