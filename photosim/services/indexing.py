@@ -28,7 +28,7 @@ from typing import Iterator
 import numpy as np
 from sqlalchemy.exc import OperationalError
 
-from ..core import safe_decode
+from ..core import safe_decode, verify
 from ..core.decode import content_hash, decode_bytes, read_photo_bytes
 from ..core.embed import embed_files, make_engine
 from ..core.scan import scan
@@ -146,7 +146,8 @@ def _index(lib: Library, paths: list[str], ctx: TaskContext, engine, batch_size:
 
     todo = _screen_suspects(lib, todo, report)
     if todo:
-        _embed(lib, todo, _MoveFinder(by_hash, present, offline), ctx, engine, batch_size, report)
+        with verify.one_thread_each():  # only when there is something to decode: importing cv2 takes 0.2 s
+            _embed(lib, todo, _MoveFinder(by_hash, present, offline), ctx, engine, batch_size, report)
     report.seconds = time.monotonic() - start
     return report
 
