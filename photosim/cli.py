@@ -297,6 +297,9 @@ def cmd_info(args) -> int:
     print(f"photos:    {data['indexed']} indexed, {data['missing']} missing/offline, {data['failed']} unreadable")
     print(f"model:     {data['model']['id']} — {data['model']['name']} ({data['embedding']})")
     print(f"index:     {data['index']}")
+    if data["with_keypoints"] < data["indexed"]:
+        print(f"dupes:     {data['indexed'] - data['with_keypoints']} photos indexed by an older photosim have no "
+              "stored keypoints yet; the next `photosim dupes` reads them once")
     for f in data["folders"]:
         print(f"folder:    {_shown(f)}")
     return 0

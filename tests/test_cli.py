@@ -70,6 +70,7 @@ def test_index_similar_dupes_export_info(indexed, capsys, tmp_path):
     code, out, _ = run(capsys, "--library", lib, "info", "--json")
     info = json.loads(out)
     assert code == 0 and info["indexed"] == 20 and info["missing"] == 0 and info["index"] == "current"
+    assert info["with_keypoints"] == 20
 
 
 def test_trash_refuses_last_copy_then_moves_and_undo_restores(indexed, capsys):

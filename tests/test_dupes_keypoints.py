@@ -18,6 +18,7 @@ from helpers import copy_photos  # noqa: E402
 from photosim.core import verify  # noqa: E402
 from photosim.core.types import SimpleContext  # noqa: E402
 from photosim.services.indexing import index_folders  # noqa: E402
+from photosim.services.info import info  # noqa: E402
 from photosim.services.search import find_duplicates  # noqa: E402
 from photosim.store import repositories as repo  # noqa: E402
 from photosim.store.db import DB_NAME  # noqa: E402
@@ -90,6 +91,7 @@ def test_library_from_schema_1_gets_keypoints_at_its_first_dupes(tmp_path: Path,
         with lib.db.session() as s:
             by_path = {p.path: p.id for p in repo.all_photos(s)}
             assert repo.get_keypoints(s, by_path.values()) == {}
+        assert info(lib)["with_keypoints"] == 0 and info(lib)["indexed"] == 12  # what `photosim info` warns of
         assert _near_groups(lib) == [copies]  # read from the files this once
         with lib.db.session() as s:
             kept = repo.get_keypoints(s, by_path.values())

@@ -14,6 +14,7 @@ from . import UserError
 def info(lib: Library) -> dict:
     with lib.db.session() as s:
         counts = repo.counts(s)
+        with_keypoints = repo.keypoint_count(s)
         model = repo.get_model(s, lib.active_model)
         folders = repo.list_folders(s)
     return {
@@ -21,6 +22,7 @@ def info(lib: Library) -> dict:
         "schema": lib.db.schema_version(),
         "folders": folders,
         **counts,
+        "with_keypoints": with_keypoints,  # the rest are read from their files at the next `dupes`
         "model": {"id": model.id, "name": model.name},
         "embedding": lib.base_spec().key,
         "index": lib.index_state(),

@@ -47,6 +47,12 @@ def all_photos(s: Session, states: Sequence[PhotoState] | None = None) -> list[P
     return [to_photo(r) for r in s.scalars(q)]
 
 
+def keypoint_count(s: Session) -> int:
+    """Readable photos whose duplicate-check keypoints are stored."""
+    q = select(func.count()).select_from(KeypointRow).join(PhotoRow, PhotoRow.id == KeypointRow.photo_id)
+    return s.scalar(q.where(PhotoRow.state == PhotoState.OK.value)) or 0
+
+
 def duplicate_facts(s: Session) -> dict[int, tuple[str | None, bool]]:
     """id -> (content hash, greyscale?) of every readable photo: what `dupes` needs of all of them
     (a plain column query: the full rows of 100,000 photos took seconds to build)."""
