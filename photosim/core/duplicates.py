@@ -82,12 +82,13 @@ class UnionFind:
         return [sorted(g) for g in out.values() if len(g) > 1]
 
 
-def exact_groups(photos: Iterable[Photo]) -> list[list[Photo]]:
-    by_hash: dict[str, list[Photo]] = defaultdict(list)
-    for p in photos:
-        if p.content_hash:
-            by_hash[p.content_hash].append(p)
-    return [sorted(g, key=lambda p: p.id) for g in by_hash.values() if len(g) > 1]
+def exact_groups(digests: dict[int, str | None]) -> list[list[int]]:
+    """Ids of photos with the same bytes (photo id -> content hash), each group sorted."""
+    by_hash: dict[str, list[int]] = defaultdict(list)
+    for i, digest in digests.items():
+        if digest:  # no hash (never read) is never "the same bytes"
+            by_hash[digest].append(i)
+    return [sorted(g) for g in by_hash.values() if len(g) > 1]
 
 
 def near_pairs(ids: np.ndarray, neighbour_ids: np.ndarray, neighbour_sims: np.ndarray,
@@ -102,10 +103,10 @@ def near_pairs(ids: np.ndarray, neighbour_ids: np.ndarray, neighbour_sims: np.nd
     b = np.asarray(neighbour_ids, np.int64)
     a = np.broadcast_to(np.asarray(ids, np.int64)[:, None], b.shape)
     grey = np.fromiter(grey, np.int64)
-    keep = (sims >= threshold) & (b >= 0) & (a != b)
+    bar = np.full(sims.shape, threshold, np.float32)
     if len(grey):
-        mixed = np.isin(a, grey) != np.isin(b, grey)
-        keep |= mixed & (sims >= threshold - GREY_ALLOWANCE) & (b >= 0)
+        bar[np.isin(a, grey) != np.isin(b, grey)] -= GREY_ALLOWANCE  # one greyscale, one colour
+    keep = (sims >= bar) & (b >= 0) & (a != b)
     lo, hi, sim = np.minimum(a, b)[keep], np.maximum(a, b)[keep], sims[keep]
     order = np.lexsort((-sim, hi, lo))  # each pair's larger similarity first
     lo, hi, sim = lo[order], hi[order], sim[order]

@@ -106,11 +106,7 @@ def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: Tas
         facts = repo.duplicate_facts(s)
         forbidden = repo.not_duplicate_pairs(s)
         ids, vectors = repo.get_vectors(s, model)
-    by_hash: dict[str, list[int]] = {}
-    for i, (digest, _) in facts.items():
-        if digest:
-            by_hash.setdefault(digest, []).append(i)
-    same_bytes = [sorted(g) for g in by_hash.values() if len(g) > 1]
+    same_bytes = exact_groups({i: digest for i, (digest, _) in facts.items()})
     copies = {i for g in same_bytes for i in g}
     groups: list[DuplicateGroup] = []
     photos = _photos(lib, copies)
@@ -167,6 +163,9 @@ def _confirmed(lib: Library, pairs: list[tuple[int, int, float]], forbidden: set
     """Candidate pairs that the geometric check confirms, on stored keypoints where the photo has them."""
     found: OrderedDict[int, geometry.Keypoints | None] = OrderedDict()  # recently used, at most KEYPOINT_CACHE
     read: dict[int, bytes] = {}  # keypoints found now from a file (a photo indexed before they were kept)
+    involved = {i for a, b, _ in pairs for i in (a, b)}
+    with lib.db.session() as s:
+        unstored = repo.photos_by_id(s, involved - repo.ids_with_keypoints(s, involved))
     reader = repo.KeypointReader(lib.db.path)
     stats.update(checks=0, files_read=0)
 
@@ -174,19 +173,19 @@ def _confirmed(lib: Library, pairs: list[tuple[int, int, float]], forbidden: set
         if i in found:
             found.move_to_end(i)
             return found[i]
-        blob = reader.get(i)
-        if blob is None:
+        if i in read:  # read from its file earlier in this run, not yet written to the library
+            kp = geometry.unpack(read[i])
+        elif i in unstored:
             stats["files_read"] += 1
-            with lib.db.session() as s:
-                photo = repo.photos_by_id(s, [i]).get(i)
-            grey = geometry.load_grey(photo.path) if photo is not None else None
+            grey = geometry.load_grey(unstored.pop(i).path)
             kp = geometry.keypoints(grey) if grey is not None else None
             if kp is not None:
                 read[i] = geometry.pack(kp)
                 if len(read) >= 256:
                     _keep_keypoints(lib, read)
         else:
-            kp = geometry.unpack(blob)
+            blob = reader.get(i)
+            kp = geometry.unpack(blob) if blob is not None else None
         found[i] = kp if kp is not None and kp.enough else None
         if len(found) > KEYPOINT_CACHE:
             found.popitem(last=False)

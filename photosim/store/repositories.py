@@ -221,6 +221,15 @@ def put_keypoints(s: Session, ids: Sequence[int], blobs: Sequence[bytes | None])
         s.execute(stmt.on_conflict_do_update(index_elements=["photo_id"], set_={"data": stmt.excluded.data}), rows)
 
 
+def ids_with_keypoints(s: Session, ids: Iterable[int]) -> set[int]:
+    """Those of ``ids`` whose keypoints are stored (ids only: the blobs are read one at a time)."""
+    ids = list(ids)
+    out: set[int] = set()
+    for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+        out.update(s.scalars(select(KeypointRow.photo_id).where(KeypointRow.photo_id.in_(ids[start:start + 900]))))
+    return out
+
+
 def get_keypoints(s: Session, ids: Iterable[int]) -> dict[int, bytes]:
     """Packed keypoints of those of ``ids`` that have them."""
     ids = list(ids)
