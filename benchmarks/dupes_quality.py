@@ -28,7 +28,7 @@ from near_duplicate_set import build, pair_scores  # noqa: E402
 from photosim.core.duplicates import DEFAULT_THRESHOLD, UnionFind  # noqa: E402
 from photosim.core.types import SimpleContext  # noqa: E402
 from photosim.services.indexing import index_folders  # noqa: E402
-from photosim.services.search import find_duplicates  # noqa: E402
+from photosim.services.duplicates import find_duplicates  # noqa: E402
 from photosim.store.library import Library  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"

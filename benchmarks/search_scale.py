@@ -6,10 +6,10 @@
   (non-negative, correlated) rather than being uniform on the sphere: each is
   a random mixture of three real vectors plus non-negative noise. Rows are
   inserted with the indexer's own batch writes.
-- ``similar``: the service (``services.search.similar``) for photos of the
+- ``similar``: the service (``services.similar.similar``) for photos of the
   library, after the index is loaded; latency p50/p95 and recall@10 against
   exact search over the same vectors.
-- ``dupes``: ``services.search.find_duplicates`` over the whole library with
+- ``dupes``: ``services.duplicates.find_duplicates`` over the whole library with
   the default threshold, geometric check included. The synthetic photos have
   no files, but every one is given the stored keypoints of a real shared
   photo (cycling through them), exactly as the indexer stores them, so each
@@ -94,7 +94,7 @@ def fill_library(lib, vectors: np.ndarray) -> float:
 
 def bench_similar(lib, vectors: np.ndarray, queries: int, rng: np.random.Generator) -> dict:
     from photosim.core.index import exact_knn
-    from photosim.services.search import similar
+    from photosim.services.similar import similar
     from photosim.store import repositories as repo
 
     with lib.db.session() as s:
@@ -146,7 +146,7 @@ def bench_dupes(lib, vectors: np.ndarray, rng: np.random.Generator, sample: int 
     from photosim.core.duplicates import DEFAULT_THRESHOLD
     from photosim.core.index import EF_DUPLICATES, EF_SEARCH, exact_knn
     from photosim.core.types import SimpleContext
-    from photosim.services.search import find_duplicates
+    from photosim.services.duplicates import find_duplicates
     from photosim.store import repositories as repo
 
     t = time.perf_counter()

@@ -135,7 +135,7 @@ def cmd_index(args) -> int:
 
 
 def cmd_similar(args) -> int:
-    from .services.search import similar
+    from .services.similar import similar
 
     lib = _library(args)
     found = similar(lib, args.photo, k=args.k)
@@ -148,7 +148,7 @@ def cmd_similar(args) -> int:
 
 
 def cmd_dupes(args) -> int:
-    from .services.search import find_duplicates, group_as_json
+    from .services.duplicates import find_duplicates, group_as_json
 
     from .services.calibration import calibrate, library_threshold
 
@@ -364,7 +364,7 @@ def cmd_adapt(args) -> int:
 def cmd_demo(args) -> int:
     """What `make run` does until a window opens: index the bundled demo photos, show a search."""
     from .services.indexing import index_folders
-    from .services.search import similar
+    from .services.similar import similar
 
     demo = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "demo")
     if not os.path.isdir(demo):

@@ -19,7 +19,7 @@ from photosim.core import verify  # noqa: E402
 from photosim.core.types import SimpleContext  # noqa: E402
 from photosim.services.indexing import index_folders  # noqa: E402
 from photosim.services.info import info  # noqa: E402
-from photosim.services.search import find_duplicates  # noqa: E402
+from photosim.services.duplicates import find_duplicates  # noqa: E402
 from photosim.store import repositories as repo  # noqa: E402
 from photosim.store.db import DB_NAME  # noqa: E402
 from photosim.store.library import Library  # noqa: E402

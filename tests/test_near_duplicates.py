@@ -20,7 +20,7 @@ from near_duplicate_set import MIN_BASES, build, pair_scores  # noqa: E402
 from photosim.core.duplicates import DEFAULT_THRESHOLD  # noqa: E402
 from photosim.core.types import SimpleContext  # noqa: E402
 from photosim.services.indexing import index_folders  # noqa: E402
-from photosim.services.search import find_duplicates  # noqa: E402
+from photosim.services.duplicates import find_duplicates  # noqa: E402
 from photosim.store.library import Library  # noqa: E402
 
 

@@ -19,7 +19,7 @@ from ..store import repositories as repo
 from ..store.library import Library
 from ..store.schema import PhotoRow, TrashMove
 from . import UserError
-from .search import find_duplicates
+from .duplicates import find_duplicates
 
 QUARANTINE = ".photosim-trash"
 

@@ -151,7 +151,7 @@ def test_indexing_and_store_import_without_torch():
     import subprocess
     import sys
 
-    code = ("import sys, photosim.services.indexing, photosim.services.search, photosim.store.library; "
+    code = ("import sys, photosim.services.indexing, photosim.services.similar, photosim.services.duplicates, photosim.store.library; "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

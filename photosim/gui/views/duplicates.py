@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QListWidget,
 from ...core.duplicates import DEFAULT_THRESHOLD, DuplicateGroup
 from ...core.types import Photo
 from ...services import labels
-from ...services.search import find_duplicates
+from ...services.duplicates import find_duplicates
 from ..models.photo_list import PhotoListModel, human_bytes
 from ..shared import Shared
 from ..widgets.grid import PhotoGrid

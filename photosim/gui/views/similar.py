@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSl
 
 from ...core.types import Neighbour, Photo
 from ...services import labels
-from ...services.search import photo_facts, similar
+from ...services.similar import photo_facts, similar
 from ..models.photo_list import PhotoListModel, describe, make_items
 from ..shared import Shared, error_html
 from ..thumbnails import cache_key

@@ -1,87 +1,23 @@
-"""Similar photos and duplicate groups; both only read photos, never touch one.
+"""Duplicate groups: exact copies (same bytes) and near-duplicates confirmed by the geometric check.
 
-(``find_duplicates`` may write to the library: keypoints of photos indexed before they were stored.)"""
+Reads photos only; may write to the library the keypoints of photos indexed before they were stored."""
 from __future__ import annotations
 
-import os
-import time
 from collections import OrderedDict
 
 import numpy as np
 
-from ..core.decode import decode_file
 from ..core import verify as geometry
 from ..core.duplicates import (DEFAULT_THRESHOLD, MIN_INLIERS, DuplicateGroup, confirm_pairs, detail_ratio, exact_groups,
                                group_pairs, make_group, near_pairs, upscaled_members)
-from ..core.embed import make_engine
 from ..core.index import EF_DUPLICATES
-from ..core.types import DecodedPhoto, Neighbour, Photo, PhotoState, TaskContext
+from ..core.types import Photo, TaskContext
 from ..store import repositories as repo
 from ..store.library import Library
 from . import UserError
-from .models import apply_model
 
-_engines: dict = {}
 #: Photos whose keypoints stay in memory during one `dupes` check (about 5 KB each).
 KEYPOINT_CACHE = 20_000
-
-
-def query_vector(lib: Library, path: str) -> tuple[np.ndarray, int | None]:
-    """The active model's vector for ``path``: stored if the photo is in the library, else computed."""
-    path = os.path.abspath(path)
-    model = lib.active_model
-    with lib.db.session() as s:
-        photo = repo.photo_by_path(s, path)
-        if photo is not None and photo.state == PhotoState.OK:
-            ids, vecs = repo.get_vectors(s, model, [photo.id])
-            if len(ids):
-                return vecs[0], photo.id
-    if not os.path.exists(path):
-        raise UserError(f"no such file: {path}")
-    spec = lib.base_spec()
-    decoded = decode_file(path, spec.size, with_keypoints=False)
-    if not isinstance(decoded, DecodedPhoto):
-        raise UserError(f"cannot read {path}: {decoded.reason}")
-    engine = _engines.get(spec) or _engines.setdefault(spec, make_engine(spec))
-    base = engine(decoded.pixels[None])
-    with lib.db.session() as s:
-        return apply_model(s, model, base)[0], (photo.id if photo else None)
-
-
-def photo_facts(lib: Library, path: str) -> Photo:
-    """The library's record of ``path``, or for a file outside it (a dropped query) the same facts
-    read from the file, with id 0: what a side-by-side compare shows for either."""
-    path = os.path.abspath(path)
-    with lib.db.session() as s:
-        photo = repo.photo_by_path(s, path)
-    if photo is not None:
-        return photo
-    decoded = decode_file(path, lib.base_spec().size, with_keypoints=False)
-    if not isinstance(decoded, DecodedPhoto):
-        raise UserError(f"cannot read {path}: {decoded.reason}")
-    return Photo(id=0, path=path, size=decoded.size, mtime_ns=decoded.mtime_ns, content_hash=decoded.content_hash,
-                 width=decoded.width, height=decoded.height, state=PhotoState.OK, format=decoded.format,
-                 taken_at=decoded.taken_at, exif_tags=decoded.exif_tags, jpeg_quality=decoded.jpeg_quality,
-                 grey=decoded.grey, border=decoded.border)
-
-
-def similar(lib: Library, path: str, k: int = 10, min_similarity: float = -1.0) -> list[Neighbour]:
-    if k < 1:
-        raise UserError("-k must be at least 1")
-    vector, own_id = query_vector(lib, path)
-    index = lib.index()
-    if index.count() == 0:
-        raise UserError("the library has no photos yet; run 'photosim index FOLDER' first")
-    want = k + 1
-    while True:
-        ids, sims = index.query(vector, min(want + 16, index.count()))
-        with lib.db.session() as s:
-            photos = repo.photos_by_id(s, ids[0].tolist())
-        out = [Neighbour(photos[i], float(sim)) for i, sim in zip(ids[0], sims[0])
-               if i != own_id and i in photos and photos[i].state == PhotoState.OK and sim >= min_similarity]
-        if len(out) >= k or want + 16 >= index.count():
-            return out[:k]
-        want *= 4  # many offline photos among the nearest: look further
 
 
 def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: TaskContext | None = None,
