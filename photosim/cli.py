@@ -253,6 +253,31 @@ def cmd_folders(args) -> int:
     return 0
 
 
+def cmd_config(args) -> int:
+    from .services import settings
+
+    lib = _library(args)
+    if args.key is None:
+        rows = settings.all_settings(lib)
+        if args.json:
+            _print_json({s.key: {"value": v, "set": is_set, "help": s.help} for s, v, is_set in rows})
+            return 0
+        for s, value, is_set in rows:
+            shown = s.show(value) if value is not None else "(unset)"
+            print(f"{s.key} = {shown}{'' if is_set else '  (default)'}    # {s.help}")
+        return 0
+    if args.reset:
+        settings.reset(lib, args.key)
+        print(f"{args.key} reset to its default")
+    elif args.value is not None:
+        value = settings.set_value(lib, args.key, args.value)
+        print(f"{args.key} = {settings.SETTINGS[args.key].show(value)}")
+    else:
+        value = settings.get(lib, args.key)
+        print(settings.SETTINGS[args.key].show(value) if value is not None else "(unset)")
+    return 0
+
+
 def cmd_export(args) -> int:
     from .services.info import export_npz
 
@@ -465,6 +490,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also remove its photos (and their labels) from the library; files stay on disk")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_folders)
+
+    c = sub.add_parser("config", help="this library's settings: list them, show one, or set one")
+    c.add_argument("key", nargs="?", metavar="KEY")
+    c.add_argument("value", nargs="?", metavar="VALUE")
+    c.add_argument("--reset", action="store_true", help="go back to the default")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_config)
 
     c = sub.add_parser("export", help="write paths and vectors to a .npz file")
     c.add_argument("out", metavar="OUT.npz")

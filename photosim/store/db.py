@@ -111,6 +111,12 @@ class Database:
         with self.session() as s:
             s.merge(Meta(key=key, value=value))
 
+    def delete_meta(self, key: str) -> None:
+        with self.session() as s:
+            row = s.get(Meta, key)
+            if row is not None:
+                s.delete(row)
+
     def base_spec(self) -> EmbeddingSpec:
         with self.session() as s:
             row = s.execute(select(ModelVersion.spec).where(ModelVersion.id == 0)).scalar_one()
