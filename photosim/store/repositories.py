@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 from sqlalchemy import delete, func, select, update
@@ -13,6 +13,17 @@ from sqlalchemy.orm import Session
 from ..core.types import DecodedPhoto, DecodeError, FileStat, Photo, PhotoState
 from .schema import (Folder, InFlight, KeypointRow, ModelVersion, NotDuplicate, PairLabel, PhotoRow, ScanErrorRow,
                      TripletLabel, Vector)
+
+
+#: SQLite's bound-parameter limit is 999 in older builds: statements with an IN list go in chunks.
+CHUNK = 900
+
+
+def chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
+    """``items`` as lists of at most ``size``: one IN (...) statement each."""
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def to_photo(row: PhotoRow) -> Photo:

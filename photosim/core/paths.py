@@ -1,0 +1,14 @@
+"""Path facts used by several layers: is a path inside a folder."""
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+
+def is_under(path: str, root: str) -> bool:
+    """True if ``path`` is ``root`` or inside it (by the text of absolute paths: '/a/bc' is not under '/a/b')."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def under_any(path: str, roots: Iterable[str]) -> bool:
+    return any(is_under(path, r) for r in roots)
