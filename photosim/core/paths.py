@@ -7,7 +7,8 @@ from typing import Iterable
 
 def is_under(path: str, root: str) -> bool:
     """True if ``path`` is ``root`` or inside it (by the text of absolute paths: '/a/bc' is not under '/a/b')."""
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+    root = root.rstrip(os.sep) or os.sep
+    return path.rstrip(os.sep) == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def under_any(path: str, roots: Iterable[str]) -> bool:
