@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(BIN)/photosim demo
 
 test: $(STAMP)
+	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -63,10 +63,9 @@ class CliContext:
 
 
 def _library(args):
-    from .store.db import default_library_dir
-    from .store.library import Library
+    from .services.library import open_library
 
-    return Library(args.library or default_library_dir())
+    return open_library(args.library)
 
 
 def _print_json(obj) -> None:
@@ -547,7 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from .services import UserError
-    from .store.db import LibraryError
+    from .services.library import LibraryError
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -11,9 +11,10 @@ from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QP
                                QStackedWidget, QTabWidget, QToolBar)
 
 from ..core.types import Photo
+from ..services import folders as folder_service
 from ..services import trash as trash_service
 from ..services.indexing import IndexReport
-from ..store.library import Library
+from ..services.library import Library
 from .indexer import IndexProcess
 from .models.photo_list import human_bytes, paths_from_mime
 from .shared import Shared, error_html
@@ -21,7 +22,7 @@ from .thumbnails import ThumbnailLoader
 from .views.compare import CompareDialog, ViewerDialog
 from .views.duplicates import DuplicatesView
 from .views.labels import LabelsView
-from .views.library import FoldersPanel, LibraryView, load_folders
+from .views.library import FoldersPanel, LibraryView
 from .views.similar import SimilarView
 from .views.train import TrainView
 from .views.welcome import WelcomeView
@@ -32,12 +33,11 @@ TABS = ("Photos", "Duplicates", "Labels", "Train")
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, lib: Library, settings: QSettings, thumbs: ThumbnailLoader | None = None,
-                 engine=None) -> None:
+    def __init__(self, lib: Library, settings: QSettings, thumbs: ThumbnailLoader | None = None) -> None:
         super().__init__()
         self.setWindowTitle(f"photosim — {lib.directory}")
         self.setAcceptDrops(True)
-        self.shared = Shared(lib, settings, thumbs, self, engine)
+        self.shared = Shared(lib, settings, thumbs, self)
         self.shared.notice.connect(self._notice)
         self.index_task: IndexProcess | None = None
         self._index_started = 0.0
@@ -120,7 +120,7 @@ class MainWindow(QMainWindow):
             self.resize(1400, 860)
         self.stack.setCurrentIndex(1)
         self.library.grid.setFocus()  # so Ctrl+Z means "undo the trash", not "undo typing"
-        self.shared.run(self, "folders", lambda ctx: load_folders(self.shared),
+        self.shared.run(self, "folders", lambda ctx: folder_service.folder_paths(self.shared.lib),
                         lambda fs: self.stack.setCurrentIndex(1 if fs or self.index_task is not None else 0))
 
     def _action(self, bar: QToolBar, text: str, keys, slot, tip: str) -> QAction:

@@ -11,12 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
 
 from ..core.duplicates import DEFAULT_THRESHOLD
 from ..store import repositories as repo
 from ..store.library import Library
-from ..store.schema import TrashMove
 from . import UserError
 
 META_KEY = "dupes_threshold"
@@ -42,7 +40,7 @@ def library_threshold(lib: Library) -> float:
 def decision_similarities(lib: Library) -> tuple[np.ndarray, np.ndarray]:
     with lib.db.session() as s:
         ids, vectors = repo.get_vectors(s, 0)
-        trashed = set(s.scalars(select(TrashMove.photo_id).where(TrashMove.restored.is_(False))))
+        trashed = repo.trashed_photo_ids(s)
         negatives = repo.not_duplicate_pairs(s)
     row = {int(i): n for n, i in enumerate(ids)}
     remaining = np.array([n for i, n in row.items() if i not in trashed], dtype=np.int64)

@@ -13,6 +13,7 @@ from ..core.duplicates import (DEFAULT_THRESHOLD, MIN_INLIERS, DuplicateGroup, c
 from ..core.index import EF_DUPLICATES
 from ..core.types import Photo, TaskContext
 from ..store import repositories as repo
+from ..store.db import WRITE_ERRORS
 from ..store.library import Library
 from . import UserError
 
@@ -146,12 +147,10 @@ def _confirmed(lib: Library, pairs: list[tuple[int, int, float]], forbidden: set
 
 def _keep_keypoints(lib: Library, read: dict[int, bytes]) -> None:
     """Store keypoints read from files, so the next run need not read those photos again."""
-    from sqlalchemy.exc import OperationalError
-
     try:
         with lib.db.session() as s:
             repo.put_keypoints(s, list(read), list(read.values()))
-    except OperationalError:  # a read-only or busy library: the check still worked, it only costs a re-read
+    except WRITE_ERRORS:  # a read-only or busy library: the check still worked, it only costs a re-read
         pass
     read.clear()
 

@@ -3,9 +3,9 @@ applied to the stored base vectors (so switching never decodes a photo again).""
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy.orm import Session
 
 from ..store import repositories as repo
+from ..store.db import Session
 from ..store.library import Library
 from . import UserError
 

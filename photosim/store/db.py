@@ -22,6 +22,9 @@ from .schema import SCHEMA_VERSION, Base, KeypointRow, Meta, ModelVersion
 
 DB_NAME = "library.db"
 
+#: What a write to a busy, read-only or full library raises: services catch these without knowing SQL.
+WRITE_ERRORS: tuple[type[Exception], ...] = (OperationalError, sqlite3.OperationalError)
+
 
 class LibraryError(Exception):
     """The library cannot be opened or used; the message says why in one line."""

@@ -41,7 +41,7 @@ def photos(home: Path) -> Path:
 
 @pytest.fixture
 def window(qtbot, home, engine):
-    w = make_window(qtbot, home, engine)
+    w = make_window(qtbot, home)
     yield w
     w.close()  # joins every worker thread (closeEvent -> shutdown)
     assert w.shared.runner.pool.activeThreadCount() == 0

@@ -5,16 +5,18 @@ import os
 from pathlib import Path
 
 
-def make_window(qtbot, home: Path, engine, library: str = "library"):
+def make_window(qtbot, home: Path, library: str = "library"):
+    """The window over the library ``home/library``, opened the way the app opens it (its indexing
+    runs in a child `photosim index`, which finds the ONNX graph the `engine` fixture exported)."""
     from PySide6.QtCore import QSettings
 
     from photosim.gui.main_window import MainWindow
     from photosim.gui.thumbnails import ThumbnailLoader
-    from photosim.store.library import Library
+    from photosim.services.library import open_library
 
-    lib = Library(str(home / library))
+    lib = open_library(str(home / library))
     settings = QSettings(os.environ["PHOTOSIM_SETTINGS"], QSettings.IniFormat)
-    w = MainWindow(lib, settings, ThumbnailLoader(str(home / "thumbs")), engine=engine)
+    w = MainWindow(lib, settings, ThumbnailLoader(str(home / "thumbs")))
     qtbot.addWidget(w)
     w.resize(1300, 850)
     w.show()

@@ -37,14 +37,14 @@ def drop(qtbot, target, mime: QMimeData) -> bool:
 
 
 def test_first_start_shows_welcome_and_settings_persist(qtbot, home, engine):
-    w = make_window(qtbot, home, engine)
+    w = make_window(qtbot, home)
     qtbot.waitUntil(lambda: not w.shared.runner.busy())
     assert w.stack.currentWidget() is w.welcome
     assert w.welcome.add.text() == "Add a folder…" and w.welcome.demo.isEnabled()
     w.similar.how_many.setValue(7)
     w.tabs.setCurrentIndex(2)
     w.close()
-    w2 = make_window(qtbot, home, engine)
+    w2 = make_window(qtbot, home)
     assert w2.similar.how_many.value() == 7 and w2.tabs.currentIndex() == 2
     w2.close()
 

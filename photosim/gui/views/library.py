@@ -7,23 +7,13 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
 
-from ...core.types import Photo, PhotoState
+from ...core.types import Photo
 from ...services import folders as folder_service
 from ...services.folders import Removal
-from ...store import repositories as repo
+from ...services.library import readable_photos
 from ..models.photo_list import Item, PathRole, PhotoListModel, make_items
 from ..shared import Shared
 from ..widgets.grid import PhotoGrid
-
-
-def load_photos(shared: Shared) -> list[Photo]:
-    with shared.lib.db.session() as s:
-        return repo.all_photos(s, [PhotoState.OK])
-
-
-def load_folders(shared: Shared) -> list[str]:
-    with shared.lib.db.session() as s:
-        return repo.list_folders(s)
 
 
 class FoldersPanel(QWidget):
@@ -56,7 +46,7 @@ class FoldersPanel(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        self.shared.run(self, "folders", lambda ctx: load_folders(self.shared), self._show)
+        self.shared.run(self, "folders", lambda ctx: folder_service.folder_paths(self.shared.lib), self._show)
 
     def _show(self, folders: list[str]) -> None:
         self.list.clear()
@@ -148,7 +138,7 @@ class LibraryView(QWidget):
 
     def refresh(self) -> None:
         # The rows are built on the worker too: for 100,000 photos that is most of a second.
-        self.shared.run(self, "list photos", lambda ctx: make_items(load_photos(self.shared)), self._show)
+        self.shared.run(self, "list photos", lambda ctx: make_items(readable_photos(self.shared.lib)), self._show)
 
     def _show(self, items: list[Item]) -> None:
         current = self.current_photo()
