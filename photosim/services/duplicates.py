@@ -8,8 +8,8 @@ from collections import OrderedDict
 import numpy as np
 
 from ..core import verify as geometry
-from ..core.duplicates import (DEFAULT_THRESHOLD, MIN_INLIERS, DuplicateGroup, confirm_pairs, detail_ratio, exact_groups,
-                               group_pairs, make_group, near_pairs, upscaled_members)
+from ..core.duplicates import (DEFAULT_THRESHOLD, MIN_INLIERS, UPSCALE_PIXEL_RATIO, DuplicateGroup, confirm_pairs,
+                               detail_ratio, exact_groups, group_pairs, make_group, near_pairs, upscaled_members)
 from ..core.index import EF_DUPLICATES
 from ..core.types import Photo, TaskContext
 from ..store import repositories as repo
@@ -158,7 +158,7 @@ def _keep_keypoints(lib: Library, read: dict[int, bytes]) -> None:
 def _upscaled(members: list[Photo]) -> set[int]:
     """Members that are upscaled copies of another member (read at their own size; only when sizes differ)."""
     sizes = [(p.width or 0) * (p.height or 0) for p in members]
-    if max(sizes) < 1.4 * min(sizes):
+    if max(sizes) < UPSCALE_PIXEL_RATIO * min(sizes):
         return set()
     detail = {}
     for p in members:
