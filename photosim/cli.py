@@ -91,12 +91,14 @@ class JsonProgressContext(CliContext):
         super().__init__(quiet=True)
         self._out = sys.stdout if path == "-" else open(path, "a", encoding="utf-8")
 
-    def emit(self, event: dict) -> None:
-        self._out.write(json.dumps(event, ensure_ascii=True) + "\n")
+    def emit(self, line: str) -> None:
+        self._out.write(line + "\n")
         self._out.flush()
 
     def progress(self, done: int, total: int, text: str = "") -> None:
-        self.emit({"event": "progress", "done": done, "total": total, "text": text})
+        from .services.index_events import progress_line
+
+        self.emit(progress_line(done, total, text))
 
     def __exit__(self, *exc) -> None:
         super().__exit__(*exc)
@@ -104,20 +106,16 @@ class JsonProgressContext(CliContext):
             self._out.close()
 
 
-def _report_json(r) -> dict:
-    return {"event": "done", "scanned": r.scanned, "unchanged": r.unchanged, "embedded": r.embedded,
-            "moved": r.moved, "failed": r.failed, "missing": r.missing, "offline_folders": r.offline_folders,
-            "cancelled": r.cancelled, "seconds": r.seconds}
-
-
 def cmd_index(args) -> int:
+    from .services.folders import OFFLINE
+    from .services.index_events import done_line
     from .services.indexing import index_folders
 
     lib = _library(args)
     if args.progress_json:
         with JsonProgressContext(args.progress_json) as jctx:
             r = index_folders(lib, args.paths, jctx, batch_size=args.batch_size, retry_errors=args.retry_errors)
-            jctx.emit(_report_json(r))
+            jctx.emit(done_line(r))
         if args.progress_json == "-":
             return 130 if r.cancelled else 0
     else:
@@ -127,7 +125,7 @@ def cmd_index(args) -> int:
     print(f"{state}: {r.scanned} files found, {r.embedded} embedded ({r.rate:.1f} photos/s), "
           f"{r.unchanged} unchanged, {r.moved} moved, {r.failed} unreadable, {r.missing} newly missing")
     for folder in r.offline_folders:
-        print(f"offline (missing or empty, its photos are kept): {_shown(folder)}")
+        print(f"{OFFLINE}: {_shown(folder)}")
     if r.failed:
         print("see the unreadable ones with: photosim info --errors")
     return 130 if r.cancelled else 0
@@ -147,19 +145,29 @@ def cmd_similar(args) -> int:
 
 
 def cmd_dupes(args) -> int:
+    from .services.calibration import SET_BY_YOU, calibrate, duplicate_threshold
     from .services.duplicates import find_duplicates, group_as_json
 
-    from .services.calibration import calibrate, library_threshold
-
     lib = _library(args)
+    used = duplicate_threshold(lib)
     if args.calibrate:
         c = calibrate(lib)
         print(f"threshold {c.threshold:.3f} from {c.positives} removed duplicates and {c.negatives} "
               f"'not duplicate' pairs: estimated precision {c.precision:.2f}, recall {c.recall:.2f} (F1 {c.f1:.2f}); "
               f"now the default for this library")
+        if used.source == SET_BY_YOU:
+            print(f"your own threshold {used.value:.4g} still comes first; "
+                  "'photosim config dupes.threshold --reset' uses the calibrated one")
         return 0
+    if args.threshold is not None:
+        note = f"near-duplicate threshold {args.threshold:.4g} for this run only (this library's: {used.describe()})"
+        threshold = args.threshold
+    else:
+        note = f"near-duplicate threshold {used.describe()}; 'photosim config dupes.threshold VALUE' changes it"
+        threshold = used.value
     with CliContext(unit="photo", quiet=True) as ctx:
-        groups = find_duplicates(lib, args.threshold or library_threshold(lib), ctx)
+        groups = find_duplicates(lib, threshold, ctx)
+    print(note, file=sys.stderr if args.json else sys.stdout)  # --json: stdout stays pure JSON
     if args.json:
         _print_json([group_as_json(g) for g in groups])
         return 0
@@ -386,21 +394,21 @@ def cmd_adapt(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    """What `make run` does until a window opens: index the bundled demo photos, show a search."""
+    """What `make run` does when no window can open: index the bundled demo photos, show a search."""
+    from .services import UserError
+    from .services.demo import DEMO_QUERY, demo_folder, demo_photos
     from .services.indexing import index_folders
     from .services.similar import similar
 
-    demo = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "demo")
-    if not os.path.isdir(demo):
-        from importlib.resources import files
-
-        demo = str(files("photosim").joinpath("demo"))
+    demo = demo_folder()
+    if demo is None:
+        raise UserError("the demo photos are not part of this installation")
     lib = _library(args)
     with CliContext() as ctx:
         r = index_folders(lib, [demo], ctx)
     print(f"indexed {r.embedded} new demo photos into {lib.directory}")
-    photos = sorted(os.path.join(demo, f) for f in os.listdir(demo) if not f.startswith(".") and f.lower().endswith((".jpg", ".png")))
-    query = next((p for p in photos if os.path.basename(p) == "chelsea.jpg"), photos[0])
+    photos = demo_photos(demo)
+    query = next((p for p in photos if os.path.basename(p) == DEMO_QUERY), photos[0])
     print(f"most similar to {os.path.basename(query)}:")
     for n in similar(lib, query, k=5):
         print(f"  {n.similarity:.3f}  {os.path.basename(n.photo.path)}")
@@ -417,6 +425,18 @@ def cmd_gui(args) -> int:
 
 
 # --- parser -----------------------------------------------------------------------------
+LIBRARY_HELP = "library folder (default: $PHOTOSIM_LIBRARY or the per-user data folder); before or after the command"
+
+
+def _command(subparsers, name: str, **kwargs) -> argparse.ArgumentParser:
+    """A (sub)command that also takes --library, so `photosim gui --library DIR` works as
+    `photosim --library DIR gui` does. SUPPRESS: when not given after the command, the value
+    given before it (or None) stays."""
+    parser = subparsers.add_parser(name, **kwargs)
+    parser.add_argument("--library", metavar="DIR", default=argparse.SUPPRESS, help=LIBRARY_HELP)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .core.duplicates import DEFAULT_THRESHOLD
     from .core.spec import LAYERS, POOLINGS, EmbeddingSpec  # torch-free: every command parses args
@@ -424,10 +444,10 @@ def build_parser() -> argparse.ArgumentParser:
     default = EmbeddingSpec()
     p = argparse.ArgumentParser(prog="photosim", description="Find similar and duplicate photos.")
     p.add_argument("--version", action="version", version=f"photosim {__version__}")
-    p.add_argument("--library", metavar="DIR", help="library folder (default: $PHOTOSIM_LIBRARY or the per-user data folder)")
+    p.add_argument("--library", metavar="DIR", default=None, help=LIBRARY_HELP)
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
-    c = sub.add_parser("index", help="scan folders and embed new or changed photos (no PATH: rescan the library's folders)")
+    c = _command(sub, "index", help="scan folders and embed new or changed photos (no PATH: rescan the library's folders)")
     c.add_argument("paths", nargs="*", metavar="PATH")
     c.add_argument("--batch-size", type=int, default=32)
     c.add_argument("--retry-errors", action="store_true", help="try unreadable files again even if unchanged")
@@ -436,72 +456,73 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write progress as JSON lines to PATH ('-': stdout, then nothing else is printed there)")
     c.set_defaults(func=cmd_index)
 
-    c = sub.add_parser("similar", help="the photos most similar to PHOTO (in the library or not)")
+    c = _command(sub, "similar", help="the photos most similar to PHOTO (in the library or not)")
     c.add_argument("photo")
     c.add_argument("-k", type=int, default=10, help="how many (default 10)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_similar)
 
-    c = sub.add_parser("dupes", help="groups of exact and near duplicates, with a suggested keeper (moves nothing)")
+    c = _command(sub, "dupes", help="groups of exact and near duplicates, with a suggested keeper (moves nothing)")
     c.add_argument("--threshold", type=float, default=None,
-                   help="cosine similarity for near-duplicates (default: calibrated, else %.2f)" % DEFAULT_THRESHOLD)
+                   help="cosine similarity for near-duplicates, for this run only (default: the library's: "
+                        "'photosim config dupes.threshold', else calibrated, else %.2f)" % DEFAULT_THRESHOLD)
     c.add_argument("--calibrate", action="store_true",
                    help="set this library's threshold from your decisions (removed duplicates, 'not duplicate' marks)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_dupes)
 
-    c = sub.add_parser("trash", help="move photos to the quarantine (undoable with 'photosim undo')")
+    c = _command(sub, "trash", help="move photos to the quarantine (undoable with 'photosim undo')")
     c.add_argument("paths", nargs="+", metavar="PATH")
     c.add_argument("--threshold", type=float, default=None, help=argparse.SUPPRESS)
     c.set_defaults(func=cmd_trash)
 
-    c = sub.add_parser("undo", help="put back the photos of the last 'trash'")
+    c = _command(sub, "undo", help="put back the photos of the last 'trash'")
     c.set_defaults(func=cmd_undo)
 
-    c = sub.add_parser("label", help="duplicate decisions and similarity labels")
+    c = _command(sub, "label", help="duplicate decisions and similarity labels")
     lsub = c.add_subparsers(dest="label_cmd", required=True, metavar="KIND")
     for name, text in (("not-duplicate", "these two are not duplicates (a duplicate decision)"),
                        ("same", "these two are similar (a similarity label)"),
                        ("different", "these two are not similar (a similarity label)")):
-        lc = lsub.add_parser(name, help=text)
+        lc = _command(lsub, name, help=text)
         lc.add_argument("a")
         lc.add_argument("b")
-    lc = lsub.add_parser("triplet", help="ANCHOR is more like POSITIVE than NEGATIVE")
+    lc = _command(lsub, "triplet", help="ANCHOR is more like POSITIVE than NEGATIVE")
     lc.add_argument("anchor")
     lc.add_argument("positive")
     lc.add_argument("negative")
-    lc = lsub.add_parser("import", help="import a CSV of triplets or pairs")
+    lc = _command(lsub, "import", help="import a CSV of triplets or pairs")
     lc.add_argument("file")
-    lc = lsub.add_parser("list", help="list similarity labels")
+    lc = _command(lsub, "list", help="list similarity labels")
     lc.add_argument("--json", action="store_true")
-    lc = lsub.add_parser("remove", help="remove a label by id")
+    lc = _command(lsub, "remove", help="remove a label by id")
     lc.add_argument("id", type=int)
     g = lc.add_mutually_exclusive_group()
     g.add_argument("--pair", action="store_true")
     g.add_argument("--triplet", action="store_true")
     c.set_defaults(func=cmd_label)
 
-    c = sub.add_parser("folders", help="the folders the library watches; 'folders remove PATH' stops watching one")
+    c = _command(sub, "folders", help="the folders the library watches; 'folders remove PATH' stops watching one")
     fsub = c.add_subparsers(dest="folders_cmd", metavar="remove")
-    fc = fsub.add_parser("remove", help="stop rescanning PATH; its photos are kept as offline (no file is touched)")
+    fc = _command(fsub, "remove", help="stop rescanning PATH; its photos are kept as offline (no file is touched)")
     fc.add_argument("path", metavar="PATH")
     fc.add_argument("--forget", action="store_true",
                     help="also remove its photos (and their labels) from the library; files stay on disk")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_folders)
 
-    c = sub.add_parser("config", help="this library's settings: list them, show one, or set one")
+    c = _command(sub, "config", help="this library's settings: list them, show one, or set one")
     c.add_argument("key", nargs="?", metavar="KEY")
     c.add_argument("value", nargs="?", metavar="VALUE")
     c.add_argument("--reset", action="store_true", help="go back to the default")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_config)
 
-    c = sub.add_parser("export", help="write paths and vectors to a .npz file")
+    c = _command(sub, "export", help="write paths and vectors to a .npz file")
     c.add_argument("out", metavar="OUT.npz")
     c.set_defaults(func=cmd_export)
 
-    c = sub.add_parser("eval", help="retrieval quality on a folder-per-class tree")
+    c = _command(sub, "eval", help="retrieval quality on a folder-per-class tree")
     c.add_argument("root")
     c.add_argument("--layer", choices=LAYERS, default=default.layer)
     c.add_argument("--pooling", choices=POOLINGS, default=default.pooling)
@@ -510,21 +531,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-q", "--quiet", action="store_true")
     c.set_defaults(func=cmd_eval)
 
-    c = sub.add_parser("info", help="what the library holds")
+    c = _command(sub, "info", help="what the library holds")
     c.add_argument("--errors", action="store_true", help="list the files that could not be read, with reasons")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_info)
 
-    c = sub.add_parser("models", help="model versions; 'models use ID' switches")
+    c = _command(sub, "models", help="model versions; 'models use ID' switches")
     msub = c.add_subparsers(dest="models_cmd", metavar="use")
-    mc = msub.add_parser("use", help="switch to model version ID (0 = ImageNet)")
+    mc = _command(msub, "use", help="switch to model version ID (0 = ImageNet)")
     mc.add_argument("id", type=int)
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_models)
 
     from .core.train.strategies import STRATEGIES
 
-    c = sub.add_parser("train", help="fine-tune on your similarity labels and switch to the new model")
+    c = _command(sub, "train", help="fine-tune on your similarity labels and switch to the new model")
     c.add_argument("--margin", type=float, default=None, help="triplet margin α")
     c.add_argument("--epochs", type=int, default=None)
     c.add_argument("--lr", type=float, default=None, help="learning rate")
@@ -532,14 +553,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0)
     c.set_defaults(func=cmd_train)
 
-    c = sub.add_parser("adapt", help="adapt the embedding to this library without labels (self-supervised)")
+    c = _command(sub, "adapt", help="adapt the embedding to this library without labels (self-supervised)")
     c.add_argument("--seed", type=int, default=0)
     c.set_defaults(func=cmd_adapt)
 
-    c = sub.add_parser("demo", help="index the bundled demo photos and show a search")
+    c = _command(sub, "demo", help="index the bundled demo photos and show a search")
     c.set_defaults(func=cmd_demo)
 
-    c = sub.add_parser("gui", help="open the desktop app")
+    c = _command(sub, "gui", help="open the desktop app")
     c.set_defaults(func=cmd_gui)
     return p
 
@@ -571,7 +592,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _log_traceback() -> str:
-    from .core.embed import cache_dir
+    from .core.paths import cache_dir
 
     path = os.path.join(cache_dir(), "error.log")
     try:

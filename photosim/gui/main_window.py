@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter,
                                QStackedWidget, QTabWidget, QToolBar)
 
+from ..core.scan import is_photo_name
 from ..core.types import Photo
 from ..services import folders as folder_service
 from ..services import trash as trash_service
@@ -28,7 +29,6 @@ from .views.train import TrainView
 from .views.welcome import WelcomeView
 from .widgets.triplets import TripletPanel
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".gif")
 TABS = ("Photos", "Duplicates", "Labels", "Train")
 
 
@@ -185,8 +185,12 @@ class MainWindow(QMainWindow):
         self.last_report = report
         self._index_end()
         state = "Stopped" if report.cancelled else "Done"
-        self.shared.say(f"{state}: {report.scanned:,} files, {report.embedded:,} new ({report.rate:.1f} photos/s), "
-                        f"{report.unchanged:,} unchanged, {report.failed} unreadable")
+        text = (f"{state}: {report.scanned:,} files, {report.embedded:,} new ({report.rate:.1f} photos/s), "
+                f"{report.unchanged:,} unchanged, {report.failed} unreadable")
+        if report.offline_folders:  # an unplugged drive: said as the CLI says it, and it stays on screen
+            self.shared.error(text + "".join(f"; {folder_service.OFFLINE}: {f}" for f in report.offline_folders))
+        else:
+            self.shared.say(text)
 
     def _index_failed(self, message: str) -> None:
         self._index_end()
@@ -257,7 +261,7 @@ class MainWindow(QMainWindow):
     # --- drops from the file manager ------------------------------------------------------
     def _dropped_image(self, mime) -> str | None:
         for p in paths_from_mime(mime):
-            if p.lower().endswith(IMAGE_SUFFIXES) and os.path.isfile(p):
+            if is_photo_name(p) and os.path.isfile(p):  # what the indexer reads, no more, no less
                 return p
         return None
 

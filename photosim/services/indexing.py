@@ -31,7 +31,7 @@ from ..core.decode import content_hash, decode_bytes, read_photo_bytes
 from ..core.embed import embed_files, make_engine
 from ..core.paths import under_any
 from ..core.scan import scan
-from ..core.types import DecodedPhoto, DecodeError, FileStat, PhotoState, TaskContext
+from ..core.types import DecodeError, FileStat, PhotoState, TaskContext
 from ..store import repositories as repo
 from ..store.db import WRITE_ERRORS
 from ..store.library import Library

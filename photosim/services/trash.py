@@ -16,6 +16,7 @@ from ..core.types import Photo, PhotoState
 from ..store import repositories as repo
 from ..store.library import Library
 from . import UserError
+from .calibration import duplicate_threshold
 from .duplicates import find_duplicates
 
 QUARANTINE = ".photosim-trash"
@@ -78,9 +79,7 @@ def undo(lib: Library) -> list[Moved]:
 
 def _refuse_last_copies(lib: Library, photos: list[Photo], threshold: float | None) -> None:
     leaving = {p.id for p in photos}
-    from .calibration import library_threshold
-
-    groups = find_duplicates(lib, threshold or library_threshold(lib), only=leaving)
+    groups = find_duplicates(lib, threshold or duplicate_threshold(lib).value, only=leaving)
     for g in groups:
         members = {p.id for p in g.photos}
         if members & leaving and members <= leaving:

@@ -80,7 +80,7 @@ def photos_by_id(s: Session, ids: Iterable[int]) -> dict[int, Photo]:
 
 def photo_paths(s: Session) -> list[tuple[int, str]]:
     """(id, path) of every photo, whatever its state."""
-    return list(s.execute(select(PhotoRow.id, PhotoRow.path)).tuples())
+    return [(i, p) for i, p in s.execute(select(PhotoRow.id, PhotoRow.path))]
 
 
 def delete_photos(s: Session, ids: Iterable[int]) -> None:

@@ -1,7 +1,6 @@
 """GUI fixtures: a real window over a real library in a temporary home, settings and thumbnail cache."""
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QLis
 
 from ...core.types import Photo
 from ...services import folders as folder_service
-from ...services.folders import Removal
+from ...services.folders import Removal, ScanPlan
 from ...services.library import readable_photos
 from ..models.photo_list import Item, PathRole, PhotoListModel, make_items
 from ..shared import Shared
@@ -96,11 +96,15 @@ class FoldersPanel(QWidget):
         self.shared.photos_changed.emit()
 
     def rescan_all(self) -> None:
-        folders = [f for f in self.folders() if os.path.isdir(f)]
-        if folders:
-            self.index_requested.emit(folders)
-        else:
+        """What `photosim index` does with no path: every library folder; offline ones are reported."""
+        self.shared.run(self, "rescan", lambda ctx: folder_service.scan_plan(self.shared.lib, []), self._rescan)
+
+    def _rescan(self, plan: ScanPlan) -> None:
+        if not plan.roots and not plan.offline:
             self.shared.say("no folder to rescan: add one first")
+            return
+        # No paths: the indexer asks scan_plan itself, marks the offline folders' photos and reports them.
+        self.index_requested.emit([])
 
 
 class LibraryView(QWidget):

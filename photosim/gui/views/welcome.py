@@ -6,15 +6,7 @@ import os
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
-
-def demo_folder() -> str | None:
-    """The bundled demo photos: resources/demo in a checkout, photosim/demo when installed or bundled."""
-    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for candidate in (os.path.join(here, "resources", "demo"), os.path.join(here, "photosim", "demo"),
-                      os.path.join(os.path.dirname(here), "resources", "demo")):
-        if os.path.isdir(candidate):
-            return candidate
-    return None
+from ...services.demo import demo_folder, demo_photos
 
 
 class WelcomeView(QWidget):
@@ -37,7 +29,7 @@ class WelcomeView(QWidget):
             self.demo.setEnabled(False)
             self.demo.setToolTip("The demo photos are not part of this installation")
         else:
-            self.demo.setToolTip(f"Index the {len(os.listdir(self.demo_path)) - 1} small demo photos")
+            self.demo.setToolTip(f"Index the {len(demo_photos(self.demo_path))} small demo photos")
         for b in (self.add, self.demo):
             b.setMinimumSize(260, 48)
             f = b.font()
