@@ -4,36 +4,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gui_helpers import index_and_wait, make_window, wait_idle
-from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from gui_helpers import answer_next_box, drop, index_and_wait, make_window, wait_idle
+from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from photosim.services import labels
 from photosim.services.trash import QUARANTINE
-
-
-def answer_next_box(button) -> None:
-    """Press ``button`` in the next modal message box (the confirmation is shown for real)."""
-    def press():
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox):
-            box.button(button).click()
-        else:
-            QTimer.singleShot(50, press)
-    QTimer.singleShot(50, press)
-
-
-def drop(qtbot, target, mime: QMimeData) -> bool:
-    """Deliver the drag-enter and drop events a real drag would (Qt's test tools cannot drag)."""
-    pos = QPointF(target.rect().center())
-    enter = QDragEnterEvent(pos.toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    QApplication.sendEvent(target, enter)
-    if not enter.isAccepted():
-        return False
-    event = QDropEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    QApplication.sendEvent(target, event)
-    return event.isAccepted()
 
 
 def test_first_start_shows_welcome_and_settings_persist(qtbot, home, engine):
