@@ -18,7 +18,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/photosim gui || $(BIN)/photosim demo
+	@$(BIN)/photosim gui || { echo; echo "make run: the window did not open (why: the message above), so here is the command-line demo instead."; \
+	  $(BIN)/photosim demo; }
 
 demo: $(STAMP)
 	$(BIN)/photosim demo

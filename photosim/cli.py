@@ -417,11 +417,11 @@ def cmd_demo(args) -> int:
 
 def cmd_gui(args) -> int:
     try:
-        from .gui.app import main as gui_main
-    except ImportError as exc:
+        from .gui.startup import run
+    except ImportError as exc:  # a build without the window
         print(f"photosim: the desktop app is not available here ({exc})", file=sys.stderr)
         return 2
-    return gui_main(args.library)
+    return run(args.library)
 
 
 # --- parser -----------------------------------------------------------------------------
