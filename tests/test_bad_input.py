@@ -85,8 +85,7 @@ def bad_run(engine):
         for folder, _, names in os.walk(os.environ["PHOTOSIM_CACHE"]):  # the exported model is made 0600
             for name in names:
                 os.chmod(os.path.join(folder, name), 0o644)
-        if why_not:
-            print(f"\nSKIPPED CASE file without read permission: {why_not}")
+        if why_not:  # test_a_file_without_read_permission_is_reported says so as a skip
             os.chmod(corpus.bad.pop("file without read permission"), 0o644)
             corpus.skipped["file without read permission"] = why_not
         index = photosim(prefix, library, "index", "-q", str(work / "photos"))
@@ -105,8 +104,28 @@ def test_indexing_finishes_without_a_traceback(bad_run):
     for p in (bad_run["index"], bad_run["errors"]):
         assert p.returncode == 0, _output(p)
         assert "Traceback" not in _output(p)
-    for kind, why in bad_run["corpus"].skipped.items():
-        print(f"skipped kind {kind!r}: {why}")
+
+
+def test_a_heic_photo_is_embedded(bad_run):
+    corpus = bad_run["corpus"]
+    if "HEIC" in corpus.skipped:
+        pytest.skip(corpus.skipped["HEIC"])
+    lib = Library(str(bad_run["library"]), create=False)
+    try:
+        with lib.db.session() as s:
+            photo = repo.photo_by_path(s, corpus.good["HEIC"])
+            assert photo is not None and photo.state == PhotoState.OK and photo.format == "HEIF"
+            assert len(repo.get_vectors(s, 0, [photo.id])[0]) == 1
+    finally:
+        lib.close()
+
+
+def test_a_file_without_read_permission_is_reported(bad_run):
+    corpus = bad_run["corpus"]
+    if "file without read permission" in corpus.skipped:
+        pytest.skip(corpus.skipped["file without read permission"])
+    reasons = {e["path"]: e["reason"] for e in json.loads(bad_run["errors"].stdout)}
+    assert "permission denied" in reasons[corpus.bad["file without read permission"]]
 
 
 def test_every_good_photo_is_embedded_once(bad_run):

@@ -139,3 +139,37 @@ def test_bad_arguments_exit_nonzero_without_traceback():
     proc = subprocess.run([sys.executable, "-m", "photosim.cli", "similar"], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "usage" in proc.stderr
+
+
+def test_retry_errors_tries_an_unchanged_unreadable_file_again(tmp_path, capsys, caltech):
+    """An unreadable file is reported once and not decoded again while it is unchanged (a rescan stays
+    cheap); --retry-errors tries it anyway, e.g. after installing a decoder it needed."""
+    tree = copy_photos(tmp_path / "photos", classes=("camera",), per_class=2)
+    good = sorted((caltech / "pizza").iterdir())[0].read_bytes()
+    photo = tree / "camera" / "later.jpg"
+    photo.write_bytes(b"\0" * 64 + good[64:])  # same size, unreadable now
+    stamp = photo.stat().st_mtime_ns
+    lib = str(tmp_path / "lib")
+    code, out, _ = run(capsys, "index", "-q", str(tree), "--library", lib)
+    assert code == 0 and "2 embedded" in out and "1 unreadable" in out
+    photo.write_bytes(good)  # readable now, with the stat it had: the library cannot tell
+    os.utime(photo, ns=(stamp, stamp))
+    code, out, _ = run(capsys, "index", "-q", "--library", lib)
+    assert code == 0 and "0 embedded" in out and "0 unreadable" in out
+    assert str(photo) in run(capsys, "info", "--errors", "--library", lib)[1]
+    code, out, _ = run(capsys, "index", "-q", "--retry-errors", "--library", lib)
+    assert code == 0 and "1 embedded" in out and "0 unreadable" in out
+    assert "0 unreadable file(s)" in run(capsys, "info", "--errors", "--library", lib)[1]
+
+
+def test_demo_indexes_the_bundled_photos_and_shows_a_search(tmp_path, capsys, engine):
+    lib = str(tmp_path / "lib")
+    code, out, _ = run(capsys, "demo", "--library", lib)
+    assert code == 0, out
+    lines = out.splitlines()
+    assert f"indexed 10 new demo photos into {lib}" in lines
+    at = lines.index("most similar to chelsea.jpg:")
+    top = [line.split()[-1] for line in lines[at + 1:at + 3]]
+    assert sorted(top) == ["chelsea_grey.jpg", "chelsea_small.jpg"]  # its two copies first
+    code, out, _ = run(capsys, "demo", "--library", lib)
+    assert code == 0 and f"indexed 0 new demo photos into {lib}" in out  # nothing embedded twice
