@@ -28,6 +28,7 @@ from helpers import caltech_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 NOBODY = 65534
+pytestmark = pytest.mark.slow  # one index run over the corpus, a 300-megapixel JPEG included
 
 #: What a person must be told for each kind of bad file (a word of the reason).
 EXPECTED_REASON = {

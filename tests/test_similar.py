@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from photosim.core.types import PhotoState
@@ -16,7 +15,6 @@ from photosim.store import repositories as repo
 from helpers import Recorder, copy_photos
 
 
-@pytest.mark.slow
 def test_many_offline_photos_among_the_nearest_still_give_k_results(tmp_path, library, engine, caltech):
     home = copy_photos(tmp_path / "home", classes=("accordion", "camera", "pizza"), per_class=6)
     source = sorted((caltech / "pizza").iterdir())[10]  # not one of the six at home

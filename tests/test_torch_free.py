@@ -45,6 +45,7 @@ def run_without_torch(script: str, *args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_index_similar_dupes_without_torch(engine, tmp_path, caltech) -> None:
     """`engine` exports the ONNX graph into the cache (with torch, in this process); the child then
     indexes, searches and finds duplicates with torch unavailable."""

@@ -61,6 +61,7 @@ def test_pairs_list_and_remove(labelled, capsys):
     assert code == 2 and "no label with id 999" in err
 
 
+@pytest.mark.slow
 def test_train_switches_model_and_models_use_0_goes_back(labelled, capsys, tmp_path):
     lib, tree, csv = labelled
     run(capsys, "--library", lib, "label", "import", str(csv))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -29,6 +30,7 @@ IMAGENET = {
 PER_CLASS = 4
 
 
+@pytest.mark.slow
 def test_imagenet_indices_name_the_classes():
     from timm.data import ImageNetInfo
 

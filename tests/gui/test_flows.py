@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from gui_helpers import answer_next_box, drop, index_and_wait, make_window, wait_idle
 from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -232,6 +233,7 @@ def test_duplicates_trash_undo_refuse_and_not_duplicates(qtbot, window, photos, 
     assert dv.groups and dv.groups[0].kind == "exact"
 
 
+@pytest.mark.slow
 def test_cancel_stops_indexing(qtbot, window, home, caltech):
     window.index([str(caltech)])
     qtbot.waitUntil(lambda: window.progress.maximum() > 0 and window.progress.value() > 0, timeout=60000)
