@@ -77,6 +77,15 @@ def _print_json(obj) -> None:
     sys.stdout.flush()
 
 
+def _size(n: float) -> str:
+    if n < 1024:
+        return f"{n:.0f} bytes"
+    for unit in ("KB", "MB", "GB"):
+        n /= 1024
+        if n < 1024 or unit == "GB":
+            return f"{n:.1f} {unit}"
+
+
 def _shown(path: str) -> str:
     """A path as text a terminal can show, even if its bytes are not UTF-8."""
     return path.encode("utf-8", "backslashreplace").decode("utf-8")
@@ -329,6 +338,9 @@ def cmd_info(args) -> int:
     print(f"photos:    {data['indexed']} indexed, {data['missing']} missing/offline, {data['failed']} unreadable")
     print(f"model:     {data['model']['id']} — {data['model']['name']} ({data['embedding']})")
     print(f"index:     {data['index']}")
+    used = data["bytes"]
+    print(f"disk:      {_size(used['database'] + used['index'])} (database {_size(used['database'])}, index "
+          f"{_size(used['index'])})" + (f", {_size(used['per_photo'])} a photo" if used["per_photo"] else ""))
     if data["with_keypoints"] < data["indexed"]:
         print(f"dupes:     {data['indexed'] - data['with_keypoints']} photos indexed by an older photosim have no "
               "stored keypoints yet; the next `photosim dupes` reads them once")

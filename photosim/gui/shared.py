@@ -2,15 +2,25 @@
 and the signals by which one view tells the others that something changed."""
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 import shiboken6
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from ..services.library import Library
 from .tasks import QtContext, Task, TaskRunner
 from .thumbnails import ThumbnailLoader
+
+
+def ask_for_folder(parent: QWidget) -> str | None:
+    """The folder of photos the person picks (the dialog starts in ~/Pictures when there is one)."""
+    start = os.path.expanduser("~/Pictures")
+    folder = QFileDialog.getExistingDirectory(parent, "Add a folder of photos",
+                                              start if os.path.isdir(start) else os.path.expanduser("~"))
+    return folder or None
 
 
 def error_html(text: str, palette: QPalette) -> str:

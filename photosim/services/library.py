@@ -6,9 +6,10 @@ folder) and never need the store's modules themselves.
 """
 from __future__ import annotations
 
+from ..core.paths import default_library_dir
 from ..core.types import Photo, PhotoState
 from ..store import repositories as repo
-from ..store.db import LibraryError, default_library_dir
+from ..store.db import LibraryError
 from ..store.library import Library
 
 __all__ = ["Library", "LibraryError", "default_library_dir", "open_library", "readable_photos"]

@@ -30,15 +30,6 @@ class LibraryError(Exception):
     """The library cannot be opened or used; the message says why in one line."""
 
 
-def default_library_dir() -> str:
-    env = os.environ.get("PHOTOSIM_LIBRARY")
-    if env:
-        return env
-    import platformdirs
-
-    return platformdirs.user_data_dir("photosim", appauthor=False)
-
-
 def _create_v1(conn) -> None:
     Base.metadata.create_all(conn)
 

@@ -1,10 +1,9 @@
 """The library: a folder panel (add, remove, rescan) and the grid of every indexed photo."""
 from __future__ import annotations
 
-import os
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
 
 from ...core.types import Photo
@@ -12,7 +11,7 @@ from ...services import folders as folder_service
 from ...services.folders import Removal, ScanPlan
 from ...services.library import readable_photos
 from ..models.photo_list import Item, PathRole, PhotoListModel, make_items
-from ..shared import Shared
+from ..shared import Shared, ask_for_folder
 from ..widgets.grid import PhotoGrid
 
 
@@ -59,9 +58,7 @@ class FoldersPanel(QWidget):
         return [self.list.item(i).text() for i in range(self.list.count())]
 
     def choose_folder(self) -> None:
-        start = os.path.expanduser("~/Pictures")
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos",
-                                                  start if os.path.isdir(start) else os.path.expanduser("~"))
+        folder = ask_for_folder(self)
         if folder:
             self.index_requested.emit([folder])
 

@@ -1,12 +1,12 @@
 """The first screen of a new library: add a folder, or try the demo photos."""
 from __future__ import annotations
 
-import os
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ...services.demo import demo_folder, demo_photos
+from ..shared import ask_for_folder
 
 
 class WelcomeView(QWidget):
@@ -52,8 +52,6 @@ class WelcomeView(QWidget):
         text.setMinimumHeight(text.heightForWidth(620))
 
     def choose(self) -> None:
-        start = os.path.expanduser("~/Pictures")
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos",
-                                                  start if os.path.isdir(start) else os.path.expanduser("~"))
+        folder = ask_for_folder(self)
         if folder:
             self.folder_chosen.emit(folder)
