@@ -50,6 +50,10 @@ from photosim.store.library import Library  # noqa: E402
 DOC = ROOT / "docs" / "duplicates.md"
 #: Candidate pairs for the inlier study: well below the shipped thresholds, to see both sides.
 INLIER_STUDY_COSINE = 0.65
+#: What each kind of copy in tests/near_duplicate_set.py is.
+KIND_NAMES = {"exif6": "EXIF orientation 6", "jpeg35": "JPEG quality 35", "bright": "brightness ×1.25, contrast ×1.15",
+              "caption": "white box with text (1/10)", "letterbox": "black letterbox (1/12 of width, top and bottom)",
+              "half": "half size", "crop8": "8 % cropped from each side", "grey": "greyscale"}
 
 
 def table(header: tuple[str, ...], rows: list[tuple], right_from: int = 1) -> str:
@@ -92,7 +96,7 @@ def cosine_study(ds, paths: list[str], vectors: np.ndarray, truth: set) -> str:
             i, j = sorted((row[a], row[b]))
             same[i, j] = True
     positives, negatives = sims[same], sims[upper & ~same]
-    rows = [(k, len(v), f"{min(v):.3f}", f"{np.percentile(v, 5):.3f}", f"{np.median(v):.3f}")
+    rows = [(KIND_NAMES[k], len(v), f"{min(v):.3f}", f"{np.percentile(v, 5):.3f}", f"{np.median(v):.3f}")
             for k, v in sorted(by_kind.items(), key=lambda kv: -np.median(kv[1]))]
     rows.append(("*highest pair of different photos*", "", "", "", f"*{negatives.max():.3f}*"))
     bars = []
@@ -121,10 +125,10 @@ def inlier_study(lib: Library, ds, paths: list[str], vectors: np.ndarray, ids: n
         key = tuple(sorted((paths[i], paths[j])))
         if key in truth:
             kinds = {ds.kind_of[paths[i]], ds.kind_of[paths[j]]} - {"original"}
-            copies[kinds.pop() if len(kinds) == 1 else "copy of a copy"].append(n)
+            copies[kinds.pop() if len(kinds) == 1 else "two copies of one original"].append(n)
         else:
             different.append(n)
-    rows = [(k, len(v), min(v), int(np.percentile(v, 5)), int(np.median(v)))
+    rows = [(KIND_NAMES.get(k, k), len(v), min(v), int(np.percentile(v, 5)), int(np.median(v)))
             for k, v in sorted(copies.items(), key=lambda kv: np.percentile(kv[1], 5))]
     above = sum(n >= MIN_INLIERS for n in different)
     return (f"Pairs at cosine ≥ {INLIER_STUDY_COSINE}, keypoints as stored by indexing:\n\n"

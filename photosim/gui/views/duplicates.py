@@ -53,7 +53,7 @@ class DuplicatesView(QWidget):
         self.reset_threshold.setToolTip("Forget your threshold: use the calibrated one, else the default")
         self.reset_threshold.clicked.connect(self._reset_threshold)
         self.find = QPushButton("Find duplicates")
-        self.find.clicked.connect(self.refresh)
+        self.find.clicked.connect(lambda: self.refresh())
         self.summary = QLabel("Looking for duplicates…")
         self.list = QListWidget(self)
         self.list.currentRowChanged.connect(self._group_selected)
@@ -150,9 +150,9 @@ class DuplicatesView(QWidget):
         self.threshold.blockSignals(True)  # showing the library's value is not an edit
         self.threshold.setValue(used.value)
         self.threshold.blockSignals(False)
-        # The box shows two decimals; a calibrated 0.8137 is shown in full beside it.
-        exact = round(used.value, 2) == round(used.value, 6)
-        self.threshold_source.setText(f"({used.source})" if exact else f"= {used.value:.4g} ({used.source})")
+        # The box shows two decimals within its range; a calibrated 0.8137 is shown in full beside it.
+        shown = abs(self.threshold.value() - used.value) < 1e-6
+        self.threshold_source.setText(f"({used.source})" if shown else f"= {used.value:.4g} ({used.source})")
         self.reset_threshold.setEnabled(used.source == SET_BY_YOU)
         self._show(groups)
 
