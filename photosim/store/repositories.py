@@ -64,11 +64,23 @@ def keypoint_count(s: Session) -> int:
     return s.scalar(q.where(PhotoRow.state == PhotoState.OK.value)) or 0
 
 
-def duplicate_facts(s: Session) -> dict[int, tuple[str | None, bool]]:
-    """id -> (content hash, greyscale?) of every readable photo: what `dupes` needs of all of them
-    (a plain column query: the full rows of 100,000 photos took seconds to build)."""
+def duplicate_facts(s: Session, ids: Iterable[int] | None = None) -> dict[int, tuple[str | None, bool]]:
+    """id -> (content hash, greyscale?) of every readable photo (or of those of ``ids``): what `dupes`
+    needs of all of them (a plain column query: the full rows of 100,000 photos took seconds to build)."""
     q = select(PhotoRow.id, PhotoRow.content_hash, PhotoRow.grey).where(PhotoRow.state == PhotoState.OK.value)
-    return {i: (h, bool(g)) for i, h, g in s.execute(q)}
+    if ids is None:
+        return {i: (h, bool(g)) for i, h, g in s.execute(q)}
+    return {i: (h, bool(g)) for part in chunks(ids) for i, h, g in s.execute(q.where(PhotoRow.id.in_(part)))}
+
+
+def readable_ids_by_hash(s: Session, hashes: Iterable[str]) -> dict[str, list[int]]:
+    """content hash -> ids of the readable photos with those bytes (the hash column is indexed)."""
+    q = select(PhotoRow.content_hash, PhotoRow.id).where(PhotoRow.state == PhotoState.OK.value)
+    out: dict[str, list[int]] = {}
+    for part in chunks(hashes):
+        for h, i in s.execute(q.where(PhotoRow.content_hash.in_(part))):
+            out.setdefault(h, []).append(i)
+    return out
 
 
 def photos_by_id(s: Session, ids: Iterable[int]) -> dict[int, Photo]:
