@@ -104,21 +104,20 @@ def copy_groups(lib: Library, candidates: list[list[int]], threshold: float) -> 
     if not wanted:
         return []
     with lib.db.session() as s:
-        facts = repo.duplicate_facts(s, wanted)
-        same_bytes = repo.readable_ids_by_hash(s, {h for h, _ in facts.values() if h})
+        facts = repo.duplicate_facts_around(s, wanted)  # the candidates and their byte copies
         forbidden = repo.not_duplicate_pairs(s)
-        ids, vectors = repo.get_vectors(s, 0, sorted(facts))
-    # One photo stands for its bytes in the near-duplicate stage: its byte copies are joined anyway,
-    # and checking each of them against the same re-encode would repeat one check.
-    first = {h: min(g) for h, g in same_bytes.items()}
-    row = {int(i): n for n, i in enumerate(ids)
-           if facts[int(i)][0] is None or first.get(facts[int(i)][0], int(i)) == int(i)}
+        # One photo stands for its bytes in the near-duplicate stage: its byte copies are joined
+        # anyway, and checking each of them against the same re-encode would repeat one check.
+        same_bytes = exact_groups({i: digest for i, (digest, _) in facts.items()})
+        stand_in = {i: min(g) for g in same_bytes for i in g}
+        lists = [sorted({stand_in.get(int(i), int(i)) for i in c} & facts.keys()) for c in candidates]
+        lists = [c for c in lists if len(c) > 1]
+        ids, vectors = repo.get_vectors(s, 0, sorted(set().union(*lists))) if lists else (np.zeros(0, np.int64), None)
+    row = {int(i): n for n, i in enumerate(ids)}
     grey = [i for i, (_, is_grey) in facts.items() if is_grey]
     pairs: dict[tuple[int, int], tuple[int, int, float]] = {}
-    for c in candidates:
-        rows = np.array(sorted({row[int(i)] for i in c if int(i) in row}), np.int64)
-        if len(rows) < 2:
-            continue
+    for c in lists:
+        rows = np.array([row[i] for i in c if i in row], np.int64)
         sims = vectors[rows] @ vectors[rows].T  # every pair within the list: a table near_pairs reads
         for a, b, sim in near_pairs(ids[rows], np.broadcast_to(ids[rows], sims.shape), sims, threshold, grey):
             pairs[(a, b)] = (a, b, sim)
@@ -134,8 +133,8 @@ def copy_groups(lib: Library, candidates: list[list[int]], threshold: float) -> 
         while len(_confirmed_before) > CONFIRMED_CACHE:
             _confirmed_before.popitem(last=False)
     uf = UnionFind()
-    for g in same_bytes.values():
-        if len(g) > 1 and not _all_forbidden_ids(g, forbidden):
+    for g in same_bytes:
+        if not _all_forbidden_ids(g, forbidden):
             for i in g[1:]:
                 uf.union(g[0], i)
     for g in group_pairs(confirmed, forbidden):

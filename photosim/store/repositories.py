@@ -64,22 +64,24 @@ def keypoint_count(s: Session) -> int:
     return s.scalar(q.where(PhotoRow.state == PhotoState.OK.value)) or 0
 
 
-def duplicate_facts(s: Session, ids: Iterable[int] | None = None) -> dict[int, tuple[str | None, bool]]:
-    """id -> (content hash, greyscale?) of every readable photo (or of those of ``ids``): what `dupes`
-    needs of all of them (a plain column query: the full rows of 100,000 photos took seconds to build)."""
+def duplicate_facts(s: Session) -> dict[int, tuple[str | None, bool]]:
+    """id -> (content hash, greyscale?) of every readable photo: what `dupes` needs of all of them
+    (a plain column query: the full rows of 100,000 photos took seconds to build)."""
     q = select(PhotoRow.id, PhotoRow.content_hash, PhotoRow.grey).where(PhotoRow.state == PhotoState.OK.value)
-    if ids is None:
-        return {i: (h, bool(g)) for i, h, g in s.execute(q)}
-    return {i: (h, bool(g)) for part in chunks(ids) for i, h, g in s.execute(q.where(PhotoRow.id.in_(part)))}
+    return {i: (h, bool(g)) for i, h, g in s.execute(q)}
 
 
-def readable_ids_by_hash(s: Session, hashes: Iterable[str]) -> dict[str, list[int]]:
-    """content hash -> ids of the readable photos with those bytes (the hash column is indexed)."""
-    q = select(PhotoRow.content_hash, PhotoRow.id).where(PhotoRow.state == PhotoState.OK.value)
-    out: dict[str, list[int]] = {}
-    for part in chunks(hashes):
-        for h, i in s.execute(q.where(PhotoRow.content_hash.in_(part))):
-            out.setdefault(h, []).append(i)
+def duplicate_facts_around(s: Session, ids: Iterable[int]) -> dict[int, tuple[str | None, bool]]:
+    """``duplicate_facts`` of the readable photos among ``ids`` and of every readable photo with the
+    same bytes as one of them (their byte copies), in one statement per chunk (the hash is indexed)."""
+    out: dict[int, tuple[str | None, bool]] = {}
+    for part in chunks(ids):
+        same = select(PhotoRow.content_hash).where(PhotoRow.id.in_(part), PhotoRow.content_hash.is_not(None))
+        # The state is tested here, not in SQL: with it there, SQLite walks the state index (every
+        # readable photo) instead of the id and hash indexes (a few rows).
+        q = select(PhotoRow.id, PhotoRow.content_hash, PhotoRow.grey, PhotoRow.state).where(
+            PhotoRow.id.in_(part) | PhotoRow.content_hash.in_(same))
+        out.update({i: (h, bool(g)) for i, h, g, state in s.execute(q) if state == PhotoState.OK.value})
     return out
 
 
