@@ -171,6 +171,7 @@ def cmd_similar(args) -> int:
         args.parser.error("give at least one PHOTO, or --from FILE")
     answers = similar_many(_library(args), queries, k=args.k, all_copies=args.all_copies)
     if len(answers) == 1 and not args.from_file:  # one query: the output of one search, as always
+        # (--from keeps the batch form even for a one-line list: a script gets one shape)
         if answers[0].error:
             raise UserError(answers[0].error)
         if args.json:
@@ -485,7 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also the query paths in FILE, one a line ('-': standard input)")
     c.add_argument("-k", type=int, default=10, help="how many distinct photos (default 10)")
     c.add_argument("--json", action="store_true",
-                   help="one query: a list of {path, similarity}; several: an object from each query to its list")
+                   help="one query: a list of {path, similarity}; several (or --from): an object from each "
+                        "query, as given, to its list")
     c.add_argument("--all-copies", action="store_true",
                    help="list every copy of a photo as its own result (and the query's own copies)")
     c.set_defaults(func=cmd_similar, parser=c)
