@@ -54,10 +54,9 @@ class SimilarAnswer:
 
 
 # --- the queries -------------------------------------------------------------------------
-def query_vectors(lib: Library, paths: Sequence[str]) -> list[QueryVector]:
-    """The active model's vector of each path: stored for a photo of the library, else computed from
+def query_vectors(lib: Library, paths: Sequence[str], model: int) -> list[QueryVector]:
+    """Model ``model``'s vector of each path: stored for a photo of the library, else computed from
     the file. A missing or unreadable file gets an error, and the others are still answered."""
-    model = lib.active_model
     full = [os.path.abspath(p) for p in paths]
     with lib.db.session() as s:
         known = {p: repo.photo_by_path(s, p) for p in set(full)}
@@ -74,14 +73,14 @@ def query_vectors(lib: Library, paths: Sequence[str]) -> list[QueryVector]:
             out[n] = QueryVector(None, None, f"no such file: {p}")
         else:  # outside the library, or a photo of it whose vector is not stored (offline, unreadable)
             outside.setdefault(p, []).append(n)
-    for p, got in _embed(lib, list(outside)).items():
+    for p, got in _embed(lib, list(outside), model).items():
         photo = known[p]
         for n in outside[p]:
             out[n] = replace(got, own_id=photo.id if photo is not None else None)
     return out
 
 
-def _embed(lib: Library, paths: list[str]) -> dict[str, QueryVector]:
+def _embed(lib: Library, paths: list[str], model: int) -> dict[str, QueryVector]:
     if not paths:
         return {}
     spec = lib.base_spec()
@@ -98,17 +97,17 @@ def _embed(lib: Library, paths: list[str]) -> dict[str, QueryVector]:
             if good:
                 base = engine(np.stack([d.pixels for d in good]))
                 with lib.db.session() as s:
-                    vectors = apply_model(s, lib.active_model, base)
+                    vectors = apply_model(s, model, base)
                 out.update({d.path: QueryVector(v, None) for d, v in zip(good, vectors)})
     return out
 
 
 # --- the ranking ---------------------------------------------------------------------------
-def _ranked(lib: Library, vectors: np.ndarray, own_ids: Sequence[int | None], k: int,
+def _ranked(lib: Library, model: int, vectors: np.ndarray, own_ids: Sequence[int | None], k: int,
             min_similarity: float) -> list[list[Neighbour]]:
     """Each query's k nearest readable photos, best first, less the query's own photo: one index
     search for the whole batch, then one more for the queries whose nearest were mostly offline."""
-    index = lib.index()
+    index = lib.index(model)
     out: list[list[Neighbour]] = [[] for _ in own_ids]
     pending, want = list(range(len(own_ids))), k + 1
     while pending:
@@ -158,7 +157,8 @@ def collapse_copies(ranked: list[Neighbour], group_of: dict[int, frozenset[int]]
     return results, members(own_group, own_id)
 
 
-def _members_not_ranked(lib: Library, vectors: np.ndarray, wanted: list[set[int]]) -> list[dict[int, Neighbour]]:
+def _members_not_ranked(lib: Library, model: int, vectors: np.ndarray,
+                        wanted: list[set[int]]) -> list[dict[int, Neighbour]]:
     """For each query, its neighbour entry (photo, similarity) for each photo id in ``wanted``: one read of
     the photos and their vectors for the whole batch."""
     union = set().union(*wanted)
@@ -166,7 +166,7 @@ def _members_not_ranked(lib: Library, vectors: np.ndarray, wanted: list[set[int]
         return [{} for _ in wanted]
     with lib.db.session() as s:
         photos = repo.photos_by_id(s, union)
-        ids, stored = repo.get_vectors(s, lib.active_model, sorted(union))
+        ids, stored = repo.get_vectors(s, model, sorted(union))
     row = {int(i): n for n, i in enumerate(ids)}
     out = []
     for vector, ids_wanted in zip(vectors, wanted):
@@ -187,29 +187,30 @@ def similar_many(lib: Library, queries: Sequence[str], k: int = 10, min_similari
     """
     if k < 1:
         raise UserError("-k must be at least 1")
-    got = query_vectors(lib, queries)
+    model = lib.active_model  # read once: each read is a database round trip
+    got = query_vectors(lib, queries, model)
     answers = [SimilarAnswer(q, error=g.error) for q, g in zip(queries, got)]
     todo = [n for n, g in enumerate(got) if g.error is None]
     if not todo:
         return answers
-    size = lib.index().count()
+    size = lib.index(model).count()
     if size == 0:
         raise UserError("the library has no photos yet; run 'photosim index FOLDER' first")
     vectors = np.stack([got[n].vector for n in todo])
     own = [got[n].own_id for n in todo]
     if all_copies:
-        for n, found in zip(todo, _ranked(lib, vectors, own, k, min_similarity)):
+        for n, found in zip(todo, _ranked(lib, model, vectors, own, k, min_similarity)):
             answers[n].results = found
         return answers
     threshold = library_threshold(lib)  # the duplicate threshold `dupes` uses for this library
     pending, want = list(range(len(todo))), k + k // 2 + 1  # room for a few copies in one search
     while pending:
-        ranked = _ranked(lib, vectors[pending], [own[q] for q in pending], want, min_similarity)
+        ranked = _ranked(lib, model, vectors[pending], [own[q] for q in pending], want, min_similarity)
         windows = [[n.photo.id for n in r] + ([own[q]] if own[q] is not None else []) for q, r in zip(pending, ranked)]
         groups = copy_groups(lib, windows, threshold)
         group_of = {i: g for g in groups for i in g}
         missing = [set().union(*(group_of.get(i, ()) for i in w)) - set(w) for w in windows]
-        others = _members_not_ranked(lib, vectors[pending], missing)
+        others = _members_not_ranked(lib, model, vectors[pending], missing)
         still = []
         for q, r, extra in zip(pending, ranked, others):
             results, query_copies = collapse_copies(r, group_of, extra, own[q])
