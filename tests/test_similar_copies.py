@@ -14,8 +14,8 @@ from helpers import copy_photos
 from PIL import Image
 
 from photosim.cli import main
+from photosim.core.duplicates import DEFAULT_THRESHOLD
 from photosim.core.types import SimpleContext
-from photosim.services.calibration import library_threshold
 from photosim.services.duplicates import find_duplicates
 from photosim.services.indexing import index_folders
 from photosim.services.labels import not_duplicate
@@ -61,9 +61,10 @@ def _copies_of(tree: Path, name: str) -> set[str]:
 
 
 def _dupes_groups(lib) -> list[set[str]]:
-    """The groups `dupes` shows, photos in overlapping groups (exact and near) joined."""
+    """The groups `dupes` shows (this library keeps the default threshold), photos in overlapping
+    groups (exact and near) joined."""
     groups: list[set[str]] = []
-    for g in find_duplicates(lib, library_threshold(lib)):
+    for g in find_duplicates(lib, DEFAULT_THRESHOLD):
         paths = {p.path for p in g.photos}
         for other in [o for o in groups if o & paths]:
             paths |= other
@@ -123,7 +124,7 @@ def test_not_duplicate_marks_split_a_group_here_as_in_dupes(tmp_path, caltech):
     not_duplicate(library, [str(first), str(tree / "camera" / "reencoded.jpg")])
     apart = similar(library, query, k=5)
     assert len(apart) == 5 and not any(n.copies for n in apart)
-    assert not find_duplicates(library, library_threshold(library))
+    assert not find_duplicates(library, DEFAULT_THRESHOLD)
     library.close()
 
 

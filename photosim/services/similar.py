@@ -80,6 +80,14 @@ def query_vectors(lib: Library, paths: Sequence[str], model: int) -> list[QueryV
     return out
 
 
+def query_vector(lib: Library, path: str) -> tuple[np.ndarray, int | None]:
+    """One path's vector in the active model and its library id (None outside the library)."""
+    got = query_vectors(lib, [path], lib.active_model)[0]
+    if got.error:
+        raise UserError(got.error)
+    return got.vector, got.own_id
+
+
 def _embed(lib: Library, paths: list[str], model: int) -> dict[str, QueryVector]:
     if not paths:
         return {}
