@@ -6,6 +6,7 @@ unexpected prints one line too and leaves the traceback in a log file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -140,17 +141,59 @@ def cmd_index(args) -> int:
     return 130 if r.cancelled else 0
 
 
-def cmd_similar(args) -> int:
-    from .services.similar import similar
+def _similar_json(found) -> list[dict]:
+    """A result's path and similarity; a result that stands for several copies lists the others."""
+    return [{"path": n.photo.path, "similarity": round(n.similarity, 4),
+             **({"copies": [{"path": c.photo.path, "similarity": round(c.similarity, 4)} for c in n.copies]}
+                if n.copies else {})} for n in found]
 
-    lib = _library(args)
-    found = similar(lib, args.photo, k=args.k)
+
+def _similar_lines(answer, indent: str = "") -> list[str]:
+    lines = []
+    for n in answer.results:
+        more = f"  ({len(n.copies) + 1} copies)" if n.copies else ""
+        lines.append(f"{indent}{n.similarity:.3f}  {_shown(n.photo.path)}{more}")
+    if answer.query_copies:
+        lines.append(f"{indent}(the query has {len(answer.query_copies)} other "
+                     f"cop{'y' if len(answer.query_copies) == 1 else 'ies'} in the library, left out; --all-copies lists them)")
+    return lines
+
+
+def _queries(args) -> list[str]:
+    """The query paths: on the command line, then those of --from (one a line; '-': standard input)."""
+    queries = list(args.photos)
+    if args.from_file:  # read as bytes: a file name need not be valid UTF-8
+        with (contextlib.nullcontext(sys.stdin.buffer) if args.from_file == "-" else open(args.from_file, "rb")) as fh:
+            queries += [os.fsdecode(line.rstrip(b"\r\n")) for line in fh if line.strip()]
+    return queries
+
+
+def cmd_similar(args) -> int:
+    from .services import UserError
+    from .services.similar import similar_many
+
+    queries = _queries(args)
+    if not queries:
+        args.parser.error("give at least one PHOTO, or --from FILE")
+    answers = similar_many(_library(args), queries, k=args.k, all_copies=args.all_copies)
+    if len(answers) == 1 and not args.from_file:  # one query: the output of one search, as always
+        # (--from keeps the batch form even for a one-line list: a script gets one shape)
+        if answers[0].error:
+            raise UserError(answers[0].error)
+        if args.json:
+            _print_json(_similar_json(answers[0].results))
+        elif answers[0].results or answers[0].query_copies:
+            print("\n".join(_similar_lines(answers[0])))
+        return 0
+    for a in answers:
+        if a.error:
+            print(f"photosim: {a.error}", file=sys.stderr)
     if args.json:
-        _print_json([{"path": n.photo.path, "similarity": round(n.similarity, 4)} for n in found])
+        _print_json({a.query: _similar_json(a.results) for a in answers if not a.error})
     else:
-        for n in found:
-            print(f"{n.similarity:.3f}  {_shown(n.photo.path)}")
-    return 0
+        blocks = [f"{_shown(a.query)}:\n" + "\n".join(_similar_lines(a, "  ")) for a in answers if not a.error]
+        print("\n\n".join(blocks))
+    return 1 if any(a.error for a in answers) else 0
 
 
 def cmd_dupes(args) -> int:
@@ -410,7 +453,7 @@ def cmd_demo(args) -> int:
     from .services import UserError
     from .services.demo import DEMO_QUERY, demo_folder, demo_photos
     from .services.indexing import index_folders
-    from .services.similar import similar
+    from .services.similar import similar_answer
 
     demo = demo_folder()
     if demo is None:
@@ -421,8 +464,12 @@ def cmd_demo(args) -> int:
     print(f"indexed {r.embedded} new demo photos into {lib.directory}")
     photos = demo_photos(demo)
     query = next((p for p in photos if os.path.basename(p) == DEMO_QUERY), photos[0])
+    answer = similar_answer(lib, query, k=5)
+    if answer.query_copies:
+        names = ", ".join(os.path.basename(n.photo.path) for n in answer.query_copies)
+        print(f"copies of {os.path.basename(query)} in the library: {names}")
     print(f"most similar to {os.path.basename(query)}:")
-    for n in similar(lib, query, k=5):
+    for n in answer.results:
         print(f"  {n.similarity:.3f}  {os.path.basename(n.photo.path)}")
     return 0
 
@@ -469,10 +516,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_index)
 
     c = _command(sub, "similar", help="the photos most similar to PHOTO (in the library or not)")
-    c.add_argument("photo")
-    c.add_argument("-k", type=int, default=10, help="how many (default 10)")
-    c.add_argument("--json", action="store_true")
-    c.set_defaults(func=cmd_similar)
+    c.add_argument("photos", nargs="*", metavar="PHOTO")
+    c.add_argument("--from", dest="from_file", metavar="FILE",
+                   help="also the query paths in FILE, one a line ('-': standard input)")
+    c.add_argument("-k", type=int, default=10, help="how many distinct photos (default 10)")
+    c.add_argument("--json", action="store_true",
+                   help="one query: a list of {path, similarity}; several (or --from): an object from each "
+                        "query, as given, to its list")
+    c.add_argument("--all-copies", action="store_true",
+                   help="list every copy of a photo as its own result (and the query's own copies)")
+    c.set_defaults(func=cmd_similar, parser=c)
 
     c = _command(sub, "dupes", help="groups of exact and near duplicates, with a suggested keeper (moves nothing)")
     c.add_argument("--threshold", type=float, default=None,

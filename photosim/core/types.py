@@ -75,6 +75,7 @@ class Photo:
 class Neighbour:
     photo: Photo
     similarity: float
+    copies: tuple["Neighbour", ...] = ()  # the other photos of its duplicate group, shown as one result
 
 
 @dataclass(frozen=True)

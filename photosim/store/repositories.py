@@ -71,6 +71,20 @@ def duplicate_facts(s: Session) -> dict[int, tuple[str | None, bool]]:
     return {i: (h, bool(g)) for i, h, g in s.execute(q)}
 
 
+def duplicate_facts_around(s: Session, ids: Iterable[int]) -> dict[int, tuple[str | None, bool]]:
+    """``duplicate_facts`` of the readable photos among ``ids`` and of every readable photo with the
+    same bytes as one of them (their byte copies), in one statement per chunk (the hash is indexed)."""
+    out: dict[int, tuple[str | None, bool]] = {}
+    for part in chunks(ids):
+        same = select(PhotoRow.content_hash).where(PhotoRow.id.in_(part), PhotoRow.content_hash.is_not(None))
+        # The state is tested here, not in SQL: with it there, SQLite walks the state index (every
+        # readable photo) instead of the id and hash indexes (a few rows).
+        q = select(PhotoRow.id, PhotoRow.content_hash, PhotoRow.grey, PhotoRow.state).where(
+            PhotoRow.id.in_(part) | PhotoRow.content_hash.in_(same))
+        out.update({i: (h, bool(g)) for i, h, g, state in s.execute(q) if state == PhotoState.OK.value})
+    return out
+
+
 def photos_by_id(s: Session, ids: Iterable[int]) -> dict[int, Photo]:
     out: dict[int, Photo] = {}
     for chunk in chunks(int(i) for i in ids):
