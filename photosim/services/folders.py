@@ -1,4 +1,4 @@
-"""The folders a library watches: list them, and stop watching one.
+"""The folders a library watches: list them, stop watching one, protect one.
 
 Removing a folder only means "do not rescan it any more". Its photos stay in
 the library, marked offline (missing), with their vectors and labels, so
@@ -6,6 +6,10 @@ nothing the user taught the app is lost and putting the folder back revives
 them without re-embedding. Only when asked explicitly (``forget=True``) are
 its photos removed from the library too — and even then no file on disk is
 ever touched.
+
+A protected folder (any folder, watched or not) holds photos the person wants
+never touched: its photos are kept in every duplicate group, a bulk removal
+passes them by, and `trash` refuses them.
 """
 from __future__ import annotations
 
@@ -14,7 +18,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
+from ..core.paths import is_under
 from ..core.types import PhotoState
+from ..store import removals
 from ..store import repositories as repo
 from ..store.library import Library
 from ..store.schema import PhotoRow
@@ -26,6 +32,7 @@ class FolderInfo:
     path: str
     photos: int      # photos of the library under this folder (any state)
     online: bool     # the folder exists and is not empty (a drive that is plugged in)
+    protected: bool = False  # it, or a folder above it, is protected
 
 
 @dataclass
@@ -40,7 +47,39 @@ def list_folders(lib: Library) -> list[FolderInfo]:
     with lib.db.session() as s:
         folders = repo.list_folders(s)
         paths = list(s.scalars(select(PhotoRow.path)))
-    return [FolderInfo(f, sum(1 for p in paths if _under(p, f)), _online(f)) for f in folders]
+        protected = removals.protected_folders(s)
+    return [FolderInfo(f, sum(1 for p in paths if _under(p, f)), _online(f), protecting_folder(f, protected) is not None)
+            for f in folders]
+
+
+def protected_folders(lib: Library) -> list[str]:
+    with lib.db.session() as s:
+        return removals.protected_folders(s)
+
+
+def protecting_folder(path: str, protected: list[str]) -> str | None:
+    """The protected folder that holds ``path`` (None: not protected)."""
+    return next((f for f in protected if is_under(path, f)), None)
+
+
+def protect(lib: Library, path: str) -> str:
+    """Protect a folder (watched or not); returns it as stored. A path that is not a folder is refused."""
+    folder = os.path.abspath(os.path.expanduser(path)).rstrip(os.sep) or os.sep
+    if not os.path.isdir(folder):
+        raise UserError(f"not a folder: {path}")
+    with lib.db.session() as s:
+        removals.protect(s, folder)
+    return folder
+
+
+def unprotect(lib: Library, path: str) -> str:
+    folder = os.path.abspath(os.path.expanduser(path)).rstrip(os.sep) or os.sep
+    with lib.db.session() as s:
+        if not removals.unprotect(s, folder):
+            known = removals.protected_folders(s)
+            raise UserError(f"not a protected folder: {path}" + (f" (protected: {', '.join(known)})" if known else
+                                                                  " (no folder is protected)"))
+    return folder
 
 
 def remove_folder(lib: Library, path: str, forget: bool = False) -> Removal:
