@@ -1,11 +1,11 @@
-"""The library: a folder panel (add, remove, rescan) and the grid of every indexed photo."""
+"""The library: a folder panel (add, remove, rescan, protect) and the grid of every indexed photo."""
 from __future__ import annotations
 
 import os
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox,
+                               QPushButton, QVBoxLayout, QWidget)
 
 from ...core.types import Photo, PhotoState
 from ...services import folders as folder_service
@@ -26,8 +26,22 @@ def load_folders(shared: Shared) -> list[str]:
         return repo.list_folders(s)
 
 
+#: Item data in the folder list: the folder's path, and whether the library watches it.
+FolderRole, WatchedRole, ProtectedRole = Qt.UserRole, Qt.UserRole + 1, Qt.UserRole + 2
+LOCK = "🔒"
+
+
+def load_folder_rows(shared: Shared) -> list[tuple[str, bool, bool]]:
+    """(path, watched?, protected?): the watched folders, then protected folders that are not watched."""
+    watched = load_folders(shared)
+    protected = folder_service.protected_folders(shared.lib)
+    rows = [(f, True, folder_service.protecting_folder(f, protected) is not None) for f in watched]
+    return rows + [(p, False, True) for p in protected if p not in watched]
+
+
 class FoldersPanel(QWidget):
-    """The folders the library watches. Adding one indexes it; rescan picks up changes."""
+    """The folders the library watches. Adding one indexes it; rescan picks up changes; the lock
+    protects a folder: its photos are never proposed for removal and the trash refuses them."""
 
     index_requested = Signal(list)
 
@@ -41,6 +55,13 @@ class FoldersPanel(QWidget):
         self.remove.setToolTip("Stop watching the selected folder (no file is touched)")
         self.rescan = QPushButton("Rescan")
         self.rescan.setToolTip("Look for new, changed, moved and removed photos in every folder")
+        self.lock = QPushButton(f"{LOCK} Protect")
+        self.lock.setCheckable(True)
+        self.lock.setEnabled(False)
+        self.lock.setToolTip("Protect the selected folder: its photos are never proposed for removal, "
+                             "and moving them to the trash is refused")
+        self.lock.clicked.connect(self.toggle_protection)
+        self.list.currentItemChanged.connect(lambda *_: self._current_changed())
         self.add.clicked.connect(self.choose_folder)
         self.remove.clicked.connect(self.remove_selected)
         self.rescan.clicked.connect(self.rescan_all)
@@ -52,21 +73,63 @@ class FoldersPanel(QWidget):
         row.addWidget(self.rescan)
         lay.addWidget(self.add)
         lay.addLayout(row)
+        lay.addWidget(self.lock)
         shared.photos_changed.connect(self.refresh)
         self.refresh()
 
     def refresh(self) -> None:
-        self.shared.run(self, "folders", lambda ctx: load_folders(self.shared), self._show)
+        self.shared.run(self, "folders", lambda ctx: load_folder_rows(self.shared), self._show)
 
-    def _show(self, folders: list[str]) -> None:
+    def _show(self, rows: list[tuple[str, bool, bool]]) -> None:
+        current = self.current_folder()
         self.list.clear()
-        for f in folders:
-            self.list.addItem(f)
-            self.list.item(self.list.count() - 1).setToolTip(f)
-        self.shared.settings.setValue("folders", folders)
+        for path, watched, protected in rows:
+            item = QListWidgetItem(f"{LOCK} {path}" if protected else path)
+            item.setData(FolderRole, path)
+            item.setData(WatchedRole, watched)
+            item.setData(ProtectedRole, protected)
+            tip = path + ("\nprotected: never proposed for removal" if protected else "")
+            item.setToolTip(tip if watched else tip + "\n(not a watched folder itself)")
+            self.list.addItem(item)
+            if path == current:
+                self.list.setCurrentItem(item)
+        self.shared.settings.setValue("folders", [path for path, watched, _ in rows if watched])
+        self._current_changed()
 
     def folders(self) -> list[str]:
-        return [self.list.item(i).text() for i in range(self.list.count())]
+        items = [self.list.item(i) for i in range(self.list.count())]
+        return [it.data(FolderRole) for it in items if it.data(WatchedRole)]
+
+    def current_folder(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(FolderRole) if item is not None else None
+
+    def _current_changed(self) -> None:
+        item = self.list.currentItem()
+        self.lock.setEnabled(item is not None)
+        protected = bool(item is not None and item.data(ProtectedRole))
+        self.lock.setChecked(protected)
+        self.lock.setText(f"{LOCK} Unprotect" if protected else f"{LOCK} Protect")
+
+    def toggle_protection(self) -> None:
+        item = self.list.currentItem()
+        if item is None:
+            self.shared.say("select a folder to protect first")
+            return
+        self.set_protected(item.data(FolderRole), not item.data(ProtectedRole))
+
+    def set_protected(self, path: str, protect: bool) -> None:
+        """The folders service keeps the lock; duplicate groups are found again with it."""
+        def work(ctx):
+            return folder_service.protect(self.shared.lib, path) if protect else \
+                folder_service.unprotect(self.shared.lib, path)
+
+        def done(folder: str) -> None:
+            self.shared.say(f"protected {folder}: its photos are never proposed for removal" if protect else
+                            f"{folder} is no longer protected")
+            self.shared.photos_changed.emit()
+
+        self.shared.run(self, "protect folder", work, done, on_error=lambda m: (self.shared.error(m), self.refresh()))
 
     def choose_folder(self) -> None:
         start = os.path.expanduser("~/Pictures")
@@ -80,7 +143,7 @@ class FoldersPanel(QWidget):
         if item is None:
             self.shared.say("select a folder to remove first")
             return
-        path = item.text()
+        path = item.data(FolderRole)
         box = QMessageBox(QMessageBox.Question, "Remove a folder",
                           f"Stop watching {path}?\n\nNo file on disk is touched. Its photos stay in the library "
                           "as offline (with their labels) unless you choose to remove them from the library too.",
