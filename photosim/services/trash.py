@@ -219,7 +219,7 @@ def undo(lib: Library, ctx: TaskContext | None = None) -> Restored:
                                                  removals.RESTORING, target, m.size))
                 restored.append(Moved(m.original, m.trashed, target))
             with lib.db.session() as s:
-                removals.mark_restoring(s, [(m.id, m.restored_path) for m in back])
+                removals.mark_restoring(s, [(m.id, m.restored_path) for m in back if m.restored_path != targets[m.id]])
                 removals.mark_restored(s, back)
             if ctx is not None:
                 ctx.progress(min((n + 1) * CHUNK, len(moves)), len(moves), "putting back")

@@ -103,8 +103,8 @@ def drop(s: Session, move_ids: Iterable[int]) -> None:
 
 def mark_restoring(s: Session, targets: Sequence[tuple[int, str]]) -> None:
     """(move id, path it will be restored to), written before the files are moved back."""
-    for move_id, path in targets:
-        s.execute(update(TrashMove).where(TrashMove.id == move_id).values(state=RESTORING, restored_path=path))
+    if targets:  # one executemany by primary key
+        s.execute(update(TrashMove), [{"id": i, "state": RESTORING, "restored_path": p} for i, p in targets])
 
 
 def mark_restored(s: Session, moves: Sequence[JournalMove]) -> None:
