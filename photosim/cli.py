@@ -66,7 +66,13 @@ def _library(args):
     from .store.db import default_library_dir
     from .store.library import Library
 
-    return Library(args.library or default_library_dir())
+    lib = Library(args.library or default_library_dir())
+    r = lib.recovery
+    if r.any:  # a removal or undo was killed half way: say how it was settled
+        print(f"photosim: an interrupted removal was settled: {r.finished + r.restored} move(s) finished, "
+              f"{r.rolled_back + r.reverted} rolled back" + (f", {r.gone} file(s) no longer found" if r.gone else ""),
+              file=sys.stderr)
+    return lib
 
 
 def _print_json(obj) -> None:

@@ -182,3 +182,22 @@ def test_kill_during_bulk_removal_and_undo_loses_nothing(tmp_path):
     here, away = check(lib, digests)
     assert (here, away) == (len(digests), 0)
     assert all(sha(p) == d for p, d in digests.items())  # every byte back
+
+
+def test_a_stopped_bulk_removal_keeps_what_moved_as_one_undo_step(tmp_path):
+    from photosim.services.cleanup import plan_removal, remove_copies
+    from photosim.services.duplicates import find_duplicates
+    from photosim.services.trash import CHUNK, undo
+
+    from helpers import Recorder
+
+    lib_dir, digests = build(tmp_path)
+    lib = Library(lib_dir)
+    plan = plan_removal(find_duplicates(lib))
+    assert len(plan.photos) == len(digests) - GROUPS
+    result = remove_copies(lib, plan, Recorder(stop_after=1))  # Stop after the first chunk
+    assert result.cancelled and len(result.moved) == CHUNK
+    assert sum(not os.path.exists(p) for p in digests) == CHUNK
+    assert len(undo(lib)) == CHUNK
+    assert all(sha(p) == d for p, d in digests.items())
+    lib.close()

@@ -9,6 +9,7 @@ exactly as in the CLI.
 from __future__ import annotations
 
 import os
+import time
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
@@ -100,8 +101,14 @@ class DuplicatesView(QWidget):
         self.keep_best.setToolTip("Move every photo that is not kept to the quarantine, in all groups at once; "
                                   "asks once, and Ctrl+Z puts them all back")
         self.keep_best.clicked.connect(self.keep_best_everywhere)
+        self.stop = QPushButton("Stop")
+        self.stop.setToolTip("Stop moving; what moved so far stays one undo step (Ctrl+Z)")
+        self.stop.hide()
+        self.stop.clicked.connect(self.stop_removal)
         self.last_plan: RemovalPlan | None = None
         self.last_removal: Removal | None = None
+        self._removal_task = None
+        self._removal_started = 0.0
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Near-duplicate similarity ≥"))
@@ -111,6 +118,7 @@ class DuplicatesView(QWidget):
         top.addWidget(self.show_rules)
         top.addWidget(self.scope)
         top.addWidget(self.keep_best)
+        top.addWidget(self.stop)
         left = QWidget(self)
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -274,21 +282,41 @@ class DuplicatesView(QWidget):
         if answer != QMessageBox.Yes:
             return
         self.keep_best.setEnabled(False)
+        self.stop.show()
         self.summary.setText(f"Moving {len(plan.photos)} photo(s) to the trash…")
-        self.shared.run(self, "keep the best", lambda ctx: remove_copies(self.shared.lib, plan, ctx), self._removed,
-                        on_error=self._removal_failed, on_progress=self._removal_progress)
+        self._removal_started = time.monotonic()
+        self._removal_task = self.shared.run(self, "keep the best", lambda ctx: remove_copies(self.shared.lib, plan, ctx),
+                                             self._removed, on_error=self._removal_failed,
+                                             on_progress=self._removal_progress)
+
+    def stop_removal(self) -> None:
+        if self._removal_task is not None:
+            self._removal_task.cancel()
+            self.stop.setEnabled(False)
+            self.summary.setText("Stopping…")
 
     def _removal_progress(self, done: int, total: int, text: str) -> None:
-        self.summary.setText(f"Moving to the trash: {done:,}/{total:,}…")
+        elapsed = time.monotonic() - self._removal_started
+        rate = done / elapsed if elapsed > 0.2 else 0.0
+        eta = f", about {int((total - done) / rate)} s left" if rate > 0 and done < total else ""
+        self.summary.setText(f"Moving to the trash: {done:,}/{total:,} · {rate:.0f} photos/s{eta}")
+
+    def _removal_ended(self) -> None:
+        self._removal_task = None
+        self.stop.hide()
+        self.stop.setEnabled(True)
 
     def _removed(self, result: Removal) -> None:
+        self._removal_ended()
         self.last_removal = result
         skipped = f"; {len(result.skipped)} skipped (changed since indexing)" if result.skipped else ""
-        self.shared.say(f"moved {len(result.moved)} photo(s) ({human_bytes(result.bytes)}) to the trash{skipped} — "
-                        "Ctrl+Z puts them all back")
+        state = "stopped: " if result.cancelled else ""
+        self.shared.say(f"{state}moved {len(result.moved)} photo(s) ({human_bytes(result.bytes)}) to the trash{skipped}"
+                        " — Ctrl+Z puts them all back")
         self.shared.photos_changed.emit()
 
     def _removal_failed(self, message: str) -> None:
+        self._removal_ended()
         self.keep_best.setEnabled(bool(self.groups))
         self.shared.error(message)
 
