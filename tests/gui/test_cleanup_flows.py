@@ -106,7 +106,7 @@ def test_folder_lock_protects_its_photos_everywhere(qtbot, window, photos):
     assert panel.lock.isEnabled() and not panel.lock.isChecked()
     qtbot.mouseClick(panel.lock, Qt.LeftButton)
     qtbot.waitUntil(lambda: folder_service.protected_folders(window.shared.lib) == [str(photos)])
-    qtbot.waitUntil(lambda: panel.list.count() == 1 and panel.list.item(0).text().startswith("🔒"))
+    qtbot.waitUntil(lambda: panel.list.count() == 1 and not panel.list.item(0).icon().isNull())
     panel.list.setCurrentRow(0)
     assert panel.lock.isChecked() and "Unprotect" in panel.lock.text()
 
@@ -115,6 +115,8 @@ def test_folder_lock_protects_its_photos_everywhere(qtbot, window, photos):
     qtbot.waitUntil(lambda: not window.shared.runner.busy() and dv.list.count() == 2
                     and all(g.protected for g in dv.groups))
     assert not dv.keep_best.isEnabled() and "up to 0 B to free" in dv.summary.text()
+    dv.list.setCurrentRow(0)
+    assert "always kept" in dv.reason.text() and "protected" in dv.model.item(1).note
     assert dv.grid.selected_rows() == []
 
     # The trash refuses a protected photo from the window too, in one line.
@@ -129,7 +131,7 @@ def test_folder_lock_protects_its_photos_everywhere(qtbot, window, photos):
     panel.list.setCurrentRow(0)
     qtbot.mouseClick(panel.lock, Qt.LeftButton)
     qtbot.waitUntil(lambda: folder_service.protected_folders(window.shared.lib) == [])
-    qtbot.waitUntil(lambda: not panel.list.item(0).text().startswith("🔒"))
+    qtbot.waitUntil(lambda: panel.list.item(0).icon().isNull())
 
 
 def test_the_last_copy_is_refused_across_removals_from_the_window(qtbot, window, photos):

@@ -34,20 +34,20 @@ SCOPES = {"Exact and near copies": ("exact", "near"), "Exact copies only": ("exa
 def group_title(n: int, g: DuplicateGroup) -> str:
     kind = KINDS.get(g.kind, g.kind.capitalize())
     twins = f" ({len(g.same_bytes)} exact)" if g.same_bytes and g.kind != "exact" else ""
-    lock = " · 🔒" if g.protected else ""
+    lock = " · protected" if g.protected else ""
     return (f"{n}. {kind}{twins} · {len(g.photos)} photos · {human_bytes(g.bytes_to_free)} to free{lock} · "
             f"{os.path.basename(g.keep.path)}")
 
 
 def member_notes(g: DuplicateGroup) -> list[str]:
-    """The badge under each photo: kept (★), protected (🔒), a byte-for-byte copy (=)."""
+    """The badge under each photo: kept (★), protected, a byte-for-byte copy (=)."""
     out = []
     for p in g.photos:
         parts = []
         if any(k.id == p.id for k in g.keepers):
             parts.append("★ keep")
         elif p.id in g.protected:
-            parts.append("🔒 protected")
+            parts.append("protected")
         if p.id in g.same_bytes:
             parts.append("= same bytes")
         out.append(" · ".join(parts))
@@ -207,7 +207,7 @@ class DuplicatesView(QWidget):
         if g.same_bytes and g.kind != "exact":
             extra += f" {len(g.same_bytes)} of them repeat another's bytes (= same bytes)."
         if g.protected:
-            extra += f" {len(g.protected)} in a protected folder (🔒, always kept)."
+            extra += f" {len(g.protected)} in a protected folder (always kept)."
         if not g.removable:
             extra += " Nothing here will be removed."
         self.reason.setText(f"<b>{len(g.photos)} {kind}.</b> Suggested keeper ★ <b>{os.path.basename(g.keep.path)}</b>"

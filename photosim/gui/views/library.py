@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox,
                                QPushButton, QVBoxLayout, QWidget)
 
@@ -28,7 +29,24 @@ def load_folders(shared: Shared) -> list[str]:
 
 #: Item data in the folder list: the folder's path, and whether the library watches it.
 FolderRole, WatchedRole, ProtectedRole = Qt.UserRole, Qt.UserRole + 1, Qt.UserRole + 2
-LOCK = "🔒"
+
+
+def lock_icon(colour: QColor) -> QIcon:
+    """A small padlock, drawn (an emoji lock is a blank box where the font lacks it)."""
+    pix = QPixmap(16, 16)
+    pix.fill(Qt.transparent)
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.Antialiasing)
+    p.setPen(QPen(colour, 1.6))
+    p.setBrush(Qt.NoBrush)
+    p.drawArc(QRectF(4.5, 1.5, 7, 9), 0, 180 * 16)
+    p.drawLine(QPointF(4.5, 6), QPointF(4.5, 8))
+    p.drawLine(QPointF(11.5, 6), QPointF(11.5, 8))
+    p.setPen(Qt.NoPen)
+    p.setBrush(colour)
+    p.drawRoundedRect(QRectF(2.5, 7.5, 11, 7.5), 1.5, 1.5)
+    p.end()
+    return QIcon(pix)
 
 
 def load_folder_rows(shared: Shared) -> list[tuple[str, bool, bool]]:
@@ -55,7 +73,8 @@ class FoldersPanel(QWidget):
         self.remove.setToolTip("Stop watching the selected folder (no file is touched)")
         self.rescan = QPushButton("Rescan")
         self.rescan.setToolTip("Look for new, changed, moved and removed photos in every folder")
-        self.lock = QPushButton(f"{LOCK} Protect")
+        self.lock_icon = lock_icon(self.palette().color(QPalette.WindowText))
+        self.lock = QPushButton(self.lock_icon, "Protect")
         self.lock.setCheckable(True)
         self.lock.setEnabled(False)
         self.lock.setToolTip("Protect the selected folder: its photos are never proposed for removal, "
@@ -84,7 +103,9 @@ class FoldersPanel(QWidget):
         current = self.current_folder()
         self.list.clear()
         for path, watched, protected in rows:
-            item = QListWidgetItem(f"{LOCK} {path}" if protected else path)
+            item = QListWidgetItem(path)
+            if protected:
+                item.setIcon(self.lock_icon)
             item.setData(FolderRole, path)
             item.setData(WatchedRole, watched)
             item.setData(ProtectedRole, protected)
@@ -109,7 +130,7 @@ class FoldersPanel(QWidget):
         self.lock.setEnabled(item is not None)
         protected = bool(item is not None and item.data(ProtectedRole))
         self.lock.setChecked(protected)
-        self.lock.setText(f"{LOCK} Unprotect" if protected else f"{LOCK} Protect")
+        self.lock.setText("Unprotect" if protected else "Protect")
 
     def toggle_protection(self) -> None:
         item = self.list.currentItem()
