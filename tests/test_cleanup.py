@@ -219,3 +219,16 @@ def test_undo_onto_a_taken_name_restores_beside_it(cleanup_tree, capsys):
     with lib_.db.session() as s:
         assert repo.photo_by_path(s, str(beside)) is not None
     lib_.close()
+
+
+def test_bulk_removal_after_earlier_removals_still_leaves_one_copy_in_place(cleanup_tree, capsys):
+    lib, tree, first, accordion = cleanup_tree
+    # The keepers go first, by hand: their groups' other copies are now the only ones in place.
+    assert run(capsys, "--library", lib, "trash", str(first))[0] == 0
+    assert run(capsys, "--library", lib, "trash", str(accordion))[0] == 0
+    code, out, _ = run(capsys, "--library", lib, "dupes", "--remove-copies", "--yes")
+    assert code == 0 and "moved 1 photo(s)" in out  # the half-size copy; the byte copy stays as the best left
+    assert (tree / "camera" / "first copy.jpg").exists() and not (tree / "camera" / "small_first.jpg").exists()
+    assert (tree / "backup" / accordion.name).exists()  # alone in place now: nothing to remove
+    code, _, err = run(capsys, "--library", lib, "trash", str(tree / "backup" / accordion.name))
+    assert code == 2 and "every copy" in err

@@ -234,7 +234,7 @@ class Ranking:
 
     photos: list[Photo]
     reason: str
-    decided_by: str                                   # a rule name, "a guard", "tie ..." or "" (one photo)
+    decided_by: str              # a rule name, "a guard", "the older file", "the order found", "" (nothing to decide)
     guards: list[str] = field(default_factory=list)   # guards that overrode the rules, in words
     notes: dict[int, str] = field(default_factory=dict)  # photo id -> why it is not kept
 
@@ -282,10 +282,10 @@ def _first_difference(a: Photo, b: Photo, rule_key, rules: KeeperRules) -> str |
 def _deciding_rule(keep: Photo, other: Photo, facts: dict[int, KeeperFacts], rule_key, rules: KeeperRules) -> str:
     """Why ``keep`` comes before ``other``: the rule it wins by, else a guard, else a tie."""
     if rule_key(keep) < rule_key(other):
-        return _first_difference(keep, other, rule_key, rules) or "tie"
+        return _first_difference(keep, other, rule_key, rules) or "the order found"
     if facts[other.id].guards > facts[keep.id].guards:
         return "a guard"
-    return "tie (the older file)"
+    return "the older file" if keep.mtime_ns < other.mtime_ns else "the order found"
 
 
 def _why_not(p: Photo, keep: Photo, facts: dict[int, KeeperFacts], rule_key, rules: KeeperRules) -> str:

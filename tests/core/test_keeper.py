@@ -139,3 +139,10 @@ def test_a_group_may_keep_several_and_never_proposes_a_protected_photo():
     assert g.reason.startswith("keep IMG_1.jpg, IMG_2.jpg (decided by resolution)")
     everything_protected = make_group(None, photos[:2], protected={1, 2})
     assert everything_protected.removable == [] and everything_protected.bytes_to_free == 0
+
+
+def test_when_no_rule_separates_them_the_older_file_is_kept_and_said_so():
+    a, b = photo(1, mtime_ns=5), photo(2, mtime_ns=9)
+    r = rank([b, a], KeeperRules(order=("resolution",)))
+    assert r.photos[0].id == 1 and r.decided_by == "the older file"
+    assert r.reason == "keep IMG_1.jpg (decided by the older file): IMG_2.jpg is the same by every rule (kept the older file)"
