@@ -8,13 +8,24 @@ from collections import OrderedDict
 import numpy as np
 
 from ..core import verify as geometry
-from ..core.duplicates import (DEFAULT_THRESHOLD, MIN_INLIERS, DuplicateGroup, confirm_pairs, detail_ratio, exact_groups,
-                               group_pairs, make_group, near_pairs, upscaled_members)
+from ..core.duplicates import (
+    DEFAULT_THRESHOLD,
+    MIN_INLIERS,
+    DuplicateGroup,
+    UnionFind,
+    choose_keeper,
+    confirm_pairs,
+    detail_ratio,
+    exact_groups,
+    make_group,
+    near_pairs,
+    upscaled_members,
+)
 from ..core.index import EF_DUPLICATES
 from ..core.types import Photo, TaskContext
 from ..store import repositories as repo
 from ..store.library import Library
-from . import UserError
+from . import UserError, shots
 
 #: Photos whose keypoints stay in memory during one `dupes` check (about 5 KB each).
 KEYPOINT_CACHE = 20_000
@@ -70,23 +81,53 @@ def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: Tas
             nid, nsim = index.query(vectors[rows], k, ef=EF_DUPLICATES)
             found_ids.append((ids[rows], nid))
             found_sims.append(nsim)
-        pairs = near_pairs(np.concatenate([q for q, _ in found_ids]), np.concatenate([n for _, n in found_ids]),
-                           np.concatenate(found_sims), threshold, grey) if found_ids else []
-        # Pairs of readable photos, less those with the same bytes (already an exact group).
-        pairs = [p for p in pairs if p[0] in facts and p[1] in facts
-                 and not (p[0] in copies and p[1] in copies and facts[p[0]][0] == facts[p[1]][0])]
+        table = [np.concatenate([q for q, _ in found_ids]), np.concatenate([n for _, n in found_ids]),
+                 np.concatenate(found_sims)] if found_ids else None
+
+        def candidates(bar: float) -> list[tuple[int, int, float]]:
+            # Pairs of readable photos, less those with the same bytes (already an exact group).
+            found = near_pairs(*table, bar, grey) if table is not None else []
+            return [p for p in found if p[0] in facts and p[1] in facts
+                    and not (p[0] in copies and p[1] in copies and facts[p[0]][0] == facts[p[1]][0])]
+
+        pairs = candidates(threshold)
         stats = stats if stats is not None else {}
         stats["candidates"] = len(pairs)
+        frames: list[tuple[int, int, float]] = []  # burst frames are less alike than copies: a band below
         if verify:
             pairs = _confirmed(lib, pairs, forbidden, ctx, stats)
+            frames = _burst_candidates(lib, candidates(threshold - shots.BURST_ALLOWANCE), pairs, forbidden, ctx,
+                                       stats)
         row = {int(i): n for n, i in enumerate(ids)}
-        near = group_pairs(pairs, forbidden)
+        sorting = shots.sort_confirmed(
+            lib, pairs, frames, forbidden, lambda want: {i: vectors[row[i]] for i in want if i in row},
+            lambda members: choose_keeper(members, _upscaled(members) if verify else set()), only, verify)
+        near = sorting.near
         photos = _photos(lib, {i for g in near for i in g})
         for g in near:
             members = [photos[i] for i in g]
             upscaled = _upscaled(members) if verify else set()
             groups.append(make_group("near", members, {i: vectors[row[i]] for i in g}, upscaled))
+        groups.extend(sorting.others)
     return groups
+
+
+def _burst_candidates(lib: Library, wide: list[tuple[int, int, float]], confirmed: list[tuple[int, int, float]],
+                      forbidden: set[tuple[int, int]], ctx: TaskContext | None, stats: dict) -> list[tuple[int, int, float]]:
+    """Pairs in the burst band (below the threshold) that the geometric check confirms.
+
+    Checked apart from the near-duplicate candidates (own failure counts), so near-duplicate groups are
+    exactly what they would be without bursts; pairs already joined by a confirmed pair are skipped.
+    """
+    joined = UnionFind()
+    for a, b, _ in confirmed:
+        joined.union(a, b)
+    done = {(min(a, b), max(a, b)) for a, b, _ in confirmed}
+    band = [p for p in wide if (min(p[0], p[1]), max(p[0], p[1])) not in done and joined.find(p[0]) != joined.find(p[1])]
+    sub: dict = {}
+    found = _confirmed(lib, band, forbidden, ctx, sub) if band else []
+    stats.update(burst_candidates=len(band), burst_checks=sub.get("checks", 0))
+    return found
 
 
 def _photos(lib: Library, ids: set[int]) -> dict[int, Photo]:
