@@ -61,7 +61,7 @@ def open_raw(data: bytes, path: str, need: int) -> tuple[Image.Image, str, dict[
             width, height = int(raw.sizes.width), int(raw.sizes.height)
             if flip in (5, 6):
                 width, height = height, width
-            preview = _preview(raw, need)
+            preview = _preview(raw, need, data)
             if preview is not None:
                 im, source = preview, "preview"
                 for op in _FLIP.get(flip, ()):
@@ -78,7 +78,7 @@ def open_raw(data: bytes, path: str, need: int) -> tuple[Image.Image, str, dict[
     return im, fmt, _exif(data, im), (width, height), source
 
 
-def _preview(raw, need: int) -> Image.Image | None:
+def _preview(raw, need: int, data: bytes) -> Image.Image | None:
     """The embedded preview as an RGB picture, if there is one with a long side of at least ``need``."""
     import rawpy
 
@@ -87,6 +87,11 @@ def _preview(raw, need: int) -> Image.Image | None:
     except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
         return None
     if thumb.format == rawpy.ThumbFormat.JPEG:
+        # LibRaw hands out a preview of the length the file declares even when the file ends before it,
+        # the rest being whatever its memory held (another photo's preview, in a test). The preview's
+        # last bytes must be in the file.
+        if thumb.data[-1024:] not in data:
+            raise RawError("RAW file is truncated: its preview ends after the end of the file")
         im = Image.open(io.BytesIO(thumb.data))
         if max(im.size) < need:
             return None

@@ -22,8 +22,12 @@ from ..widgets.grid import PhotoGrid
 from .compare import CompareWidget
 
 
+KIND_TITLES = {"exact": "Exact copies", "near": "Near duplicates", "burst": "Burst (best shot first)",
+               "raw+jpeg": "RAW + JPEG pair"}
+
+
 def group_title(n: int, g: DuplicateGroup) -> str:
-    kind = "Exact copies" if g.kind == "exact" else "Near duplicates"
+    kind = KIND_TITLES.get(g.kind, g.kind)
     spare = sum(p.size for p in g.photos[1:])
     return f"{n}. {kind} · {len(g.photos)} photos · {human_bytes(spare)} to free · {os.path.basename(g.keep.path)}"
 
@@ -124,10 +128,10 @@ class DuplicatesView(QWidget):
             item = QListWidgetItem(group_title(n, g))
             item.setToolTip(g.reason)
             self.list.addItem(item)
-        exact = sum(g.kind == "exact" for g in groups)
-        spare = sum(p.size for g in groups for p in g.photos[1:])
-        self.summary.setText(f"{len(groups)} groups ({exact} exact, {len(groups) - exact} near) · "
-                             f"up to {human_bytes(spare)} to free")
+        count = {k: sum(g.kind == k for g in groups) for k in KIND_TITLES}
+        spare = sum(p.size for g in groups if g.kind != "raw+jpeg" for p in g.photos[1:])
+        kinds = ", ".join(f"{n} {k}" for k, n in count.items() if n or k in ("exact", "near"))
+        self.summary.setText(f"{len(groups)} groups ({kinds}) · up to {human_bytes(spare)} to free")
         if not groups:
             self.reason.setText("No duplicates found. Lower the similarity to look for looser matches.")
             self.model.set_photos([])
@@ -148,14 +152,17 @@ class DuplicatesView(QWidget):
         g = self.current_group()
         if g is None:
             return
-        kind = "exact copies (the same bytes)" if g.kind == "exact" else "near duplicates"
-        self.reason.setText(f"<b>{len(g.photos)} {kind}.</b> Suggested keeper ★ <b>{os.path.basename(g.keep.path)}</b>"
+        kind = {"exact": "exact copies (the same bytes)", "burst": "frames of a burst (different moments)",
+                "raw+jpeg": "photos: a RAW and its camera JPEG"}.get(g.kind, "near duplicates")
+        star = "best shot" if g.kind == "burst" else "keeper"
+        self.reason.setText(f"<b>{len(g.photos)} {kind}.</b> Suggested {star} ★ <b>{os.path.basename(g.keep.path)}</b>"
                             f" — {g.reason}.")
-        notes = ["★ keep"] + [""] * (len(g.photos) - 1)
+        notes = ["★ best shot" if g.kind == "burst" else "★ keep"] + [""] * (len(g.photos) - 1)
         self.model.set_photos(g.photos, g.similarities, notes)
         sel = self.grid.selectionModel()
         sel.clear()
-        for r in range(1, len(g.photos)):  # the suggestion: every copy but the keeper
+        # The suggestion: every copy but the keeper; nothing of a RAW + JPEG pair (both are kept).
+        for r in range(1, len(g.photos)) if g.kind != "raw+jpeg" else ():
             sel.select(self.model.index(r), sel.SelectionFlag.Select)
         self.grid.setCurrentIndex(self.model.index(1)) if len(g.photos) > 1 else None
         self._selection_changed()
@@ -178,7 +185,9 @@ class DuplicatesView(QWidget):
             self.compare.deleteLater()
             self.compare = None
         if a is not None and b is not None:
-            self.compare = CompareWidget(a, b, self.shared, ("Keeper:", "Copy:"), self)
+            g = self.current_group()
+            captions = ("Best shot:", "Frame:") if g is not None and g.kind == "burst" else ("Keeper:", "Copy:")
+            self.compare = CompareWidget(a, b, self.shared, captions, self)
             self.compare_box.addWidget(self.compare)
 
     def selected_photos(self) -> list[Photo]:
