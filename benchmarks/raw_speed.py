@@ -79,10 +79,10 @@ def raw_speed(files: int, megapixels: float, tmp: Path) -> str:
         mb = sum(p.stat().st_size for p in paths) / len(paths) / 1e6
         rows.append((kind, mb, per_file(paths), indexing_rate(folder, tmp / f"lib-{kind}")))
     base = rows[0][2]
-    w, h = big.size
     lines = [f"`python benchmarks/raw_speed.py --files {files} --megapixels {megapixels:g}` — {conditions()}", "",
-             f"{len(sources)} shared photos enlarged to {w}×{h}; DNG: 12-bit RGGB mosaic, uncompressed.", "",
-             "| files | MB each | decode per file (ms, one thread) | × JPEG | indexing (photos/s, network included) |",
+             f"{len(sources)} shared photos enlarged to {megapixels:g} MP each; JPEG quality 92; DNG: 12-bit RGGB "
+             "mosaic, uncompressed, with the full-size JPEG preview a camera embeds or without one.", "",
+             "| files | MB each | decode per file (ms, one file at a time) | × JPEG | indexing (photos/s, network included) |",
              "|---|---:|---:|---:|---:|"]
     lines += [f"| {k} | {mb:.1f} | {ms:.0f} | {ms / base:.1f} | {rate:.1f} |" for k, mb, ms, rate in rows]
     return "\n".join(lines)
