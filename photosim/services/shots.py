@@ -18,7 +18,7 @@ import numpy as np
 from ..core import bursts
 from ..core import verify as geometry
 from ..core.duplicates import DEFAULT_THRESHOLD, MIN_INLIERS, DuplicateGroup
-from ..core.raw import JPEG_EXTENSIONS, RAW_FORMATS, raw_jpeg_siblings
+from ..core.raw import RAW_FORMATS, raw_jpeg_siblings
 from ..core.types import Photo
 from ..store import repositories as repo
 from ..store.library import Library
@@ -96,22 +96,16 @@ def find_raw_pairs(lib: Library, only: set[int] | None = None) -> list[tuple[int
     with lib.db.session() as s:
         raws = repo.photos_of_formats(s, set(RAW_FORMATS.values()))
         siblings = repo.photos_by_paths(s, [q for p in raws for q in raw_jpeg_siblings(p.path)])
-        blobs = repo.get_keypoints(s, [p.id for p in raws] + [p.id for p in siblings.values()])
-        ids = [p.id for p in raws] + [p.id for p in siblings.values()]
+        candidates = []
+        for r in raws:
+            j = next((siblings[q] for q in raw_jpeg_siblings(r.path) if q in siblings), None)
+            if j is not None and (only is None or r.id in only or j.id in only):
+                candidates.append((r.id, j.id))
+        ids = [i for pair in candidates for i in pair]  # only photos that have a partner: a RAW library is large
+        blobs = repo.get_keypoints(s, ids)
         vec_ids, vecs = repo.get_vectors(s, 0, ids) if ids else (np.zeros(0, np.int64), None)
     row = {int(i): n for n, i in enumerate(vec_ids)}
-    out = []
-    for r in raws:
-        for path in raw_jpeg_siblings(r.path):
-            j = siblings.get(path)
-            if j is None or os.path.splitext(j.path)[1].lower() not in JPEG_EXTENSIONS:
-                continue
-            if only is not None and r.id not in only and j.id not in only:
-                continue
-            if _same_picture(r.id, j.id, blobs, row, vecs):
-                out.append((r.id, j.id))
-                break
-    return out
+    return [(r, j) for r, j in candidates if _same_picture(r, j, blobs, row, vecs)]
 
 
 def _same_picture(a: int, b: int, blobs: dict[int, bytes], row: dict[int, int], vecs) -> bool:
