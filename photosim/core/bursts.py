@@ -45,10 +45,11 @@ from .verify import LONG_SIDE, RANSAC_PIXELS, RATIO, Keypoints
 
 #: Share of its frame that each picture must show and the other not, for "the camera moved".
 OVERLAP_STEP = 0.02
-#: Matches that must agree on a motion of their own for "a part moved" ...
-MOVED_MATCHES = 8
+#: Matches that must agree on a motion of their own for "a part moved" (a half-size copy of a textured
+#: photo reached 9: with 128 keypoints the cue is weak, so the bar is high) ...
+MOVED_MATCHES = 12
 #: ... differing from the whole picture's by this many pixels at LONG_SIDE.
-MOVED_PIXELS = 8.0
+MOVED_PIXELS = 12.0
 #: A picture this much less sharp than another of the same size and framing is another moment: a copy
 #: cropped and enlarged back to its size by up to MAX_ENLARGEMENT keeps at least 0.7 of its sharpness
 #: (measured on the shared photos, docs/duplicates.md), a shaken or misfocused frame about half.
