@@ -41,10 +41,10 @@ def conditions() -> str:
     return f"{cpu}, {os.cpu_count()} CPUs, load average {load} (1/5/15 min) at {time.strftime('%Y-%m-%d %H:%M')}"
 
 
-def write_section(name: str, body: str) -> None:
-    """Replace (or append) the section ``name`` of docs/benchmarks.md with ``body``."""
+def write_section(name: str, body: str, doc: Path = DOC) -> None:
+    """Replace (or append) the section ``name`` of ``doc`` (docs/benchmarks.md) with ``body``."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    text = DOC.read_text() if DOC.exists() else _HEADER
+    text = doc.read_text() if doc.exists() else _HEADER
     block = f"{start}\n{body.rstrip()}\n{end}"
     if start in text and end in text:
         before, rest = text.split(start, 1)
@@ -52,5 +52,5 @@ def write_section(name: str, body: str) -> None:
         text = before + block + after
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text)

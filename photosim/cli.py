@@ -531,7 +531,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_similar)
 
-    c = sub.add_parser("dupes", help="groups of exact and near duplicates, with a suggested keeper (moves nothing)")
+    c = sub.add_parser("dupes", help="groups of exact and near duplicates, bursts (best shot first) and RAW + JPEG pairs, "
+                       "with a suggested keeper and why (moves nothing)")
     c.add_argument("--threshold", type=float, default=None,
                    help="cosine similarity for near-duplicates (default: calibrated, else %.2f)" % DEFAULT_THRESHOLD)
     c.add_argument("--calibrate", action="store_true",

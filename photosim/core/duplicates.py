@@ -7,9 +7,11 @@ pictures share their keypoints' layout, see core/verify.py). A global vector
 alone cannot tell a greyscale or captioned copy from another photo of the same
 object; the geometry can. Confirmed pairs are joined into groups by connected
 components together with the same-bytes groups, so a photo is in one group
-only; pairs the user marked "not duplicates" are never joined directly. Which
-member to keep is core/keeper.py's. Nothing here reads a file: the check is a
-callable handed in by the service.
+only; pairs the user marked "not duplicates" are never joined directly. Frames
+of a burst and a RAW with its camera JPEG are not copies of each other: they
+are told apart and grouped by core/bursts.py (kinds "burst" and "raw+jpeg"),
+still each photo in one group. Which member to keep is core/keeper.py's.
+Nothing here reads a file: the check is a callable handed in by the service.
 """
 from __future__ import annotations
 
@@ -42,22 +44,30 @@ MAX_FAILED_CHECKS = 2
 UNVERIFIED_THRESHOLD = 0.95
 
 
-#: Kinds of group, in the order they are listed; a new kind (bursts) slots in here.
-KINDS: dict[str, str] = {"exact": "Exact copies", "near": "Near duplicates"}
+#: Kinds of group, in the order they are listed. Exact and near groups hold copies of one picture; a
+#: burst holds different moments of one scene (best shot first); a RAW + JPEG pair is one capture
+#: written twice by the camera, and keeps both files.
+KINDS: dict[str, str] = {"exact": "Exact copies", "near": "Near duplicates", "burst": "Burst (best shot first)",
+                         "raw+jpeg": "RAW + JPEG pair"}
 
 
 @dataclass
 class DuplicateGroup:
-    """Photos that are copies of one picture. Each photo is in at most one group.
+    """Photos of one picture (or one scene, for a burst). Each photo is in at most one group.
 
     ``photos`` are ranked best first and the first ``keep_count`` are kept by
-    default (more than one where a kind keeps several, e.g. a RAW and its
-    camera JPEG). Members in ``protected`` folders are kept whatever their
-    rank. ``same_bytes`` marks exact copies inside the group: photo id -> the
-    id of the member (earlier in ``photos``) whose bytes it repeats.
+    default (more than one where a kind keeps several: a RAW and its camera
+    JPEG). Members in ``protected`` folders are kept whatever their rank.
+    ``same_bytes`` marks exact copies inside the group: photo id -> the id of
+    the member (earlier in ``photos``) whose bytes it repeats. ``copy_of``, in
+    a burst or a RAW + JPEG group, marks the members that are only copies of
+    another member (a re-encode of one frame): photo id -> that member.
+    ``keep_when_asked``: how many are kept when the person asks to remove
+    this kind's extras (a RAW + JPEG pair under a format rule: one); 0 means
+    ``keep_count``.
     """
 
-    kind: str                     # a key of KINDS: "exact" (every member the same bytes) | "near" | ...
+    kind: str                     # a key of KINDS: "exact" (all the same bytes) | "near" | "burst" | "raw+jpeg"
     photos: list[Photo]           # best first
     similarities: list[float]     # of each photo to the keeper
     reason: str                   # which rule decided, which guard applied, why each other one is not kept
@@ -67,6 +77,8 @@ class DuplicateGroup:
     notes: dict[int, str] = field(default_factory=dict)  # photo id -> why it is not kept
     decided_by: str = ""
     guards: list[str] = field(default_factory=list)
+    copy_of: dict[int, int] = field(default_factory=dict)
+    keep_when_asked: int = 0
 
     @property
     def keep(self) -> Photo:
@@ -231,6 +243,14 @@ def make_group(kind: str | None, photos: list[Photo], vectors: dict[int, np.ndar
     hashes = {p.content_hash for p in ranked}
     if kind is None:
         kind = "exact" if len(hashes) == 1 and None not in hashes else "near"
+    sims = [1.0] * len(ranked) if kind == "exact" else similarities(ranked, vectors)
+    return DuplicateGroup(kind, ranked, sims, ranking.reason, keep_count=keep_count,
+                          same_bytes=same_bytes_marks(ranked), protected=frozenset(protected) & {p.id for p in ranked},
+                          notes=ranking.notes, decided_by=ranking.decided_by, guards=ranking.guards)
+
+
+def same_bytes_marks(ranked: list[Photo]) -> dict[int, int]:
+    """photo id -> the first member (in ``ranked`` order) with the same bytes, for each later one."""
     first_of: dict[str, int] = {}
     same: dict[int, int] = {}
     for p in ranked:
@@ -239,12 +259,14 @@ def make_group(kind: str | None, photos: list[Photo], vectors: dict[int, np.ndar
                 same[p.id] = first_of[p.content_hash]
             else:
                 first_of[p.content_hash] = p.id
-    if kind == "exact" or not vectors:
-        sims = [1.0] * len(ranked)
-    else:
-        kv = vectors[ranked[0].id]
-        sims = [float(np.dot(kv, vectors[p.id])) if p.id in vectors else 0.0 for p in ranked]
-        sims[0] = 1.0
-    return DuplicateGroup(kind, ranked, [round(s, 4) for s in sims], ranking.reason, keep_count=keep_count,
-                          same_bytes=same, protected=frozenset(protected) & {p.id for p in ranked},
-                          notes=ranking.notes, decided_by=ranking.decided_by, guards=ranking.guards)
+    return same
+
+
+def similarities(ranked: list[Photo], vectors: dict[int, np.ndarray] | None) -> list[float]:
+    """Each member's cosine similarity to the first (1.0 for the first; 1.0 for all without vectors)."""
+    if not vectors or ranked[0].id not in vectors:
+        return [1.0] * len(ranked)
+    kv = vectors[ranked[0].id]
+    sims = [float(np.dot(kv, vectors[p.id])) if p.id in vectors else 0.0 for p in ranked]
+    sims[0] = 1.0
+    return [round(s, 4) for s in sims]

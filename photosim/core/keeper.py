@@ -22,7 +22,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .bursts import exposure_offsets, shot_key, why_not_best
 from .paths import is_under
+from .raw import RAW_FORMATS
 from .types import Photo
 
 #: Share of the height or of the group's detail that counts as a real difference.
@@ -37,8 +39,7 @@ EXIF_STEP = 3
 
 #: Format families a preference list may name (also any single format or extension: "dng", "webp").
 FORMAT_FAMILIES: dict[str, frozenset[str]] = {
-    "raw": frozenset({"DNG", "CR2", "CR3", "NEF", "NRW", "ARW", "SRF", "SR2", "ORF", "RW2", "RAF", "PEF", "SRW",
-                      "RWL", "IIQ", "3FR", "RAW"}),
+    "raw": frozenset(RAW_FORMATS.values()),  # every format LibRaw reads (core/raw.py)
     "heic": frozenset({"HEIC", "HEIF", "HIF", "AVIF"}),
     "jpeg": frozenset({"JPEG", "JPG", "JPE", "MPO"}),
     "png": frozenset({"PNG"}),
@@ -82,6 +83,7 @@ class KeeperFacts:
     grey_copy: bool     # greyscale while another copy is in colour
     recompressed: bool  # a later copy with clearly lower JPEG quality than an older one at least as large
     less_exif: bool     # clearly fewer EXIF tags than the fullest copy
+    exposure_off: float | None = None  # stops from the group's middle exposure if badly exposed (bursts.py)
 
     @property
     def derived(self) -> bool:
@@ -92,8 +94,11 @@ class KeeperFacts:
         return (self.bordered, self.upscaled, self.grey_copy, self.recompressed)
 
 
-def keeper_facts(p: Photo, group: list[Photo], upscaled: set[int] = frozenset()) -> KeeperFacts:
+def keeper_facts(p: Photo, group: list[Photo], upscaled: set[int] = frozenset(),
+                 offsets: dict[int, float | None] | None = None) -> KeeperFacts:
+    """``offsets``: bursts.exposure_offsets of the group, if already known."""
     others = [q for q in group if q.id != p.id]
+    offsets = offsets if offsets is not None else exposure_offsets(group)
     return KeeperFacts(
         bordered=any(added_border(p, q) for q in others),
         upscaled=p.id in upscaled,
@@ -105,6 +110,7 @@ def keeper_facts(p: Photo, group: list[Photo], upscaled: set[int] = frozenset())
             and q.mtime_ns <= p.mtime_ns and _pixels(q) >= _pixels(p)
             for q in others),
         less_exif=p.exif_tags + EXIF_STEP <= max(q.exif_tags for q in group),
+        exposure_off=offsets.get(p.id),
     )
 
 
@@ -175,11 +181,6 @@ def _seconds(p: Photo) -> float:
     return p.mtime_ns / 1e9
 
 
-def _sharpness(p: Photo) -> float | None:
-    value = getattr(p, "sharpness", None)  # measured at indexing where the library has it
-    return None if value is None else float(value)
-
-
 def _kb(n: int) -> str:
     return f"{n / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
 
@@ -191,37 +192,38 @@ class Rule:
     name: str
     help: str
     key: Callable[[Photo, KeeperRules, KeeperFacts], Any]
-    loses: Callable[[Photo, Photo, KeeperRules], str]  # (member, keeper, rules) -> why not kept
+    loses: Callable[[Photo, Photo, KeeperRules, KeeperFacts], str]  # (member, keeper, rules, its facts) -> why
 
 
-def _loses_date(p: Photo, keep: Photo, rules: KeeperRules) -> str:
+def _loses_date(p: Photo, keep: Photo, rules: KeeperRules, f: KeeperFacts) -> str:
     return "is older" if rules.newest else "is newer"
 
 
-def _loses_format(p: Photo, keep: Photo, rules: KeeperRules) -> str:
+def _loses_format(p: Photo, keep: Photo, rules: KeeperRules, f: KeeperFacts) -> str:
     return f"is {format_family(p).upper()} ({format_family(keep).upper()} is preferred)"
 
 
-def _loses_folder(p: Photo, keep: Photo, rules: KeeperRules) -> str:
+def _loses_folder(p: Photo, keep: Photo, rules: KeeperRules, f: KeeperFacts) -> str:
     return "is outside the priority folders" if _folder_rank(p, rules) == len(rules.folders) else \
         "is in a lower-priority folder"
 
 
 RULES: dict[str, Rule] = {r.name: r for r in (
     Rule("resolution", "most pixels", lambda p, r, f: -_pixels(p),
-         lambda p, k, r: f"is smaller ({p.width}×{p.height})"),
-    Rule("size", "largest file", lambda p, r, f: -p.size, lambda p, k, r: f"is a smaller file ({_kb(p.size)})"),
+         lambda p, k, r, f: f"is smaller ({p.width}×{p.height})"),
+    Rule("size", "largest file", lambda p, r, f: -p.size, lambda p, k, r, f: f"is a smaller file ({_kb(p.size)})"),
     Rule("date", "oldest (or newest) date taken, else file date",
          lambda p, r, f: (-_seconds(p), -p.mtime_ns) if r.newest else (_seconds(p), p.mtime_ns), _loses_date),
     Rule("format", "format preference (e.g. raw,heic,png,jpeg)", lambda p, r, f: _format_rank(p, r), _loses_format),
     Rule("folder", "folder priority (a list of folders)", lambda p, r, f: _folder_rank(p, r), _loses_folder),
     Rule("name", "a name without 'copy', '(1)' ...", lambda p, r, f: copy_like_name(p, r),
-         lambda p, k, r: "has a copy-like name"),
-    Rule("sharpness", "sharpest (where measured)",
-         lambda p, r, f: -_sharpness(p) if _sharpness(p) is not None else float("inf"),
-         lambda p, k, r: "is less sharp"),
+         lambda p, k, r, f: "has a copy-like name"),
+    # The best-shot measure of bursts (core/bursts.py, measured at indexing): sharpest of the photos
+    # exposed like the rest of the group; unmeasured photos tie last.
+    Rule("sharpness", "sharpest of the well-exposed (measured at indexing)",
+         lambda p, r, f: shot_key(p, f.exposure_off), lambda p, k, r, f: why_not_best(p, f.exposure_off)),
     Rule("exif", "fullest EXIF", lambda p, r, f: f.less_exif,
-         lambda p, k, r: f"has less EXIF ({p.exif_tags} tags against {k.exif_tags})"),
+         lambda p, k, r, f: f"has less EXIF ({p.exif_tags} tags against {k.exif_tags})"),
 )}
 
 
@@ -240,10 +242,14 @@ class Ranking:
 
 
 def rank(photos: list[Photo], rules: KeeperRules = KeeperRules(), upscaled: set[int] = frozenset(),
-         keep_count: int = 1) -> Ranking:
+         keep_count: int = 1, guarded: bool = True) -> Ranking:
     """Order ``photos`` best first: underived before derived (the guards), then the rules in order,
-    then the oldest file. The first ``keep_count`` are the ones to keep."""
-    facts = {p.id: keeper_facts(p, photos, upscaled) for p in photos}
+    then the oldest file. The first ``keep_count`` are the ones to keep. ``guarded=False``: the
+    photos are not copies of each other (frames of a burst), so no guard applies."""
+    offsets = exposure_offsets(photos)
+    facts = {p.id: keeper_facts(p, photos, upscaled, offsets) for p in photos}
+    if not guarded:
+        facts = {i: KeeperFacts(False, False, False, False, f.less_exif, f.exposure_off) for i, f in facts.items()}
 
     def rule_key(p: Photo) -> tuple:
         return tuple(RULES[name].key(p, rules, facts[p.id]) for name in rules.order)
@@ -295,7 +301,7 @@ def _why_not(p: Photo, keep: Photo, facts: dict[int, KeeperFacts], rule_key, rul
         return guard_text(p, f) or "is a derived copy"
     rule = _first_difference(p, keep, rule_key, rules)
     if rule is not None:
-        return RULES[rule].loses(p, keep, rules)
+        return RULES[rule].loses(p, keep, rules, f)
     if p.mtime_ns > keep.mtime_ns:
         return "is the same by every rule (kept the older file)"
     return "is the same by every rule (kept the first found)"

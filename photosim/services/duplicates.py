@@ -1,4 +1,5 @@
-"""Duplicate groups: exact copies (same bytes) and near-duplicates confirmed by the geometric check.
+"""Duplicate groups: exact copies (same bytes), near-duplicates confirmed by the geometric check,
+bursts and RAW + JPEG pairs.
 
 Reads photos only; may write to the library the keypoints of photos indexed before they were stored."""
 from __future__ import annotations
@@ -11,14 +12,14 @@ from typing import TextIO
 import numpy as np
 
 from ..core import verify as geometry
-from ..core.duplicates import (DEFAULT_THRESHOLD, KINDS, MIN_INLIERS, DuplicateGroup, KeeperRules, confirm_pairs,
-                               detail_ratio, exact_groups, join_groups, make_group, near_pairs, upscaled_members)
+from ..core.duplicates import (DEFAULT_THRESHOLD, KINDS, MIN_INLIERS, DuplicateGroup, KeeperRules, UnionFind,
+                               confirm_pairs, detail_ratio, exact_groups, make_group, near_pairs, upscaled_members)
 from ..core.index import EF_DUPLICATES
 from ..core.types import Photo, TaskContext
 from ..store import removals
 from ..store import repositories as repo
 from ..store.library import Library
-from . import UserError, settings
+from . import UserError, settings, shots
 from .folders import protecting_folder
 
 #: Photos whose keypoints stay in memory during one `dupes` check (about 5 KB each).
@@ -38,8 +39,9 @@ def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: Tas
                     neighbours: int = 10, verify: bool = True, only: set[int] | None = None,
                     stats: dict | None = None, rules: KeeperRules | None = None,
                     with_removed: bool = False) -> list[DuplicateGroup]:
-    """Duplicate groups, exact ones first, each photo in one group, keeper first by the library's
-    keeper rules (``rules`` overrides them); photos in protected folders are marked kept.
+    """Duplicate groups by kind (exact, near, burst, raw+jpeg; core/duplicates.KINDS), each photo in one
+    group, keeper first by the library's keeper rules (``rules`` overrides them); photos in protected
+    folders are marked kept.
 
     ``only``: restrict to the groups of these photo ids (their direct duplicates),
     so a check about a few photos does not compare the whole library.
@@ -50,10 +52,14 @@ def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: Tas
     neighbours; a greyscale photo against a colour one, GREY_ALLOWANCE lower) are
     confirmed by the geometric check of core/verify.py on the keypoints stored
     at indexing (a photo indexed without them is read once and they are kept);
-    ``verify=False`` trusts the similarity alone. Same-bytes groups and confirmed
-    pairs are then joined, so an exact pair with a re-encode of it is one group of
-    three with the pair marked as exact copies. ``stats``, if given, receives the
-    counts of candidate pairs, geometric checks and photos read from files.
+    ``verify=False`` trusts the similarity alone. Pairs in a band below the
+    threshold are checked too, as possible burst frames only. Confirmed pairs are
+    then sorted into copies and burst frames, RAWs are paired with their camera
+    JPEGs (services/shots.py), and all are joined with the same-bytes groups, so
+    an exact pair with a re-encode of it is one group of three with the pair
+    marked as exact copies, and an exact pair inside a burst is marked there.
+    ``stats``, if given, receives the counts of candidate pairs, geometric checks
+    (near and burst band) and photos read from files.
     """
     if not 0.0 < threshold <= 1.0:
         raise UserError("--threshold must be between 0 and 1")
@@ -69,6 +75,7 @@ def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: Tas
     same_bytes = exact_groups({i: digest for i, (digest, _) in facts.items()})
     copies = {i for g in same_bytes for i in g}
     pairs: list[tuple[int, int, float]] = []
+    frames: list[tuple[int, int, float]] = []  # burst frames are less alike than copies: a band below
     keep = np.isin(ids, list(facts))
     ids, vectors = ids[keep], vectors[keep]
     queries = np.flatnonzero(np.isin(ids, list(only))) if only is not None else np.arange(len(ids))
@@ -88,32 +95,78 @@ def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: Tas
             nid, nsim = index.query(vectors[rows], k, ef=EF_DUPLICATES)
             found_ids.append((ids[rows], nid))
             found_sims.append(nsim)
-        pairs = near_pairs(np.concatenate([q for q, _ in found_ids]), np.concatenate([n for _, n in found_ids]),
-                           np.concatenate(found_sims), threshold, grey) if found_ids else []
-        # Pairs of readable photos, less those with the same bytes (already joined).
-        pairs = [p for p in pairs if p[0] in facts and p[1] in facts
-                 and not (p[0] in copies and p[1] in copies and facts[p[0]][0] == facts[p[1]][0])]
+        table = [np.concatenate([q for q, _ in found_ids]), np.concatenate([n for _, n in found_ids]),
+                 np.concatenate(found_sims)] if found_ids else None
+
+        def candidates(bar: float) -> list[tuple[int, int, float]]:
+            # Pairs of readable photos, less those with the same bytes (already joined).
+            found = near_pairs(*table, bar, grey) if table is not None else []
+            return [p for p in found if p[0] in facts and p[1] in facts
+                    and not (p[0] in copies and p[1] in copies and facts[p[0]][0] == facts[p[1]][0])]
+
+        pairs = candidates(threshold)
         stats["candidates"] = len(pairs)
         if verify:
             pairs = _confirmed(lib, pairs, forbidden, ctx, stats, same_bytes)
-    joined = join_groups(same_bytes, pairs, forbidden)
-    if only is not None:
-        joined = [g for g in joined if any(i in only for i in g)]
-    photos = _photos(lib, {i for g in joined for i in g})
+            frames = _burst_candidates(lib, candidates(threshold - shots.BURST_ALLOWANCE), pairs, same_bytes,
+                                       forbidden, ctx, stats)
     row = {int(i): n for n, i in enumerate(ids)}
+
+    def vecs(want: list[int]) -> dict[int, np.ndarray]:
+        return {i: vectors[row[i]] for i in want if i in row}
+
+    def upscaled(members: list[Photo]) -> set[int]:
+        return _upscaled(members) if verify and len({p.content_hash for p in members}) > 1 else set()
+
+    # Copies, burst frames and RAW + JPEG pairs sorted apart, each photo in one group (services/shots.py).
+    sorting = shots.sort_confirmed(lib, same_bytes, pairs, frames, forbidden, only, verify,
+                                   taking_part=set(facts) if with_removed else None)
+    found = sorting.found
+    if only is not None:
+        def wanted(ids_: list[int]) -> bool:
+            return any(i in only for i in ids_)
+        found.near = [g for g in found.near if wanted(g)]
+        found.paired = [g for g in found.paired if wanted(g)]
+        found.bursts = [b for b in found.bursts if wanted([i for unit in b for i in unit])]
+    photos = sorting.photos
     groups: list[DuplicateGroup] = []
-    for g in joined:
+    for g in found.near:
         members = [photos[i] for i in g if i in photos]
         if len(members) < 2:
             continue
         exact = len({p.content_hash for p in members}) == 1
-        upscaled = _upscaled(members) if verify and not exact else set()
-        vecs = None if exact else {i: vectors[row[i]] for i in g if i in row}
-        shielded = [p.id for p in members if protecting_folder(p.path, protected) is not None]
-        groups.append(make_group(None, members, vecs, upscaled, rules, shielded))
+        groups.append(make_group(None, members, None if exact else vecs(g), upscaled(members), rules))
+    groups += [shots.paired_group(g, sorting, rules, vecs, upscaled) for g in found.paired]
+    groups += [shots.burst_group(b, sorting, rules, vecs, upscaled) for b in found.bursts]
+    for g in groups:
+        g.protected = frozenset(p.id for p in g.photos if protecting_folder(p.path, protected) is not None)
     order = {kind: n for n, kind in enumerate(KINDS)}
-    groups.sort(key=lambda grp: order.get(grp.kind, len(order)))  # stable: by first photo id within a kind
+    groups.sort(key=lambda grp: (order.get(grp.kind, len(order)), min(p.id for p in grp.photos)))
     return groups
+
+
+def _burst_candidates(lib: Library, wide: list[tuple[int, int, float]], confirmed: list[tuple[int, int, float]],
+                      same_bytes: list[list[int]], forbidden: set[tuple[int, int]], ctx: TaskContext | None,
+                      stats: dict) -> list[tuple[int, int, float]]:
+    """Pairs in the burst band (below the threshold) that the geometric check confirms.
+
+    Checked apart from the near-duplicate candidates (own failure counts), so near-duplicate groups are
+    exactly what they would be without bursts; pairs already joined by a confirmed pair (or by the same
+    bytes) are skipped.
+    """
+    joined = UnionFind()
+    for a, b, _ in confirmed:
+        joined.union(a, b)
+    for g in same_bytes:
+        for x in g[1:]:
+            joined.union(g[0], x)
+    done = {(min(a, b), max(a, b)) for a, b, _ in confirmed}
+    band = [p for p in wide
+            if (min(p[0], p[1]), max(p[0], p[1])) not in done and joined.find(p[0]) != joined.find(p[1])]
+    sub: dict = {}
+    found = _confirmed(lib, band, forbidden, ctx, sub, same_bytes) if band else []
+    stats.update(burst_candidates=len(band), burst_checks=sub.get("checks", 0))
+    return found
 
 
 def _photos(lib: Library, ids: set[int]) -> dict[int, Photo]:

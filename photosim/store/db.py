@@ -64,8 +64,18 @@ def _removal_journal_v3(conn) -> None:
                       "SELECT batch, 'trash', min(at) FROM trash_moves GROUP BY batch"))
 
 
+def _add_shot_facts_v4(conn) -> None:
+    # Photos indexed before have none: no capture instant (bursts are told by their pictures alone) and no
+    # measures (`dupes` measures a burst's frames from their files once, and keeps them).
+    for column, kind in (("taken_subsec", "VARCHAR(9)"), ("camera", "VARCHAR(64)"), ("sharpness", "FLOAT"),
+                         ("exposure", "FLOAT")):
+        if column not in {row[1] for row in conn.execute(text("PRAGMA table_info(photos)"))}:
+            conn.execute(text(f"ALTER TABLE photos ADD COLUMN {column} {kind}"))
+
+
 #: version -> function that brings a database at version-1 up to version.
-MIGRATIONS: dict[int, Callable] = {1: _create_v1, 2: _add_keypoints_v2, 3: _removal_journal_v3}
+MIGRATIONS: dict[int, Callable] = {1: _create_v1, 2: _add_keypoints_v2, 3: _removal_journal_v3,
+                                   4: _add_shot_facts_v4}
 
 
 class Database:

@@ -11,7 +11,8 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 3  # 2: keypoints; 3: removal journal, protected folders
+SCHEMA_VERSION = 4  # 2: keypoints; 3: removal journal, protected folders; 4: capture instant, camera,
+                    # sharpness and exposure (bursts)
 
 
 class FsPath(TypeDecorator):
@@ -61,6 +62,10 @@ class PhotoRow(Base):
     jpeg_quality: Mapped[int | None]
     grey: Mapped[bool] = mapped_column(default=False)
     border: Mapped[float] = mapped_column(default=0.0)
+    taken_subsec: Mapped[str | None] = mapped_column(String(9))
+    camera: Mapped[str | None] = mapped_column(String(64))
+    sharpness: Mapped[float | None]
+    exposure: Mapped[float | None]
     state: Mapped[str] = mapped_column(String(8), index=True)
     added_at: Mapped[float]
 

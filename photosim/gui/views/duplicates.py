@@ -1,5 +1,5 @@
-"""Duplicates: groups (exact first, then near), the suggested keeper and why, compare, trash, undo,
-the keeper-rules pane and "Keep the best in every group".
+"""Duplicates: groups (exact, near, bursts with their best shot, RAW + JPEG pairs), the suggested keeper
+and why, compare, trash, undo, the keeper-rules pane and "Keep the best in every group".
 
 The view only chooses which files to hand to the services: the keeper rules,
 protected folders, the refusal to remove every copy, the removal plan, the
@@ -29,6 +29,9 @@ from .keeper_rules import KeeperRulesPane
 
 #: What "Keep the best in every group" may take (bursts are different moments: never by default).
 SCOPES = {"Exact and near copies": ("exact", "near"), "Exact copies only": ("exact",)}
+#: How a group's kind reads in a sentence.
+KIND_WORDS = {"exact": "exact copies (the same bytes)", "near": "near duplicates",
+              "burst": "frames of a burst (different moments)", "raw+jpeg": "photos: a RAW and its camera JPEG"}
 
 
 def group_title(n: int, g: DuplicateGroup) -> str:
@@ -40,16 +43,19 @@ def group_title(n: int, g: DuplicateGroup) -> str:
 
 
 def member_notes(g: DuplicateGroup) -> list[str]:
-    """The badge under each photo: kept (★), protected, a byte-for-byte copy (=)."""
+    """The badge under each photo: kept (★; a burst's best shot), protected, a byte-for-byte copy (=),
+    a copy of another member inside a burst or a RAW + JPEG group."""
     out = []
     for p in g.photos:
         parts = []
         if any(k.id == p.id for k in g.keepers):
-            parts.append("★ keep")
+            parts.append("★ best shot" if g.kind == "burst" and p.id == g.keep.id else "★ keep")
         elif p.id in g.protected:
             parts.append("protected")
         if p.id in g.same_bytes:
             parts.append("= same bytes")
+        elif p.id in g.copy_of:
+            parts.append("copy")
         out.append(" · ".join(parts))
     return out
 
@@ -176,10 +182,10 @@ class DuplicatesView(QWidget):
             item = QListWidgetItem(group_title(n, g))
             item.setToolTip(g.reason)
             self.list.addItem(item)
-        exact = sum(g.kind == "exact" for g in groups)
+        count = {k: sum(g.kind == k for g in groups) for k in KINDS}
+        kinds = ", ".join(f"{n} {k}" for k, n in count.items() if n or k in ("exact", "near"))
         spare = sum(g.bytes_to_free for g in groups)  # each photo is in one group: counted once
-        self.summary.setText(f"{len(groups)} groups ({exact} exact, {len(groups) - exact} near) · "
-                             f"up to {human_bytes(spare)} to free")
+        self.summary.setText(f"{len(groups)} groups ({kinds}) · up to {human_bytes(spare)} to free")
         self.keep_best.setEnabled(spare > 0)
         if not groups:
             self.keep_best.setEnabled(False)
@@ -202,7 +208,8 @@ class DuplicatesView(QWidget):
         g = self.current_group()
         if g is None:
             return
-        kind = "exact copies (the same bytes)" if g.kind == "exact" else KINDS.get(g.kind, g.kind).lower()
+        kind = KIND_WORDS.get(g.kind, g.kind)
+        star = "best shot" if g.kind == "burst" else ("keepers" if len(g.keepers) > 1 else "keeper")
         extra = ""
         if g.same_bytes and g.kind != "exact":
             extra += f" {len(g.same_bytes)} of them repeat another's bytes (= same bytes)."
@@ -210,13 +217,13 @@ class DuplicatesView(QWidget):
             extra += f" {len(g.protected)} in a protected folder (always kept)."
         if not g.removable:
             extra += " Nothing here will be removed."
-        self.reason.setText(f"<b>{len(g.photos)} {kind}.</b> Suggested keeper ★ <b>{os.path.basename(g.keep.path)}</b>"
-                            f" — {g.reason}.{extra}")
+        keep = ", ".join(os.path.basename(p.path) for p in g.keepers)
+        self.reason.setText(f"<b>{len(g.photos)} {kind}.</b> Suggested {star} ★ <b>{keep}</b> — {g.reason}.{extra}")
         self.model.set_photos(g.photos, g.similarities, member_notes(g))
         sel = self.grid.selectionModel()
         sel.clear()
         rows = [r for r, p in enumerate(g.photos) if not g.kept(p)]
-        for r in rows:  # the suggestion: every copy that is not kept
+        for r in rows:  # the suggestion: every member that is not kept (nothing of a RAW + JPEG pair)
             sel.select(self.model.index(r), sel.SelectionFlag.Select)
         if rows:
             self.grid.setCurrentIndex(self.model.index(rows[0]))
@@ -240,7 +247,9 @@ class DuplicatesView(QWidget):
             self.compare.deleteLater()
             self.compare = None
         if a is not None and b is not None:
-            self.compare = CompareWidget(a, b, self.shared, ("Keeper:", "Copy:"), self)
+            g = self.current_group()
+            captions = ("Best shot:", "Frame:") if g is not None and g.kind == "burst" else ("Keeper:", "Copy:")
+            self.compare = CompareWidget(a, b, self.shared, captions, self)
             self.compare_box.addWidget(self.compare)
 
     def selected_photos(self) -> list[Photo]:
