@@ -544,8 +544,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(resolution,size,date,format,folder,name,sharpness,exif; see 'photosim config')")
     c.add_argument("--remove-copies", action="store_true",
                    help="keep the best of every group and move the rest to the quarantine (asks once; one undo step)")
-    c.add_argument("--kind", action="append", choices=("exact", "near", "burst"),
-                   help="with --remove-copies: which groups (repeatable; default exact and near, never bursts)")
+    c.add_argument("--kind", action="append", choices=("exact", "near", "burst", "raw+jpeg"),
+                   help="with --remove-copies: which groups (repeatable; default exact and near: copies only, never "
+                        "a burst frame nor a RAW or its JPEG). burst: all but the best shot; raw+jpeg: the file of "
+                        "each pair your keeper rules do not prefer (needs a 'format' rule)")
     c.add_argument("--dry-run", action="store_true", help="with --remove-copies: list what would move, move nothing")
     c.add_argument("--yes", action="store_true", help="with --remove-copies: do not ask (for scripts)")
     c.set_defaults(func=cmd_dupes)

@@ -5,22 +5,32 @@ how many bytes); the run moves exactly those, re-checking each file just
 before it moves. Never a keeper, never a protected photo, never the last copy
 in place: a group whose keepers are not on disk as indexed is left alone, and
 a photo whose file changed since indexing is skipped and reported.
+
+What goes depends on the kinds asked for. By default (exact and near) only
+copies: every member of exact and near groups but the keeper, and the copies
+*inside* a burst or a RAW + JPEG group (a re-encode of one frame, a byte copy
+of the camera JPEG) — never a frame of a burst, never a RAW or its camera
+JPEG. "burst" takes every frame but the best shot (and its camera JPEG).
+"raw+jpeg" takes the file of each pair that the person's keeper rules do not
+prefer, and only when those rules hold a "format" rule: without one both
+files are kept and the group is reported as left alone.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 
-from ..core.duplicates import DuplicateGroup
+from ..core.duplicates import KINDS, DuplicateGroup
 from ..core.types import Photo, TaskContext
 from ..store.library import Library
 from . import UserError
 from .folders import protected_folders, protecting_folder
 from .trash import Removal, move_to_quarantine, unchanged
 
-#: Kinds a bulk removal takes unless told otherwise: bursts are different moments, not copies.
+#: Kinds a bulk removal takes unless told otherwise: bursts are different moments, not copies, and a
+#: RAW + JPEG pair is one capture the camera wrote twice.
 DEFAULT_KINDS = ("exact", "near")
-ALL_KINDS = ("exact", "near", "burst")
+ALL_KINDS = tuple(KINDS)
 
 
 @dataclass
@@ -50,9 +60,11 @@ def plan_removal(groups: list[DuplicateGroup], kinds: tuple[str, ...] = DEFAULT_
     """What "keep the best" would move from ``groups``.
 
     In a group of a chosen kind, every member that is not kept (keepers and
-    protected photos are). With "exact" chosen, also the byte-for-byte copies
-    inside groups of other kinds (one of each set of identical files stays),
-    since removing those loses no picture.
+    protected photos are; a RAW + JPEG group asked for keeps ``keep_when_asked``).
+    In groups of other kinds, only what loses no picture: with "exact" chosen,
+    the byte-for-byte copies (one of each set of identical files stays); with
+    "near", the members marked as copies of another (``copy_of``: a frame's
+    re-encode inside a burst), the member they copy staying.
     """
     unknown = [k for k in kinds if k not in ALL_KINDS]
     if unknown:
@@ -66,17 +78,22 @@ def plan_removal(groups: list[DuplicateGroup], kinds: tuple[str, ...] = DEFAULT_
         return state[p.id]
 
     for g in groups:
+        byid = {p.id: p for p in g.photos}
         if g.kind in kinds:
-            stays = [p for p in g.keepers]
-            candidates = {p.id: stays for p in g.removable}
-        elif "exact" in kinds:
-            byid = {p.id: p for p in g.photos}
-            candidates = {p.id: [byid[g.same_bytes[p.id]]] for p in g.removable if p.id in g.same_bytes}
+            stays = g.photos[:g.keep_when_asked or g.keep_count]
+            candidates = {p.id: stays for p in g.photos[len(stays):] if p.id not in g.protected}
         else:
-            continue
+            candidates = {}
+            for p in g.removable:  # a copy of another member: the member it copies stays
+                if "near" in kinds and p.id in g.copy_of:
+                    candidates[p.id] = [byid[g.copy_of[p.id]]]
+                elif "exact" in kinds and p.id in g.same_bytes:
+                    candidates[p.id] = [byid[g.same_bytes[p.id]]]
         if not candidates:
             if g.kind in kinds and len(g.photos) > 1:
-                plan.untouched.append((g, "every copy is kept (protected folders or the keeper rules)"))
+                plan.untouched.append((g, "a RAW and its JPEG are both kept: a 'format' keeper rule chooses one"
+                                       if g.kind == "raw+jpeg" and not g.keep_when_asked and len(g.photos) == 2
+                                       else "every copy is kept (protected folders or the keeper rules)"))
             continue
         if not any(as_indexed(k) is None for k in {k.id: k for ks in candidates.values() for k in ks}.values()):
             plan.untouched.append((g, "the photo to keep is not there as indexed (changed or missing)"))
