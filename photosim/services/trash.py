@@ -111,13 +111,16 @@ def refuse_last_copies(lib: Library, photos: list[Photo], threshold: float | Non
         staying = [p for p in g.photos if p.id not in leaving and p.state == PhotoState.OK]
         if staying:
             continue
+        # A burst loses its moment with its last frame, a RAW + JPEG pair its capture with its last file.
+        what = {"burst": "every frame of a burst", "raw+jpeg": "both files of a RAW + JPEG pair"}.get(
+            g.kind, "every copy of a duplicate group")
         earlier = [p for p in g.photos if p.id not in leaving]
         if earlier:
             last = next(p for p in g.photos if p.id in leaving)
-            raise UserError(f"refusing to remove every copy of a duplicate group: {last.path} is the last one "
-                            f"in place ({len(earlier)} other copy(ies) already in the quarantine; 'photosim undo' "
+            raise UserError(f"refusing to remove {what}: {last.path} is the last one "
+                            f"in place ({len(earlier)} other photo(s) already in the quarantine; 'photosim undo' "
                             "brings them back)")
-        raise UserError(f"refusing to remove every copy of a duplicate group ({len(members)} photos, keeper "
+        raise UserError(f"refusing to remove {what} ({len(members)} photos, keeper "
                         f"{g.keep.path}); leave at least one")
 
 
