@@ -27,8 +27,12 @@ from ..widgets.grid import PhotoGrid
 from .compare import CompareWidget
 from .keeper_rules import KeeperRulesPane
 
-#: What "Keep the best in every group" may take (bursts are different moments: never by default).
-SCOPES = {"Exact and near copies": ("exact", "near"), "Exact copies only": ("exact",)}
+#: What "Keep the best in every group" may take (services/cleanup.py): bursts are different moments and a
+#: RAW + JPEG pair one capture, so neither is taken unless chosen here.
+SCOPES = {"Exact and near copies": ("exact", "near"), "Exact copies only": ("exact",),
+          "Copies and bursts (all but the best shot)": ("exact", "near", "burst"),
+          "Bursts only (all but the best shot)": ("burst",),
+          "RAW + JPEG pairs (the format rule's choice)": ("raw+jpeg",)}
 #: How a group's kind reads in a sentence.
 KIND_WORDS = {"exact": "exact copies (the same bytes)", "near": "near duplicates",
               "burst": "frames of a burst (different moments)", "raw+jpeg": "photos: a RAW and its camera JPEG"}
@@ -285,7 +289,8 @@ class DuplicatesView(QWidget):
         answer = QMessageBox.question(
             self, "Keep the best in every group",
             f"Move {len(plan.photos)} photo(s) ({human_bytes(plan.bytes)}) from {plan.groups} group(s) to the trash?"
-            f"\n\nEvery group keeps its ★ photo and its protected photos. {' '.join(notes)}\n\n"
+            f"\n\nEvery group keeps its ★ photos and its protected photos"
+            f"{' (a burst: its best shot)' if 'burst' in plan.kinds else ''}. {' '.join(notes)}\n\n"
             "They go to a quarantine folder in the library; Undo (Ctrl+Z) puts them all back at once.",
             QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
         if answer != QMessageBox.Yes:
