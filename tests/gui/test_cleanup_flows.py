@@ -150,3 +150,58 @@ def test_the_last_copy_is_refused_across_removals_from_the_window(qtbot, window,
     qtbot.waitUntil(lambda: "refusing" in window.notice.text())
     assert "already in the quarantine" in window.notice.toolTip()
     assert os.path.exists(keeper.path)
+
+
+def test_bursts_go_only_from_their_scope_and_a_raw_jpeg_pair_shows_both_kept(qtbot, window, home, caltech):
+    """A burst (two frames) and a RAW with its camera JPEG: the default scope takes neither; "Bursts only"
+    takes every frame but the best shot, asked once; Ctrl+Z puts it back."""
+    import numpy as np
+    from PIL import Image
+
+    from burst_set import defocus
+    from raw_samples import write_dng
+
+    with Image.open(caltech / "pizza" / "image_0001.jpg") as im:
+        arr = np.asarray(im.convert("RGB"))
+    folder = home / "Pictures" / "trip"
+    folder.mkdir(parents=True)
+    w = arr.shape[1]
+    Image.fromarray(arr[:, : w * 9 // 10]).save(folder / "frame-sharp.jpg", quality=92)
+    Image.fromarray(defocus(arr[:, w // 10:], 2.5)).save(folder / "frame-blurred.jpg", quality=92)
+    with Image.open(caltech / "camera" / "image_0010.jpg") as im:
+        picture = im.convert("RGB").resize((im.width * 2, im.height * 2), Image.Resampling.BICUBIC)
+    write_dng(picture, folder / "IMG_0001.dng", preview=True)
+    picture.resize((picture.width // 2, picture.height // 2)).save(folder / "IMG_0001.JPG", quality=90)
+    before = tree_digest(folder)
+    index_and_wait(qtbot, window, folder)
+    window.tabs.setCurrentIndex(1)
+    dv = window.duplicates
+    qtbot.waitUntil(lambda: dv.list.count() == 2 and not window.shared.runner.busy())
+    assert [g.kind for g in dv.groups] == ["burst", "raw+jpeg"]
+    assert "1 burst, 1 raw+jpeg" in dv.summary.text()
+    dv.list.setCurrentRow(1)
+    assert dv.list.item(1).text().startswith("2. RAW + JPEG pair")
+    assert [dv.model.item(r).note for r in range(2)] == ["★ keep", "★ keep"]
+    assert "RAW + JPEG pair" in dv.reason.text() and dv.grid.selected_rows() == []  # nothing suggested
+
+    dv.scope.setCurrentText("Exact and near copies")
+    qtbot.mouseClick(dv.keep_best, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "nothing to remove" in window.notice.text())
+    assert tree_digest(folder) == before
+
+    assert "Bursts only (all but the best shot)" in [dv.scope.itemText(i) for i in range(dv.scope.count())]
+    dv.scope.setCurrentText("Bursts only (all but the best shot)")
+    seen: list[str] = []
+    answer_boxes(QMessageBox.Yes, seen)
+    qtbot.mouseClick(dv.keep_best, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not (folder / "frame-blurred.jpg").exists(), timeout=30000)
+    assert len(seen) == 1 and "Move 1 photo(s)" in seen[0] and "its best shot" in seen[0]
+    assert (folder / "frame-sharp.jpg").exists() and (folder / "IMG_0001.dng").exists()
+    qtbot.waitUntil(lambda: "Ctrl+Z puts them all back" in window.notice.text())
+    wait_idle(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    dv.grid.setFocus()
+    qtbot.keyClick(dv.grid, Qt.Key_Z, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: "restored 1" in window.notice.text())
+    assert tree_digest(folder) == before

@@ -65,3 +65,35 @@ def test_recovery_waits_for_a_removal_in_progress(tmp_path):
     with lib.db.session() as s:
         assert removals.unfinished(s) == [] and removals.last_batch(s) is None
     lib.close()
+
+
+def test_a_schema_3_library_gets_the_shot_columns_and_keeps_its_journal(tmp_path):
+    """A library made by the release with the removal journal (schema 3), before the best-shot measures
+    (schema 4): it opens at the current version with its last removal still undoable."""
+    photo = tmp_path / "photos" / "a.jpg"
+    photo.parent.mkdir()
+    trashed = tmp_path / "lib" / ".photosim-trash" / "1" / str(photo).lstrip(os.sep)
+    trashed.parent.mkdir(parents=True)
+    trashed.write_bytes(b"the photo's bytes")
+    lib = Library(str(tmp_path / "lib"))
+    with lib.db.session() as s:
+        batch = removals.new_batch(s, "keep the best")
+        ids = removals.add_pending(s, batch, [(None, str(photo), str(trashed), 17)])
+        removals.mark_done(s, ids, [])
+    lib.close()
+    con = sqlite3.connect(tmp_path / "lib" / DB_NAME)
+    for column in ("taken_subsec", "camera", "sharpness", "exposure"):
+        con.execute(f"ALTER TABLE photos DROP COLUMN {column}")
+    con.execute("PRAGMA user_version = 3")
+    con.commit()
+    con.close()
+
+    lib = Library(str(tmp_path / "lib"))
+    assert lib.db.schema_version() == SCHEMA_VERSION == 4
+    columns = {row[1] for row in sqlite3.connect(tmp_path / "lib" / DB_NAME).execute("PRAGMA table_info(photos)")}
+    assert {"taken_subsec", "camera", "sharpness", "exposure"} <= columns
+    with lib.db.session() as s:
+        assert removals.last_batch(s) == batch and removals.batch_label(s, batch) == "keep the best"
+    lib.close()
+    assert main(["--library", str(tmp_path / "lib"), "undo"]) == 0
+    assert photo.read_bytes() == b"the photo's bytes" and not trashed.exists()
