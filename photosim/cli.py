@@ -189,8 +189,9 @@ def cmd_dupes(args) -> int:
     for n, g in enumerate(groups, 1):
         print(f"group {n} ({g.kind}): keep {_shown(g.keep.path)} — {g.reason}")
         for p, s in zip(g.photos[1:], g.similarities[1:]):
-            marks = "".join(m for m, on in ((" [same bytes]", p.id in g.same_bytes), (" [protected]", p.id in g.protected),
-                                            (" [kept]", g.kept(p))) if on)
+            marks = "".join(m for m, on in ((" [same bytes]", p.id in g.same_bytes),
+                                            (" [copy]", p.id in g.copy_of and p.id not in g.same_bytes),
+                                            (" [protected]", p.id in g.protected), (" [kept]", g.kept(p))) if on)
             print(f"    {s:.3f}  {_shown(p.path)}{marks}")
     if groups:
         spare = sum(g.bytes_to_free for g in groups)

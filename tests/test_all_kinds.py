@@ -181,3 +181,18 @@ def test_a_raw_and_its_jpeg_go_only_by_a_format_rule_and_the_kind_asked_for(mixe
     for _ in range(2):
         assert run(capsys, "--library", lib, "undo")[0] == 0
     assert tree_digest(tree) == before
+
+
+def test_json_and_listing_mark_copies_inside_a_burst(mixed, capsys):
+    lib, tree, *_ = mixed
+    import json
+
+    code, out, _ = run(capsys, "--library", lib, "dupes", "--json")
+    burst = next(g for g in json.loads(out) if g["kind"] == "burst")
+    blurred = str(tree / "burst" / "later" / "frame-blurred.jpg")
+    copy = next(p for p in burst["photos"] if p["path"].endswith("frame-blurred copy.jpg"))
+    assert copy["copy_of"] == copy["exact_copy_of"] == blurred and not copy["keep"]
+    pair = next(g for g in json.loads(out) if g["kind"] == "raw+jpeg")
+    assert len(pair["keepers"]) == 2 and pair["bytes_to_free"] == 0
+    code, out, _ = run(capsys, "--library", lib, "dupes")
+    assert "(burst): keep" in out and "(raw+jpeg): keep" in out and "IMG_0001.JPG [kept]" in out

@@ -268,7 +268,8 @@ def group_as_json(g: DuplicateGroup) -> dict:
     return {"kind": g.kind, "keep": g.keep.path, "keepers": [p.path for p in g.keepers], "reason": g.reason,
             "decided_by": g.decided_by, "guards": g.guards, "bytes_to_free": g.bytes_to_free,
             "photos": [{"path": p.path, "similarity": s, "keep": g.kept(p), "protected": p.id in g.protected,
-                        "exact_copy_of": _path_of(g, g.same_bytes.get(p.id)), "size": p.size,
+                        "exact_copy_of": _path_of(g, g.same_bytes.get(p.id)),
+                        "copy_of": _path_of(g, g.copy_of.get(p.id)), "size": p.size,
                         "note": member_note(g, p)}
                        for p, s in zip(g.photos, g.similarities)]}
 
