@@ -66,7 +66,13 @@ class CliContext:
 def _library(args):
     from .services.library import open_library
 
-    return open_library(args.library)
+    lib = open_library(args.library)
+    r = lib.recovery
+    if r.any:  # a removal or undo was killed half way: say how it was settled
+        print(f"photosim: an interrupted removal was settled: {r.finished + r.restored} move(s) finished, "
+              f"{r.rolled_back + r.reverted} rolled back" + (f", {r.gone} file(s) no longer found" if r.gone else ""),
+              file=sys.stderr)
+    return lib
 
 
 def _print_json(obj) -> None:
@@ -197,8 +203,9 @@ def cmd_similar(args) -> int:
 
 
 def cmd_dupes(args) -> int:
+    from .services import settings
     from .services.calibration import SET_BY_YOU, calibrate, duplicate_threshold
-    from .services.duplicates import find_duplicates, group_as_json
+    from .services.duplicates import find_duplicates, group_as_json, write_csv
 
     lib = _library(args)
     used = duplicate_threshold(lib)
@@ -211,6 +218,9 @@ def cmd_dupes(args) -> int:
             print(f"your own threshold {used.value:.4g} still comes first; "
                   "'photosim config dupes.threshold --reset' uses the calibrated one")
         return 0
+    if args.keep_rules is not None:
+        rules = settings.set_value(lib, "dupes.keep_rules", args.keep_rules)
+        print(f"keeper rules for this library: {', '.join(rules)}", file=sys.stderr)
     if args.threshold is not None:
         note = f"near-duplicate threshold {args.threshold:.4g} for this run only (this library's: {used.describe()})"
         threshold = args.threshold
@@ -219,17 +229,81 @@ def cmd_dupes(args) -> int:
         threshold = used.value
     with CliContext(unit="photo", quiet=True) as ctx:
         groups = find_duplicates(lib, threshold, ctx)
-    print(note, file=sys.stderr if args.json else sys.stdout)  # --json: stdout stays pure JSON
+    # --json and --csv -: stdout stays pure JSON or CSV
+    print(note, file=sys.stderr if args.json or args.csv == "-" else sys.stdout)
+    if args.csv:
+        if args.csv == "-":
+            write_csv(groups, sys.stdout)
+        else:
+            with open(args.csv, "w", newline="", encoding="utf-8", errors="surrogateescape") as fh:
+                n = write_csv(groups, fh)
+            print(f"wrote {len(groups)} groups ({n} photos) to {args.csv}", file=sys.stderr)
+    if args.remove_copies:
+        return _remove_copies(lib, groups, args)
     if args.json:
         _print_json([group_as_json(g) for g in groups])
+        return 0
+    if args.csv:
         return 0
     if not groups:
         print("no duplicates found")
     for n, g in enumerate(groups, 1):
         print(f"group {n} ({g.kind}): keep {_shown(g.keep.path)} — {g.reason}")
         for p, s in zip(g.photos[1:], g.similarities[1:]):
-            print(f"    {s:.3f}  {_shown(p.path)}")
+            marks = "".join(m for m, on in ((" [same bytes]", p.id in g.same_bytes),
+                                            (" [copy]", p.id in g.copy_of and p.id not in g.same_bytes),
+                                            (" [protected]", p.id in g.protected), (" [kept]", g.kept(p))) if on)
+            print(f"    {s:.3f}  {_shown(p.path)}{marks}")
+    if groups:
+        spare = sum(g.bytes_to_free for g in groups)
+        print(f"{len(groups)} groups; up to {_size(spare)} to free "
+              f"('photosim dupes --remove-copies' keeps the best of each, one undo step)")
     return 0
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def _remove_copies(lib, groups, args) -> int:
+    """`dupes --remove-copies`: show the plan, ask once (or --yes), move it all as one undo step."""
+    from .services import UserError
+    from .services.cleanup import DEFAULT_KINDS, plan_removal, remove_copies
+
+    kinds = tuple(dict.fromkeys(args.kind)) if args.kind else DEFAULT_KINDS
+    plan = plan_removal(groups, kinds)
+    for p, why in plan.skipped:
+        print(f"skipped: {_shown(p.path)} ({why})", file=sys.stderr)
+    for g, why in plan.untouched:
+        print(f"left alone: the group of {_shown(g.keep.path)} ({why})", file=sys.stderr)
+    what = f"{len(plan.photos)} photo(s), {_size(plan.bytes)}, from {plan.groups} group(s) ({', '.join(kinds)})"
+    if not plan.photos:
+        print(f"nothing to remove ({', '.join(kinds)} groups: no copy that is not kept)")
+        return 0
+    if args.dry_run:
+        for p in plan.photos:
+            print(f"would move: {_shown(p.path)}  (keeping {_shown(plan.keepers[p.id][0].path)})")
+        print(f"would move {what} to the quarantine (dry run: nothing moved)")
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UserError(f"nothing moved: {what} would go, and there is no terminal to ask; add --yes to confirm")
+        answer = input(f"Move {what} to the quarantine? 'photosim undo' puts them all back. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing moved")
+            return 1
+    with CliContext(unit="photo") as ctx:
+        result = remove_copies(lib, plan, ctx)
+    for path, why in result.skipped:
+        print(f"skipped: {_shown(path)} ({why})", file=sys.stderr)
+    state = "stopped: " if result.cancelled else ""
+    print(f"{state}moved {len(result.moved)} photo(s) ({_size(result.bytes)}) to the quarantine in one step; "
+          f"'photosim undo' puts them all back")
+    return 130 if result.cancelled else 0
 
 
 def cmd_trash(args) -> int:
@@ -246,9 +320,16 @@ def cmd_trash(args) -> int:
 def cmd_undo(args) -> int:
     from .services.trash import undo
 
-    restored = undo(_library(args))
+    with CliContext(unit="photo", quiet=True) as ctx:
+        restored = undo(_library(args), ctx)
     for m in restored:
-        print(f"restored: {_shown(m.original)}")
+        if m.beside:
+            print(f"restored beside: {_shown(m.restored_to)} ({_shown(m.original)} is taken by another file)")
+        else:
+            print(f"restored: {_shown(m.original)}")
+    for path in restored.gone:
+        print(f"not restored: {_shown(path)} (no longer in the quarantine)", file=sys.stderr)
+    print(f"{len(restored)} photo(s) put back" + (f" from '{restored.label}'" if restored.label else ""))
     return 0
 
 
@@ -291,6 +372,13 @@ def cmd_folders(args) -> int:
     from .services import folders
 
     lib = _library(args)
+    if args.folders_cmd == "protect":
+        folder = folders.protect(lib, args.path)
+        print(f"protected: {_shown(folder)} (its photos are never proposed for removal, and 'trash' refuses them)")
+        return 0
+    if args.folders_cmd == "unprotect":
+        print(f"no longer protected: {_shown(folders.unprotect(lib, args.path))}")
+        return 0
     if args.folders_cmd == "remove":
         r = folders.remove_folder(lib, args.path, forget=args.forget)
         print(f"no longer watching {_shown(r.folder)} (no file was touched)")
@@ -303,12 +391,15 @@ def cmd_folders(args) -> int:
         return 0
     rows = folders.list_folders(lib)
     if args.json:
-        _print_json([{"path": f.path, "photos": f.photos, "online": f.online} for f in rows])
+        _print_json([{"path": f.path, "photos": f.photos, "online": f.online, "protected": f.protected} for f in rows])
         return 0
     for f in rows:
-        print(f"{f.photos:7} photos  {'online ' if f.online else 'offline'}  {_shown(f.path)}")
+        print(f"{f.photos:7} photos  {'online ' if f.online else 'offline'}  {_shown(f.path)}"
+              f"{'  (protected)' if f.protected else ''}")
     if not rows:
         print("no folders yet: add one with 'photosim index PATH'")
+    for p in folders.protected_folders(lib):
+        print(f"protected: {_shown(p)}")
     return 0
 
 
@@ -527,13 +618,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="list every copy of a photo as its own result (and the query's own copies)")
     c.set_defaults(func=cmd_similar, parser=c)
 
-    c = _command(sub, "dupes", help="groups of exact and near duplicates, with a suggested keeper (moves nothing)")
+    c = _command(sub, "dupes", help="groups of exact and near duplicates, bursts (best shot first) and RAW + JPEG "
+                 "pairs, with a suggested keeper and why (moves nothing)")
     c.add_argument("--threshold", type=float, default=None,
                    help="cosine similarity for near-duplicates, for this run only (default: the library's: "
                         "'photosim config dupes.threshold', else calibrated, else %.2f)" % DEFAULT_THRESHOLD)
     c.add_argument("--calibrate", action="store_true",
                    help="set this library's threshold from your decisions (removed duplicates, 'not duplicate' marks)")
     c.add_argument("--json", action="store_true")
+    c.add_argument("--csv", metavar="FILE", help="write the groups as CSV (one row per photo; '-': stdout)")
+    c.add_argument("--keep-rules", metavar="RULES", default=None,
+                   help="which photo to keep, rules in order, remembered by the library "
+                        "(resolution,size,date,format,folder,name,sharpness,exif; see 'photosim config')")
+    c.add_argument("--remove-copies", action="store_true",
+                   help="keep the best of every group and move the rest to the quarantine (asks once; one undo step)")
+    c.add_argument("--kind", action="append", choices=("exact", "near", "burst", "raw+jpeg"),
+                   help="with --remove-copies: which groups (repeatable; default exact and near: copies only, never "
+                        "a burst frame nor a RAW or its JPEG). burst: all but the best shot; raw+jpeg: the file of "
+                        "each pair your keeper rules do not prefer (needs a 'format' rule)")
+    c.add_argument("--dry-run", action="store_true", help="with --remove-copies: list what would move, move nothing")
+    c.add_argument("--yes", action="store_true", help="with --remove-copies: do not ask (for scripts)")
     c.set_defaults(func=cmd_dupes)
 
     c = _command(sub, "trash", help="move photos to the quarantine (undoable with 'photosim undo')")
@@ -541,7 +645,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--threshold", type=float, default=None, help=argparse.SUPPRESS)
     c.set_defaults(func=cmd_trash)
 
-    c = _command(sub, "undo", help="put back the photos of the last 'trash'")
+    c = _command(sub, "undo", help="put back the photos of the last removal ('trash' or 'dupes --remove-copies')")
     c.set_defaults(func=cmd_undo)
 
     c = _command(sub, "label", help="duplicate decisions and similarity labels")
@@ -567,8 +671,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--triplet", action="store_true")
     c.set_defaults(func=cmd_label)
 
-    c = _command(sub, "folders", help="the folders the library watches; 'folders remove PATH' stops watching one")
-    fsub = c.add_subparsers(dest="folders_cmd", metavar="remove")
+    c = _command(sub, "folders", help="the folders the library watches; 'folders remove PATH' stops watching one, "
+                                      "'folders protect PATH' keeps its photos from any removal")
+    fsub = c.add_subparsers(dest="folders_cmd", metavar="remove|protect|unprotect")
+    fc = _command(fsub, "protect", help="never propose PATH's photos for removal; 'trash' refuses them")
+    fc.add_argument("path", metavar="PATH")
+    fc = _command(fsub, "unprotect", help="undo 'folders protect PATH'")
+    fc.add_argument("path", metavar="PATH")
     fc = _command(fsub, "remove", help="stop rescanning PATH; its photos are kept as offline (no file is touched)")
     fc.add_argument("path", metavar="PATH")
     fc.add_argument("--forget", action="store_true",

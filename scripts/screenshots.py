@@ -26,9 +26,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from PIL import Image  # noqa: E402
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QColor, QPalette  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from photosim.gui.main_window import MainWindow  # noqa: E402
 from photosim.gui.thumbnails import ThumbnailLoader  # noqa: E402
@@ -101,6 +101,53 @@ def shot(window, name: str) -> None:
     print("wrote", path)
 
 
+def shot_next_box(name: str, seen: list) -> None:
+    """Grab the next modal message box (a confirmation), then answer Cancel: nothing is moved."""
+    def go():
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            QApplication.processEvents()
+            shot(box, name)
+            seen.append(name)
+            box.button(QMessageBox.Cancel).click()
+        else:
+            QTimer.singleShot(100, go)
+    QTimer.singleShot(300, go)
+
+
+def cleanup_scenes(app: QApplication, w: MainWindow, photos: str) -> None:
+    """The keeper-rules pane, the one confirmation of "Keep the best in every group", the folder lock."""
+    from photosim.services import folders as folder_service
+
+    dv = w.duplicates
+    dv.show_rules.setChecked(True)
+    dv.rules_pane.set_order(["resolution", "format", "folder", "name", "date"])
+    dv.rules_pane.edits["dupes.folder_priority"].setText(os.path.join(photos, "demo"))
+    settle(app, w)
+    shot(w, "10-keeper-rules")
+    dv.rules_pane.load()  # nothing applied: the library keeps its rules
+    dv.show_rules.setChecked(False)
+    seen: list = []
+    shot_next_box("11-keep-the-best-confirm", seen)
+    dv.keep_best.click()
+    wait(app, lambda: seen)
+    settle(app, w)
+    folder_service.protect(w.shared.lib, os.path.join(photos, "backup"))
+    w.shared.photos_changed.emit()
+    w.tabs.setCurrentIndex(0)
+    settle(app, w)
+    w.folders.list.setCurrentRow(w.folders.list.count() - 1)
+    settle(app, w)
+    shot(w, "12-folder-lock")
+    w.tabs.setCurrentIndex(1)
+    dv.list.setCurrentRow(0)
+    settle(app, w, 2.0)
+    shot(w, "13-duplicates-protected")
+    folder_service.unprotect(w.shared.lib, os.path.join(photos, "backup"))
+    w.shared.photos_changed.emit()
+    settle(app, w)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=OUT, help="folder for the PNGs (default docs/screenshots)")
@@ -148,6 +195,7 @@ def main() -> int:
             w.duplicates.list.setCurrentRow(1)
         settle(app, w, 2.0)
         shot(w, "4-duplicates")
+        cleanup_scenes(app, w, photos)
 
         if OPTIONS.quick:
             w.tabs.setCurrentIndex(0)

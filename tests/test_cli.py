@@ -53,13 +53,23 @@ def test_index_similar_dupes_export_info(indexed, capsys, tmp_path):
 
     code, out, _ = run(capsys, "--library", lib, "dupes", "--json")
     groups = json.loads(out)
-    exact = [g for g in groups if g["kind"] == "exact"]
-    assert len(exact) == 1 and {os.path.basename(p["path"]) for p in exact[0]["photos"]} == {first.name, "copy_of_first.jpg"}
-    near = [g for g in groups if g["kind"] == "near" and any("small_first" in p["path"] for p in g["photos"])]
-    assert near, groups
-    assert near[0]["keep"] == near[0]["photos"][0]["path"]
-    assert "small_first" not in near[0]["keep"]  # the full-size original is kept over the half-size copy
-    assert near[0]["reason"]
+    # The photo, its byte copy and its half-size re-encode are ONE group, the byte copy marked inside it.
+    paths = [p["path"] for g in groups for p in g["photos"]]
+    assert len(paths) == len(set(paths))  # each photo in one group
+    mine = [g for g in groups if str(first) in [p["path"] for p in g["photos"]]]
+    assert len(mine) == 1
+    g = mine[0]
+    assert g["kind"] == "near"
+    assert {os.path.basename(p["path"]) for p in g["photos"]} == {first.name, "copy_of_first.jpg", "small_first.jpg"}
+    twins = [p for p in g["photos"] if p["exact_copy_of"]]
+    assert len(twins) == 1 and {os.path.basename(twins[0]["path"]), os.path.basename(twins[0]["exact_copy_of"])} == {
+        first.name, "copy_of_first.jpg"}
+    assert g["keep"] == g["photos"][0]["path"]
+    assert "small_first" not in g["keep"]  # the full-size original is kept over the half-size copy
+    assert g["reason"] and "decided by" in g["reason"]
+    # Bytes to free count every photo once: the two copies that are not kept.
+    assert g["bytes_to_free"] == sum(p["size"] for p in g["photos"] if not p["keep"]) == sum(
+        os.path.getsize(p["path"]) for p in g["photos"][1:])
 
     out_npz = tmp_path / "vectors.npz"
     code, _, _ = run(capsys, "--library", lib, "export", str(out_npz))
@@ -81,10 +91,11 @@ def test_index_similar_dupes_export_info(indexed, capsys, tmp_path):
 def test_trash_refuses_last_copy_then_moves_and_undo_restores(indexed, capsys):
     lib, tree, first = indexed
     copy = tree / "camera" / "copy_of_first.jpg"
+    small = tree / "camera" / "small_first.jpg"
     original_bytes = first.read_bytes()
-    code, _, err = run(capsys, "--library", lib, "trash", str(first), str(copy))
+    code, _, err = run(capsys, "--library", lib, "trash", str(first), str(copy), str(small))
     assert code == 2 and "every copy" in err
-    assert first.exists() and copy.exists()
+    assert first.exists() and copy.exists() and small.exists()
 
     code, out, _ = run(capsys, "--library", lib, "trash", str(copy))
     assert code == 0 and not copy.exists()
@@ -92,6 +103,24 @@ def test_trash_refuses_last_copy_then_moves_and_undo_restores(indexed, capsys):
     assert code == 0 and copy.read_bytes() == original_bytes
     code, _, err = run(capsys, "--library", lib, "undo")
     assert code == 2 and "nothing to undo" in err
+
+
+def test_the_last_copy_rule_holds_across_calls(indexed, capsys):
+    """Removing a group's copies one call at a time is refused at the last one, as in one call."""
+    lib, tree, first = indexed
+    copy = tree / "camera" / "copy_of_first.jpg"
+    small = tree / "camera" / "small_first.jpg"
+    assert run(capsys, "--library", lib, "trash", str(copy))[0] == 0
+    assert run(capsys, "--library", lib, "trash", str(first))[0] == 0
+    code, _, err = run(capsys, "--library", lib, "trash", str(small))
+    assert code == 2 and "every copy" in err and "last one" in err and "already in the quarantine" in err
+    assert small.exists()
+    # Undo brings back the last removal (first); then small may go, copy is still out.
+    assert run(capsys, "--library", lib, "undo")[0] == 0
+    assert first.exists() and not copy.exists()
+    assert run(capsys, "--library", lib, "trash", str(small))[0] == 0
+    code, _, err = run(capsys, "--library", lib, "trash", str(first))
+    assert code == 2 and "every copy" in err and first.exists()
 
 
 def test_not_duplicate_hides_the_group(indexed, capsys):

@@ -20,7 +20,7 @@ import zlib
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from . import verify
+from . import bursts, raw, verify
 from .types import DecodedPhoto, DecodeError, FileStat
 
 try:  # HEIC/HEIF support is optional at run time but installed with photosim
@@ -43,7 +43,7 @@ MAX_JPEG_PIXELS = 2_000_000_000
 
 PHOTO_EXTENSIONS = frozenset(
     ".jpg .jpeg .jpe .jfif .png .webp .tif .tiff .bmp .gif .heic .heif .hif".split()
-)
+) | raw.RAW_EXTENSIONS
 
 _ORIENT = {
     2: (Image.Transpose.FLIP_LEFT_RIGHT,),
@@ -125,7 +125,7 @@ def decode_bytes(path: str, data: bytes, fsize: int, mtime_ns: int, size: int = 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return _decode(path, data, fsize, mtime_ns, size, digest, with_keypoints)
-    except _Refused as exc:
+    except (_Refused, raw.RawError) as exc:
         return fail(str(exc))
     except UnidentifiedImageError:
         return fail("not an image Photosim can read (unknown or unsupported format)")
@@ -141,6 +141,9 @@ class _Refused(Exception):
 
 def _decode(path: str, data: bytes, fsize: int, mtime_ns: int, size: int, digest: str | None = None,
             with_keypoints: bool = True) -> DecodedPhoto:
+    if raw.is_raw(path):  # camera RAW: LibRaw, its embedded preview when large enough (core/raw.py)
+        im, fmt, exif, (w0, h0), _ = raw.open_raw(data, path, max(size, verify.LONG_SIDE))
+        return _described(path, data, fsize, mtime_ns, size, digest, with_keypoints, im, fmt, w0, h0, exif, None)
     im = Image.open(io.BytesIO(data))
     fmt = im.format or "?"
     w0, h0 = im.size
@@ -162,8 +165,18 @@ def _decode(path: str, data: bytes, fsize: int, mtime_ns: int, size: int, digest
         im = im.transpose(op)
     if orientation in (5, 6, 7, 8):
         w0, h0 = h0, w0
+    return _described(path, data, fsize, mtime_ns, size, digest, with_keypoints, im, fmt, w0, h0, exif, quality)
+
+
+def _described(path: str, data: bytes, fsize: int, mtime_ns: int, size: int, digest: str | None,
+               with_keypoints: bool, im: Image.Image, fmt: str, w0: int, h0: int, exif: dict[int, object],
+               quality: int | None) -> DecodedPhoto:
+    """The DecodedPhoto of an upright RGB picture ``im`` (the network's input, keypoints, facts)."""
     pixels = np.asarray(im.resize((size, size), Image.Resampling.BICUBIC, reducing_gap=2.0))
-    keypoints = verify.signature(im) if with_keypoints else None
+    # The duplicate check's keypoints and the best-shot measures come from one small grey picture.
+    grey = verify.grey_at(im) if with_keypoints else None
+    keypoints = verify.pack(verify.keypoints(grey)) if grey is not None else None
+    sharpness, exposure = bursts.measure(grey) if grey is not None else (None, None)
     return DecodedPhoto(
         path=path,
         size=fsize,
@@ -174,11 +187,15 @@ def _decode(path: str, data: bytes, fsize: int, mtime_ns: int, size: int, digest
         height=h0,
         format=fmt,
         taken_at=_taken_at(exif),
+        taken_subsec=_taken_subsec(exif),
+        camera=_camera(exif),
         exif_tags=len(exif) if exif else 0,
         jpeg_quality=quality,
         grey=_is_grey(pixels),
         border=_border_fraction(pixels),
         keypoints=keypoints,
+        sharpness=sharpness,
+        exposure=exposure,
     )
 
 
@@ -224,6 +241,26 @@ def _taken_at(exif: dict[int, object]) -> str | None:
         if isinstance(value, str) and len(value) >= 19 and value[:4].isdigit():
             return value[:4] + "-" + value[5:7] + "-" + value[8:10] + "T" + value[11:19]
     return None
+
+
+def _taken_subsec(exif: dict[int, object]) -> str | None:
+    """Sub-second digits that go with the time _taken_at chose (SubSecTimeOriginal for DateTimeOriginal...)."""
+    for tag, sub in ((0x9003, 0x9291), (0x9004, 0x9292), (0x0132, 0x9290)):
+        taken = exif.get(tag)
+        if isinstance(taken, str) and len(taken) >= 19 and taken[:4].isdigit():
+            value = exif.get(sub)
+            value = value.strip().rstrip("\x00").strip() if isinstance(value, str) else ""
+            return value[:9] if value.isdigit() else None
+    return None
+
+
+def _camera(exif: dict[int, object]) -> str | None:
+    """"Make Model" ("Canon Canon EOS R5" becomes "Canon EOS R5"), or None."""
+    make, model = (exif.get(t) for t in (0x010F, 0x0110))
+    make = make.strip("\x00 ") if isinstance(make, str) else ""
+    model = model.strip("\x00 ") if isinstance(model, str) else ""
+    name = model if make and model.lower().startswith(make.split()[0].lower()) else f"{make} {model}".strip()
+    return name[:64] or None
 
 
 def _jpeg_quality(im: Image.Image) -> int | None:

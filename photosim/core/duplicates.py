@@ -1,4 +1,4 @@
-"""Group duplicates and pick the photo to keep, by rules a person can follow.
+"""Group duplicates: each photo in one group, exact copies marked inside it.
 
 Exact duplicates share their bytes (content hash). Near-duplicates are found
 in two stages (docs/duplicates.md): the embedding proposes pairs at least
@@ -6,18 +6,24 @@ in two stages (docs/duplicates.md): the embedding proposes pairs at least
 pictures share their keypoints' layout, see core/verify.py). A global vector
 alone cannot tell a greyscale or captioned copy from another photo of the same
 object; the geometry can. Confirmed pairs are joined into groups by connected
-components; pairs the user marked "not duplicates" are never joined directly.
+components together with the same-bytes groups, so a photo is in one group
+only; pairs the user marked "not duplicates" are never joined directly. Frames
+of a burst and a RAW with its camera JPEG are not copies of each other: they
+are told apart and grouped by core/bursts.py (kinds "burst" and "raw+jpeg"),
+still each photo in one group. Which member to keep is core/keeper.py's.
 Nothing here reads a file: the check is a callable handed in by the service.
 """
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import numpy as np
 
+from .keeper import (BORDER_TOLERANCE, EXIF_STEP, QUALITY_STEP, UPSCALE_DETAIL_RATIO,  # noqa: F401 - the
+                     UPSCALE_PIXEL_RATIO, KeeperFacts, KeeperRules, added_border, choose_keeper,  # keeper's
+                     detail_ratio, keeper_facts, rank, upscaled_members)  # public names
 from .types import Photo
 from .unionfind import UnionFind
 
@@ -37,30 +43,64 @@ MAX_FAILED_CHECKS = 2
 #: When a pair cannot be checked (a file unreadable now, a picture too flat for keypoints),
 #: the similarity alone decides, at this much stricter bar.
 UNVERIFIED_THRESHOLD = 0.95
-#: Share of the height or of the group's detail that counts as a real difference in the keeper rule.
-BORDER_TOLERANCE = 0.03
-UPSCALE_DETAIL_RATIO = 0.7
-#: A copy can be an upscaled one only with at least this many times another copy's pixels: smaller
-#: differences are resampling noise, and the check reads every member of a group at full size.
-UPSCALE_PIXEL_RATIO = 1.4
-#: A later copy whose JPEG quality is this much lower than an older copy's was re-encoded (a messenger,
-#: a web upload). A later copy at *higher* quality is an export, which cannot add detail: not a sign.
-QUALITY_STEP = 15
-#: "Fuller EXIF" means this many more tags: an editor that writes only Orientation or a resolution
-#: has not made a richer file.
-EXIF_STEP = 3
+
+
+#: Kinds of group, in the order they are listed. Exact and near groups hold copies of one picture; a
+#: burst holds different moments of one scene (best shot first); a RAW + JPEG pair is one capture
+#: written twice by the camera, and keeps both files.
+KINDS: dict[str, str] = {"exact": "Exact copies", "near": "Near duplicates", "burst": "Burst (best shot first)",
+                         "raw+jpeg": "RAW + JPEG pair"}
 
 
 @dataclass
 class DuplicateGroup:
-    kind: str                     # "exact" | "near"
-    photos: list[Photo]           # keeper first
+    """Photos of one picture (or one scene, for a burst). Each photo is in at most one group.
+
+    ``photos`` are ranked best first and the first ``keep_count`` are kept by
+    default (more than one where a kind keeps several: a RAW and its camera
+    JPEG). Members in ``protected`` folders are kept whatever their rank.
+    ``same_bytes`` marks exact copies inside the group: photo id -> the id of
+    the member (earlier in ``photos``) whose bytes it repeats. ``copy_of``, in
+    a burst or a RAW + JPEG group, marks the members that are only copies of
+    another member (a re-encode of one frame): photo id -> that member.
+    ``keep_when_asked``: how many are kept when the person asks to remove
+    this kind's extras (a RAW + JPEG pair under a format rule: one); 0 means
+    ``keep_count``.
+    """
+
+    kind: str                     # a key of KINDS: "exact" (all the same bytes) | "near" | "burst" | "raw+jpeg"
+    photos: list[Photo]           # best first
     similarities: list[float]     # of each photo to the keeper
-    reason: str                   # why the keeper was chosen
+    reason: str                   # which rule decided, which guard applied, why each other one is not kept
+    keep_count: int = 1
+    same_bytes: dict[int, int] = field(default_factory=dict)
+    protected: frozenset[int] = frozenset()
+    notes: dict[int, str] = field(default_factory=dict)  # photo id -> why it is not kept
+    decided_by: str = ""
+    guards: list[str] = field(default_factory=list)
+    copy_of: dict[int, int] = field(default_factory=dict)
+    keep_when_asked: int = 0
 
     @property
     def keep(self) -> Photo:
         return self.photos[0]
+
+    @property
+    def keepers(self) -> list[Photo]:
+        return self.photos[:self.keep_count]
+
+    def kept(self, p: Photo) -> bool:
+        """Kept by default: one of the keepers, or in a protected folder."""
+        return p.id in self.protected or any(k.id == p.id for k in self.keepers)
+
+    @property
+    def removable(self) -> list[Photo]:
+        """The members a "keep the best" would move: never a keeper, never a protected photo."""
+        return [p for p in self.photos if not self.kept(p)]
+
+    @property
+    def bytes_to_free(self) -> int:
+        return sum(p.size for p in self.removable)
 
 
 def exact_groups(digests: dict[int, str | None]) -> list[list[int]]:
@@ -111,7 +151,8 @@ def confirm_pairs(pairs: Iterable[tuple[int, int, float]], check: Callable[[int,
                   unverified_threshold: float = UNVERIFIED_THRESHOLD,
                   cancelled: Callable[[], bool] = lambda: False,
                   max_failed: int = MAX_FAILED_CHECKS,
-                  progress: Callable[[int, int], None] | None = None) -> list[tuple[int, int, float]]:
+                  progress: Callable[[int, int], None] | None = None,
+                  joined: Iterable[list[int]] = ()) -> list[tuple[int, int, float]]:
     """The candidate pairs that ``check`` confirms, enough to give the same groups as checking all.
 
     ``check(a, b)`` returns the number of geometric inliers, or None when the
@@ -120,9 +161,14 @@ def confirm_pairs(pairs: Iterable[tuple[int, int, float]], check: Callable[[int,
     through confirmed pairs is not checked again: the groups are the same and
     a group of n copies costs about n checks instead of n². A photo that failed
     ``max_failed`` checks is not checked again, so the work stays linear in
-    the number of photos however many look-alikes each has.
+    the number of photos however many look-alikes each has. ``joined``: groups
+    already known to be one (same bytes), so a re-encode of a photo with three
+    byte copies is checked against one of them, not all four.
     """
     uf = UnionFind()
+    for g in joined:
+        for x in g[1:]:
+            uf.union(g[0], x)
     failed: dict[int, int] = defaultdict(int)
     out = []
     pairs = sorted(pairs, key=lambda p: -p[2])
@@ -145,142 +191,60 @@ def confirm_pairs(pairs: Iterable[tuple[int, int, float]], check: Callable[[int,
     return out
 
 
-# ---- which photo to keep ------------------------------------------------------------------------
+def join_groups(same_bytes: list[list[int]], pairs: Iterable[tuple[int, int, float]],
+                forbidden: set[tuple[int, int]] = frozenset()) -> list[list[int]]:
+    """Groups over same-bytes groups and confirmed near pairs together: each photo in one group.
 
-def _pixels(p: Photo) -> int:
-    return (p.width or 0) * (p.height or 0)
-
-
-def added_border(p: Photo, other: Photo) -> bool:
-    """True if ``p`` is ``other`` with flat bands added at top and bottom (a letterbox or frame).
-
-    Judged against another copy, never alone: plenty of originals (a product
-    on white) have flat rows at their edges. At the same width, ``p`` must be
-    taller than ``other`` by at least BORDER_TOLERANCE of its height, and that
-    extra height must be flat rows (``border`` is the flat-row fraction the
-    decoder measured).
+    An exact pair that is also near a third photo (a re-encode) is one group of
+    three, never an exact group plus a near group that share photos. A pair the
+    user marked "not duplicates" is never joined directly, same bytes or not.
     """
-    if not (p.width and p.height and other.width and other.height):
-        return False
-    scale = p.width / other.width
-    extra = p.height - other.height * scale
-    extra_flat = p.border * p.height - other.border * other.height * scale
-    tolerance = BORDER_TOLERANCE * p.height
-    return extra >= tolerance and abs(extra_flat - extra) <= tolerance
+    uf = UnionFind()
+    for g in same_bytes:
+        for n, x in enumerate(g[1:], 1):
+            y = next((y for y in g[:n] if (min(x, y), max(x, y)) not in forbidden), None)
+            if y is not None:
+                uf.union(x, y)
+    for a, b, _ in pairs:
+        if (min(a, b), max(a, b)) not in forbidden:
+            uf.union(a, b)
+    return sorted(uf.groups(), key=lambda g: g[0])
 
 
-@dataclass(frozen=True)
-class KeeperFacts:
-    """What the keeper rule knows about one member, measured against the rest of its group."""
-
-    bordered: bool      # has bands another copy has not
-    upscaled: bool      # more pixels than another copy, but not more detail
-    grey_copy: bool     # greyscale while another copy is in colour
-    recompressed: bool  # a later copy with clearly lower JPEG quality than an older one
-    less_exif: bool     # clearly fewer EXIF tags than the fullest copy
-
-    @property
-    def derived(self) -> bool:
-        return self.bordered or self.upscaled or self.grey_copy or self.recompressed
-
-
-def keeper_facts(p: Photo, group: list[Photo], upscaled: set[int] = frozenset()) -> KeeperFacts:
-    others = [q for q in group if q.id != p.id]
-    return KeeperFacts(
-        bordered=any(added_border(p, q) for q in others),
-        upscaled=p.id in upscaled,
-        grey_copy=p.grey and any(not q.grey for q in others),
-        recompressed=p.jpeg_quality is not None and any(
-            q.jpeg_quality is not None and q.jpeg_quality >= p.jpeg_quality + QUALITY_STEP and q.mtime_ns <= p.mtime_ns
-            for q in others),
-        less_exif=p.exif_tags + EXIF_STEP <= max(q.exif_tags for q in group),
-    )
+def make_group(kind: str | None, photos: list[Photo], vectors: dict[int, np.ndarray] | None = None,
+               upscaled: set[int] = frozenset(), rules: KeeperRules = KeeperRules(),
+               protected: Iterable[int] = (), keep_count: int = 1) -> DuplicateGroup:
+    """A group ranked by ``rules``, with the exact copies inside it marked. ``kind`` None: "exact"
+    when every member has the same bytes, else "near"."""
+    ranking = rank(photos, rules, upscaled, keep_count)
+    ranked = ranking.photos
+    hashes = {p.content_hash for p in ranked}
+    if kind is None:
+        kind = "exact" if len(hashes) == 1 and None not in hashes else "near"
+    sims = [1.0] * len(ranked) if kind == "exact" else similarities(ranked, vectors)
+    return DuplicateGroup(kind, ranked, sims, ranking.reason, keep_count=keep_count,
+                          same_bytes=same_bytes_marks(ranked), protected=frozenset(protected) & {p.id for p in ranked},
+                          notes=ranking.notes, decided_by=ranking.decided_by, guards=ranking.guards)
 
 
-def keeper_key(p: Photo, facts: KeeperFacts) -> tuple:
-    """Sort key, best first: the original (no added border, not upscaled, not a grey copy, most
-    pixels, not recompressed), then the fullest EXIF, then the oldest."""
-    return (facts.bordered, facts.upscaled, facts.grey_copy, -_pixels(p), facts.recompressed, facts.less_exif,
-            p.taken_at or "9999", p.mtime_ns, p.id)
+def same_bytes_marks(ranked: list[Photo]) -> dict[int, int]:
+    """photo id -> the first member (in ``ranked`` order) with the same bytes, for each later one."""
+    first_of: dict[str, int] = {}
+    same: dict[int, int] = {}
+    for p in ranked:
+        if p.content_hash:
+            if p.content_hash in first_of:
+                same[p.id] = first_of[p.content_hash]
+            else:
+                first_of[p.content_hash] = p.id
+    return same
 
 
-def _why_not(p: Photo, f: KeeperFacts, keep: Photo, kf: KeeperFacts) -> str:
-    """The first rule that puts ``p`` after the keeper, in words."""
-    if f.bordered and not kf.bordered:
-        return "has an added border"
-    if f.upscaled and not kf.upscaled:
-        return f"is an upscaled copy ({p.width}×{p.height}, no more detail)"
-    if f.grey_copy and not kf.grey_copy:
-        return "is a greyscale copy"
-    if _pixels(p) < _pixels(keep):
-        return f"is smaller ({p.width}×{p.height})"
-    if f.recompressed and not kf.recompressed:
-        return f"is a later, more compressed copy (JPEG quality ≈{p.jpeg_quality})"
-    if f.less_exif and not kf.less_exif:
-        return f"has less EXIF ({p.exif_tags} tags against {keep.exif_tags})"
-    if (p.taken_at or "9999") > (keep.taken_at or "9999") or p.mtime_ns > keep.mtime_ns:
-        return "is newer"
-    return "is the same in every respect (kept the first found)"
-
-
-def choose_keeper(photos: list[Photo], upscaled: set[int] = frozenset()) -> tuple[list[Photo], str]:
-    """Photos ordered keeper first, and a sentence saying why the first one is kept.
-
-    The rule, in order: the original over an added-border, upscaled, greyscale,
-    smaller or later-and-more-compressed copy; then the fullest EXIF; then the oldest.
-    ``upscaled`` holds the ids the caller measured as upscaled (see
-    ``is_upscaled``): that needs the pixels, which this module never reads.
-    """
-    facts = {p.id: keeper_facts(p, photos, upscaled) for p in photos}
-    ranked = sorted(photos, key=lambda p: keeper_key(p, facts[p.id]))
-    keep, rest = ranked[0], ranked[1:]
-    if not rest:
-        return ranked, "only copy"
-    kf = facts[keep.id]
-    why = [f"{os.path.basename(p.path)} {_why_not(p, facts[p.id], keep, kf)}" for p in rest]
-    return ranked, f"keep {os.path.basename(keep.path)}: " + "; ".join(why)
-
-
-def detail_ratio(grey: np.ndarray) -> float:
-    """Detail in the finest octave relative to the next one (about 0.6–1.3 for a photo at its own size).
-
-    Upscaling adds pixels but no detail, so an upscaled copy's finest octave
-    is nearly empty: a 2× bicubic enlargement measures about half of its
-    source (benchmarked on the shared photos in docs/duplicates.md).
-    """
-    g = np.asarray(grey, np.float32)
-
-    def octave(a: np.ndarray) -> tuple[float, np.ndarray]:
-        h, w = (a.shape[0] // 2) * 2, (a.shape[1] // 2) * 2
-        a = a[:h, :w]
-        half = a.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
-        return float(np.abs(a - np.repeat(np.repeat(half, 2, 0), 2, 1)).mean()), half
-
-    if min(g.shape[:2]) < 8:
-        return 1.0
-    fine, half = octave(g)
-    coarse, _ = octave(half)
-    return fine / max(coarse, 1e-6)
-
-
-def upscaled_members(group: list[Photo], detail: dict[int, float]) -> set[int]:
-    """Ids of members with clearly more pixels than another member but clearly less fine detail."""
-    out = set()
-    for p in group:
-        for q in group:
-            if (p.id in detail and q.id in detail and _pixels(p) >= UPSCALE_PIXEL_RATIO * _pixels(q)
-                    and detail[p.id] < UPSCALE_DETAIL_RATIO * detail[q.id]):
-                out.add(p.id)
-    return out
-
-
-def make_group(kind: str, photos: list[Photo], vectors: dict[int, np.ndarray] | None,
-               upscaled: set[int] = frozenset()) -> DuplicateGroup:
-    ranked, reason = choose_keeper(photos, upscaled)
-    if kind == "exact" or not vectors:
-        sims = [1.0] * len(ranked)
-    else:
-        kv = vectors[ranked[0].id]
-        sims = [float(np.dot(kv, vectors[p.id])) if p.id in vectors else 0.0 for p in ranked]
-        sims[0] = 1.0
-    return DuplicateGroup(kind, ranked, [round(s, 4) for s in sims], reason)
+def similarities(ranked: list[Photo], vectors: dict[int, np.ndarray] | None) -> list[float]:
+    """Each member's cosine similarity to the first (1.0 for the first; 1.0 for all without vectors)."""
+    if not vectors or ranked[0].id not in vectors:
+        return [1.0] * len(ranked)
+    kv = vectors[ranked[0].id]
+    sims = [float(np.dot(kv, vectors[p.id])) if p.id in vectors else 0.0 for p in ranked]
+    sims[0] = 1.0
+    return [round(s, 4) for s in sims]

@@ -41,6 +41,10 @@ class DecodedPhoto:
     grey: bool = False
     border: float = 0.0  # fraction of the height taken by flat bands at top+bottom
     keypoints: bytes | None = None  # packed ORB keypoints for the duplicate check (core/verify.py)
+    taken_subsec: str | None = None  # EXIF sub-second digits of taken_at: tells burst frames from copies
+    camera: str | None = None        # EXIF make and model
+    sharpness: float | None = None   # core/bursts.measure, for the best shot of a burst
+    exposure: float | None = None    # mean light in stops (log2), core/bursts.measure
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,10 @@ class Photo:
     jpeg_quality: int | None = None
     grey: bool = False
     border: float = 0.0
+    taken_subsec: str | None = None
+    camera: str | None = None
+    sharpness: float | None = None  # None: indexed before it was measured
+    exposure: float | None = None
 
 
 @dataclass(frozen=True)
@@ -76,17 +84,6 @@ class Neighbour:
     photo: Photo
     similarity: float
     copies: tuple["Neighbour", ...] = ()  # the other photos of its duplicate group, shown as one result
-
-
-@dataclass(frozen=True)
-class TrashedFile:
-    """One file of a removal, as the quarantine's record keeps it: enough to put it back."""
-
-    id: int
-    batch: int
-    photo_id: int | None
-    original_path: str
-    trashed_path: str
 
 
 class TaskContext(Protocol):

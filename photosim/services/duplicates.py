@@ -1,63 +1,89 @@
-"""Duplicate groups: exact copies (same bytes) and near-duplicates confirmed by the geometric check.
+"""Duplicate groups: exact copies (same bytes), near-duplicates confirmed by the geometric check,
+bursts and RAW + JPEG pairs.
 
 Reads photos only; may write to the library the keypoints of photos indexed before they were stored."""
 from __future__ import annotations
 
+import csv
+import os
 import threading
 from collections import OrderedDict
+from typing import TextIO
 
 import numpy as np
 
 from ..core import verify as geometry
-from ..core.duplicates import (DEFAULT_THRESHOLD, MIN_INLIERS, UPSCALE_PIXEL_RATIO, DuplicateGroup, confirm_pairs,
-                               detail_ratio, exact_groups, group_pairs, make_group, near_pairs, upscaled_members)
+from ..core.duplicates import (DEFAULT_THRESHOLD, KINDS, MIN_INLIERS, UPSCALE_PIXEL_RATIO, DuplicateGroup,
+                               KeeperRules, confirm_pairs, detail_ratio, exact_groups, make_group, near_pairs,
+                               upscaled_members)
 from ..core.unionfind import UnionFind
 from ..core.index import EF_DUPLICATES
 from ..core.types import Photo, TaskContext
+from ..store import removals
 from ..store import repositories as repo
 from ..store.db import WRITE_ERRORS
 from ..store.library import Library
-from . import UserError
+from . import UserError, settings, shots
+from .folders import protecting_folder
 
 #: Photos whose keypoints stay in memory during one `dupes` check (about 5 KB each).
 KEYPOINT_CACHE = 20_000
 
 
+def keeper_rules(lib: Library) -> KeeperRules:
+    """The keeper rules this library's person chose (services/settings.py), else the defaults."""
+    return KeeperRules(order=tuple(settings.get(lib, "dupes.keep_rules")),
+                       newest=settings.get(lib, "dupes.keep_date") == "newest",
+                       formats=tuple(settings.get(lib, "dupes.format_order")),
+                       folders=tuple(settings.get(lib, "dupes.folder_priority")),
+                       name_patterns=tuple(settings.get(lib, "dupes.name_patterns")))
+
+
 def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: TaskContext | None = None,
                     neighbours: int = 10, verify: bool = True, only: set[int] | None = None,
-                    stats: dict | None = None) -> list[DuplicateGroup]:
-    """Exact groups first, then near-duplicate groups, each with its keeper first.
+                    stats: dict | None = None, rules: KeeperRules | None = None,
+                    with_removed: bool = False) -> list[DuplicateGroup]:
+    """Duplicate groups by kind (exact, near, burst, raw+jpeg; core/duplicates.KINDS), each photo in one
+    group, keeper first by the library's keeper rules (``rules`` overrides them); photos in protected
+    folders are marked kept.
 
     ``only``: restrict to the groups of these photo ids (their direct duplicates),
     so a check about a few photos does not compare the whole library.
+    ``with_removed``: photos in the quarantine take part too (state MISSING), so
+    a check can tell that a group's other copies were removed earlier.
 
     Near-duplicate candidates (cosine >= threshold among each photo's nearest
     neighbours; a greyscale photo against a colour one, GREY_ALLOWANCE lower) are
     confirmed by the geometric check of core/verify.py on the keypoints stored
     at indexing (a photo indexed without them is read once and they are kept);
-    ``verify=False`` trusts the similarity alone. ``stats``, if given, receives
-    the counts of candidate pairs, geometric checks and photos read from files.
+    ``verify=False`` trusts the similarity alone. Pairs in a band below the
+    threshold are checked too, as possible burst frames only. Confirmed pairs are
+    then sorted into copies and burst frames, RAWs are paired with their camera
+    JPEGs (services/shots.py), and all are joined with the same-bytes groups, so
+    an exact pair with a re-encode of it is one group of three with the pair
+    marked as exact copies, and an exact pair inside a burst is marked there.
+    ``stats``, if given, receives the counts of candidate pairs, geometric checks
+    (near and burst band) and photos read from files.
     """
     if not 0.0 < threshold <= 1.0:
         raise UserError("--threshold must be between 0 and 1")
+    rules = rules or keeper_rules(lib)
     model = 0  # duplicates are judged on the pretrained embedding: similarity labels never move them
     with lib.db.session() as s:
         facts = repo.duplicate_facts(s)
+        if with_removed:
+            facts.update(removals.quarantined_facts(s))
         forbidden = repo.not_duplicate_pairs(s)
         ids, vectors = repo.get_vectors(s, model)
+        protected = removals.protected_folders(s)
     same_bytes = exact_groups({i: digest for i, (digest, _) in facts.items()})
     copies = {i for g in same_bytes for i in g}
-    groups: list[DuplicateGroup] = []
-    photos = _photos(lib, copies)
-    for g in same_bytes:
-        if only is not None and not any(i in only for i in g):
-            continue
-        members = [photos[i] for i in g]
-        if not _all_forbidden(members, forbidden):
-            groups.append(make_group("exact", members, None))
+    pairs: list[tuple[int, int, float]] = []
+    frames: list[tuple[int, int, float]] = []  # burst frames are less alike than copies: a band below
     keep = np.isin(ids, list(facts))
     ids, vectors = ids[keep], vectors[keep]
     queries = np.flatnonzero(np.isin(ids, list(only))) if only is not None else np.arange(len(ids))
+    stats = stats if stats is not None else {}
     if len(ids) > 1 and len(queries):
         index = lib.index(model)
         grey = [i for i, (_, is_grey) in facts.items() if is_grey]
@@ -73,22 +99,53 @@ def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: Tas
             nid, nsim = index.query(vectors[rows], k, ef=EF_DUPLICATES)
             found_ids.append((ids[rows], nid))
             found_sims.append(nsim)
-        pairs = near_pairs(np.concatenate([q for q, _ in found_ids]), np.concatenate([n for _, n in found_ids]),
-                           np.concatenate(found_sims), threshold, grey) if found_ids else []
-        # Pairs of readable photos, less those with the same bytes (already an exact group).
-        pairs = [p for p in pairs if p[0] in facts and p[1] in facts
-                 and not (p[0] in copies and p[1] in copies and facts[p[0]][0] == facts[p[1]][0])]
-        stats = stats if stats is not None else {}
+        table = [np.concatenate([q for q, _ in found_ids]), np.concatenate([n for _, n in found_ids]),
+                 np.concatenate(found_sims)] if found_ids else None
+
+        def candidates(bar: float) -> list[tuple[int, int, float]]:
+            # Pairs of readable photos, less those with the same bytes (already joined).
+            found = near_pairs(*table, bar, grey) if table is not None else []
+            return [p for p in found if p[0] in facts and p[1] in facts
+                    and not (p[0] in copies and p[1] in copies and facts[p[0]][0] == facts[p[1]][0])]
+
+        pairs = candidates(threshold)
         stats["candidates"] = len(pairs)
         if verify:
-            pairs = _confirmed(lib, pairs, forbidden, ctx, stats)
-        row = {int(i): n for n, i in enumerate(ids)}
-        near = group_pairs(pairs, forbidden)
-        photos = _photos(lib, {i for g in near for i in g})
-        for g in near:
-            members = [photos[i] for i in g]
-            upscaled = _upscaled(members) if verify else set()
-            groups.append(make_group("near", members, {i: vectors[row[i]] for i in g}, upscaled))
+            pairs = _confirmed(lib, pairs, forbidden, ctx, stats, same_bytes)
+            frames = _burst_candidates(lib, candidates(threshold - shots.BURST_ALLOWANCE), pairs, same_bytes,
+                                       forbidden, ctx, stats)
+    row = {int(i): n for n, i in enumerate(ids)}
+
+    def vecs(want: list[int]) -> dict[int, np.ndarray]:
+        return {i: vectors[row[i]] for i in want if i in row}
+
+    def upscaled(members: list[Photo]) -> set[int]:
+        return _upscaled(members) if verify and len({p.content_hash for p in members}) > 1 else set()
+
+    # Copies, burst frames and RAW + JPEG pairs sorted apart, each photo in one group (services/shots.py).
+    sorting = shots.sort_confirmed(lib, same_bytes, pairs, frames, forbidden, only, verify,
+                                   taking_part=set(facts) if with_removed else None)
+    found = sorting.found
+    if only is not None:
+        def wanted(ids_: list[int]) -> bool:
+            return any(i in only for i in ids_)
+        found.near = [g for g in found.near if wanted(g)]
+        found.paired = [g for g in found.paired if wanted(g)]
+        found.bursts = [b for b in found.bursts if wanted([i for unit in b for i in unit])]
+    photos = sorting.photos
+    groups: list[DuplicateGroup] = []
+    for g in found.near:
+        members = [photos[i] for i in g if i in photos]
+        if len(members) < 2:
+            continue
+        exact = len({p.content_hash for p in members}) == 1
+        groups.append(make_group(None, members, None if exact else vecs(g), upscaled(members), rules))
+    groups += [shots.paired_group(g, sorting, rules, vecs, upscaled) for g in found.paired]
+    groups += [shots.burst_group(b, sorting, rules, vecs, upscaled) for b in found.bursts]
+    for g in groups:
+        g.protected = frozenset(p.id for p in g.photos if protecting_folder(p.path, protected) is not None)
+    order = {kind: n for n, kind in enumerate(KINDS)}
+    groups.sort(key=lambda grp: (order.get(grp.kind, len(order)), min(p.id for p in grp.photos)))
     return groups
 
 
@@ -96,7 +153,10 @@ def copy_groups(lib: Library, candidates: list[list[int]], threshold: float) -> 
     """The duplicate groups among ``candidates`` (lists of photo ids that may be copies of each other,
     e.g. one query's nearest results), judged as `dupes` judges: every readable photo with the same
     bytes as a candidate, and pairs within one list that reach ``threshold`` on model version 0 and
-    pass the geometric check on stored keypoints. Groups that share a photo are one group.
+    pass the geometric check on stored keypoints and are copies, not two frames of a burst; a RAW
+    among them with its camera JPEG. Groups that share a photo are one group. So a result stands for
+    the photos one capture left (an exact or near-duplicate group of `dupes`, or one frame of a burst
+    with its copies), while the frames of a burst, different moments, stay results of their own.
 
     Membership only (no keeper, no photo file read for the upscale rule), and no index search: the
     cost follows the candidates, not the library, so `similar` can afford it on every query.
@@ -125,7 +185,7 @@ def copy_groups(lib: Library, candidates: list[list[int]], threshold: float) -> 
             pairs[(a, b)] = (a, b, sim)
     known = [p for p in pairs.values() if _bytes_pair(facts, p) in _confirmed_before]
     unknown = [p for p in pairs.values() if _bytes_pair(facts, p) not in _confirmed_before]
-    confirmed = known + (_confirmed(lib, unknown, forbidden, None, {}) if unknown else [])
+    confirmed = known + (_confirmed(lib, unknown, forbidden, None, {}, same_bytes) if unknown else [])
     with _confirmed_lock:
         for p in confirmed:
             key = _bytes_pair(facts, p)
@@ -134,15 +194,9 @@ def copy_groups(lib: Library, candidates: list[list[int]], threshold: float) -> 
                 _confirmed_before.move_to_end(key)
         while len(_confirmed_before) > CONFIRMED_CACHE:
             _confirmed_before.popitem(last=False)
-    uf = UnionFind()
-    for g in same_bytes:
-        if not _all_forbidden_ids(g, forbidden):
-            for i in g[1:]:
-                uf.union(g[0], i)
-    for g in group_pairs(confirmed, forbidden):
-        for i in g[1:]:
-            uf.union(g[0], i)
-    return [frozenset(g) for g in uf.groups()]
+    # Sorted as `dupes` sorts them: a confirmed pair that is two moments of a burst joins nothing here,
+    # a RAW with its camera JPEG is one capture (services/shots.py).
+    return [frozenset(g) for g in shots.copy_units(lib, same_bytes, confirmed, forbidden, wanted)]
 
 
 #: Pairs of contents (hash, hash) the geometric check confirmed, most recent last: the same bytes
@@ -159,13 +213,37 @@ def _bytes_pair(facts: dict[int, tuple[str | None, bool]], pair: tuple[int, int,
     return (min(a, b), max(a, b)) if a and b else None
 
 
+def _burst_candidates(lib: Library, wide: list[tuple[int, int, float]], confirmed: list[tuple[int, int, float]],
+                      same_bytes: list[list[int]], forbidden: set[tuple[int, int]], ctx: TaskContext | None,
+                      stats: dict) -> list[tuple[int, int, float]]:
+    """Pairs in the burst band (below the threshold) that the geometric check confirms.
+
+    Checked apart from the near-duplicate candidates (own failure counts), so near-duplicate groups are
+    exactly what they would be without bursts; pairs already joined by a confirmed pair (or by the same
+    bytes) are skipped.
+    """
+    joined = UnionFind()
+    for a, b, _ in confirmed:
+        joined.union(a, b)
+    for g in same_bytes:
+        for x in g[1:]:
+            joined.union(g[0], x)
+    done = {(min(a, b), max(a, b)) for a, b, _ in confirmed}
+    band = [p for p in wide
+            if (min(p[0], p[1]), max(p[0], p[1])) not in done and joined.find(p[0]) != joined.find(p[1])]
+    sub: dict = {}
+    found = _confirmed(lib, band, forbidden, ctx, sub, same_bytes) if band else []
+    stats.update(burst_candidates=len(band), burst_checks=sub.get("checks", 0))
+    return found
+
+
 def _photos(lib: Library, ids: set[int]) -> dict[int, Photo]:
     with lib.db.session() as s:
         return repo.photos_by_id(s, ids)
 
 
 def _confirmed(lib: Library, pairs: list[tuple[int, int, float]], forbidden: set[tuple[int, int]],
-               ctx: TaskContext | None, stats: dict) -> list[tuple[int, int, float]]:
+               ctx: TaskContext | None, stats: dict, same_bytes: list[list[int]] = ()) -> list[tuple[int, int, float]]:
     """Candidate pairs that the geometric check confirms, on stored keypoints where the photo has them."""
     found: OrderedDict[int, geometry.Keypoints | None] = OrderedDict()  # recently used, at most KEYPOINT_CACHE
     read: dict[int, bytes] = {}  # keypoints found now from a file (a photo indexed before they were kept)
@@ -207,7 +285,7 @@ def _confirmed(lib: Library, pairs: list[tuple[int, int, float]], forbidden: set
     cancelled = ctx.cancelled if ctx is not None else (lambda: False)
     progress = (lambda done, total: ctx.progress(done, total, "checking candidates")) if ctx is not None else None
     try:
-        return confirm_pairs(pairs, check, forbidden, cancelled=cancelled, progress=progress)
+        return confirm_pairs(pairs, check, forbidden, cancelled=cancelled, progress=progress, joined=same_bytes)
     finally:
         reader.close()
         if read:
@@ -237,15 +315,49 @@ def _upscaled(members: list[Photo]) -> set[int]:
     return upscaled_members(members, detail)
 
 
-def _all_forbidden(group: list[Photo], forbidden: set[tuple[int, int]]) -> bool:
-    return _all_forbidden_ids([p.id for p in group], forbidden)
-
-
-def _all_forbidden_ids(group: list[int], forbidden: set[tuple[int, int]]) -> bool:
-    ids = sorted(group)
-    return all((a, b) in forbidden for i, a in enumerate(ids) for b in ids[i + 1:])
+def member_note(g: DuplicateGroup, p: Photo) -> str:
+    """One member's part of the story: kept and why, or why not, and whether it repeats another's bytes."""
+    parts = []
+    if p.id in g.same_bytes:
+        twin = next(q for q in g.photos if q.id == g.same_bytes[p.id])
+        parts.append(f"same bytes as {os.path.basename(twin.path)}")
+    if any(k.id == p.id for k in g.keepers):
+        parts.append(f"kept (decided by {g.decided_by})" if g.decided_by else "kept")
+    elif p.id in g.protected:
+        parts.append("kept: in a protected folder")
+    elif p.id in g.notes:
+        parts.append(g.notes[p.id])
+    return "; ".join(parts)
 
 
 def group_as_json(g: DuplicateGroup) -> dict:
-    return {"kind": g.kind, "keep": g.keep.path, "reason": g.reason,
-            "photos": [{"path": p.path, "similarity": s} for p, s in zip(g.photos, g.similarities)]}
+    return {"kind": g.kind, "keep": g.keep.path, "keepers": [p.path for p in g.keepers], "reason": g.reason,
+            "decided_by": g.decided_by, "guards": g.guards, "bytes_to_free": g.bytes_to_free,
+            "photos": [{"path": p.path, "similarity": s, "keep": g.kept(p), "protected": p.id in g.protected,
+                        "exact_copy_of": _path_of(g, g.same_bytes.get(p.id)),
+                        "copy_of": _path_of(g, g.copy_of.get(p.id)), "size": p.size,
+                        "note": member_note(g, p)}
+                       for p, s in zip(g.photos, g.similarities)]}
+
+
+def _path_of(g: DuplicateGroup, photo_id: int | None) -> str | None:
+    return next((p.path for p in g.photos if p.id == photo_id), None) if photo_id is not None else None
+
+
+CSV_COLUMNS = ("group", "kind", "path", "keeper", "reason", "size", "bytes_to_free", "exact_copy_of", "protected")
+
+
+def write_csv(groups: list[DuplicateGroup], fh: TextIO) -> int:
+    """One row per photo (each photo is in one group, so the sizes add up); rows written."""
+    out = csv.writer(fh)
+    out.writerow(CSV_COLUMNS)
+    n = 0
+    for number, g in enumerate(groups, 1):
+        for p in g.photos:
+            removable = not g.kept(p)
+            reason = g.reason if p.id == g.keep.id else member_note(g, p)
+            out.writerow([number, g.kind, p.path, "yes" if g.kept(p) else "no", reason, p.size,
+                          p.size if removable else 0, _path_of(g, g.same_bytes.get(p.id)) or "",
+                          "yes" if p.id in g.protected else "no"])
+            n += 1
+    return n

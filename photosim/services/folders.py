@@ -1,4 +1,4 @@
-"""The folders a library watches: list them, decide what a rescan covers, and stop watching one.
+"""The folders a library watches: list them, decide what a rescan covers, stop watching one, protect one.
 
 A rescan (``photosim index`` with no path, the window's Rescan) covers every
 folder of the library; one that is missing or empty (an unplugged drive often
@@ -11,6 +11,10 @@ nothing the user taught the app is lost and putting the folder back revives
 them without re-embedding. Only when asked explicitly (``forget=True``) are
 its photos removed from the library too — and even then no file on disk is
 ever touched.
+
+A protected folder (any folder, watched or not) holds photos the person wants
+never touched: its photos are kept in every duplicate group, a bulk removal
+passes them by, and `trash` refuses them.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 
 from ..core.paths import is_under, under_any
 from ..core.types import PhotoState
+from ..store import removals
 from ..store import repositories as repo
 from ..store.library import Library
 from . import UserError
@@ -38,6 +43,7 @@ class FolderInfo:
     path: str
     photos: int      # photos of the library under this folder (any state)
     online: bool     # the folder exists and is not empty (a drive that is plugged in)
+    protected: bool = False  # it, or a folder above it, is protected
 
 
 @dataclass
@@ -58,7 +64,19 @@ def list_folders(lib: Library) -> list[FolderInfo]:
     with lib.db.session() as s:
         folders = repo.list_folders(s)
         paths = [p for _, p in repo.photo_paths(s)]
-    return [FolderInfo(f, sum(1 for p in paths if is_under(p, f)), _online(f)) for f in folders]
+        protected = removals.protected_folders(s)
+    return [FolderInfo(f, sum(1 for p in paths if is_under(p, f)), _online(f), protecting_folder(f, protected) is not None)
+            for f in folders]
+
+
+def panel_folders(lib: Library) -> list[tuple[str, bool, bool]]:
+    """(path, watched?, protected?) for the window's folder panel: the watched folders, then the
+    protected folders that are not watched themselves (a lock must be seen to be lifted)."""
+    with lib.db.session() as s:
+        watched = repo.list_folders(s)
+        protected = removals.protected_folders(s)
+    rows = [(f, True, protecting_folder(f, protected) is not None) for f in watched]
+    return rows + [(p, False, True) for p in protected if p not in watched]
 
 
 def scan_plan(lib: Library, paths: list[str]) -> ScanPlan:
@@ -81,6 +99,36 @@ def scan_plan(lib: Library, paths: list[str]) -> ScanPlan:
         else:
             raise UserError(f"no such file or folder: {p}")
     return ScanPlan(roots, offline)
+
+
+def protected_folders(lib: Library) -> list[str]:
+    with lib.db.session() as s:
+        return removals.protected_folders(s)
+
+
+def protecting_folder(path: str, protected: list[str]) -> str | None:
+    """The protected folder that holds ``path`` (None: not protected)."""
+    return next((f for f in protected if is_under(path, f)), None)
+
+
+def protect(lib: Library, path: str) -> str:
+    """Protect a folder (watched or not); returns it as stored. A path that is not a folder is refused."""
+    folder = os.path.abspath(os.path.expanduser(path)).rstrip(os.sep) or os.sep
+    if not os.path.isdir(folder):
+        raise UserError(f"not a folder: {path}")
+    with lib.db.session() as s:
+        removals.protect(s, folder)
+    return folder
+
+
+def unprotect(lib: Library, path: str) -> str:
+    folder = os.path.abspath(os.path.expanduser(path)).rstrip(os.sep) or os.sep
+    with lib.db.session() as s:
+        if not removals.unprotect(s, folder):
+            known = removals.protected_folders(s)
+            raise UserError(f"not a protected folder: {path}" + (f" (protected: {', '.join(known)})" if known else
+                                                                  " (no folder is protected)"))
+    return folder
 
 
 def remove_folder(lib: Library, path: str, forget: bool = False) -> Removal:

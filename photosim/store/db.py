@@ -18,7 +18,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..core.spec import EmbeddingSpec
-from .schema import SCHEMA_VERSION, Base, KeypointRow, Meta, ModelVersion
+from .schema import SCHEMA_VERSION, Base, KeypointRow, Meta, ModelVersion, ProtectedFolder, RemovalBatch
 
 DB_NAME = "library.db"
 
@@ -39,8 +39,37 @@ def _add_keypoints_v2(conn) -> None:
     KeypointRow.__table__.create(conn, checkfirst=True)
 
 
+def _removal_journal_v3(conn) -> None:
+    # Moves get a state (pending before the rename, done after it) so a crash between the two is
+    # finished or rolled back on the next start; batches get their own table so two processes never
+    # take the same batch number. A new library already has all of it (create_all at version 1).
+    columns = {row[1] for row in conn.execute(text("PRAGMA table_info(trash_moves)"))}
+    if "state" not in columns:
+        conn.execute(text("ALTER TABLE trash_moves ADD COLUMN state VARCHAR(10) NOT NULL DEFAULT 'done'"))
+        conn.execute(text("UPDATE trash_moves SET state = 'restored' WHERE restored"))
+    if "restored_path" not in columns:
+        conn.execute(text("ALTER TABLE trash_moves ADD COLUMN restored_path BLOB"))
+    if "size" not in columns:
+        conn.execute(text("ALTER TABLE trash_moves ADD COLUMN size INTEGER"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_trash_moves_state ON trash_moves (state)"))
+    RemovalBatch.__table__.create(conn, checkfirst=True)
+    ProtectedFolder.__table__.create(conn, checkfirst=True)
+    conn.execute(text("INSERT OR IGNORE INTO removal_batches (id, label, at) "
+                      "SELECT batch, 'trash', min(at) FROM trash_moves GROUP BY batch"))
+
+
+def _add_shot_facts_v4(conn) -> None:
+    # Photos indexed before have none: no capture instant (bursts are told by their pictures alone) and no
+    # measures (`dupes` measures a burst's frames from their files once, and keeps them).
+    for column, kind in (("taken_subsec", "VARCHAR(9)"), ("camera", "VARCHAR(64)"), ("sharpness", "FLOAT"),
+                         ("exposure", "FLOAT")):
+        if column not in {row[1] for row in conn.execute(text("PRAGMA table_info(photos)"))}:
+            conn.execute(text(f"ALTER TABLE photos ADD COLUMN {column} {kind}"))
+
+
 #: version -> function that brings a database at version-1 up to version.
-MIGRATIONS: dict[int, Callable] = {1: _create_v1, 2: _add_keypoints_v2}
+MIGRATIONS: dict[int, Callable] = {1: _create_v1, 2: _add_keypoints_v2, 3: _removal_journal_v3,
+                                   4: _add_shot_facts_v4}
 
 
 class Database:

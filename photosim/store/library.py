@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core.spec import EmbeddingSpec
 from ..core.index import VectorIndex
+from . import removals
 from . import repositories as repo
 from .db import Database
 
@@ -26,6 +27,8 @@ class Library:
         self.directory = self.db.directory
         self._indexes: dict[int, VectorIndex] = {}  # loaded indexes, by model version
         self._lock = threading.RLock()
+        # A removal or undo killed half way is settled before anything reads the photos' states.
+        self.recovery = removals.recover(self.db)
 
     # --- model versions ----------------------------------------------------------------
     @property

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..core.types import DecodedPhoto, DecodeError, FileStat, Photo, PhotoState, TrashedFile
+from ..core.types import DecodedPhoto, DecodeError, FileStat, Photo, PhotoState
 from .schema import (Folder, InFlight, KeypointRow, ModelVersion, NotDuplicate, PairLabel, PhotoRow, ScanErrorRow,
                      TrashMove, TripletLabel, Vector)
 
@@ -30,7 +30,8 @@ def to_photo(row: PhotoRow) -> Photo:
     return Photo(id=row.id, path=row.path, size=row.size, mtime_ns=row.mtime_ns, content_hash=row.content_hash,
                  width=row.width, height=row.height, state=PhotoState(row.state), format=row.format,
                  taken_at=row.taken_at, exif_tags=row.exif_tags, jpeg_quality=row.jpeg_quality,
-                 grey=row.grey, border=row.border)
+                 grey=row.grey, border=row.border, taken_subsec=row.taken_subsec, camera=row.camera,
+                 sharpness=row.sharpness, exposure=row.exposure)
 
 
 # --- folders -------------------------------------------------------------------------
@@ -103,6 +104,34 @@ def delete_photos(s: Session, ids: Iterable[int]) -> None:
         s.execute(delete(PhotoRow).where(PhotoRow.id.in_(chunk)))
 
 
+def photos_by_paths(s: Session, paths: Iterable[str],
+                    states: Sequence[PhotoState] | None = (PhotoState.OK,)) -> dict[str, Photo]:
+    """The photos at these paths in ``states`` (None: any), path -> Photo; paths the library does not
+    hold are left out."""
+    out: dict[str, Photo] = {}
+    for chunk in chunks(set(paths)):
+        q = select(PhotoRow).where(PhotoRow.path.in_(chunk))
+        if states:
+            q = q.where(PhotoRow.state.in_([st.value for st in states]))
+        out.update({r.path: to_photo(r) for r in s.scalars(q)})
+    return out
+
+
+def photos_of_formats(s: Session, formats: Iterable[str],
+                      states: Sequence[PhotoState] | None = (PhotoState.OK,)) -> list[Photo]:
+    """Photos in ``states`` (None: any) whose format is one of ``formats`` (e.g. the RAW formats), by id."""
+    q = select(PhotoRow).where(PhotoRow.format.in_(list(formats)))
+    if states:
+        q = q.where(PhotoRow.state.in_([st.value for st in states]))
+    return [to_photo(r) for r in s.scalars(q.order_by(PhotoRow.id))]
+
+
+def put_shot_measures(s: Session, measures: dict[int, tuple[float, float]]) -> None:
+    """Store (sharpness, exposure) of photos measured after they were indexed."""
+    if measures:
+        s.execute(update(PhotoRow), [{"id": i, "sharpness": sh, "exposure": ex} for i, (sh, ex) in measures.items()])
+
+
 def photo_by_path(s: Session, path: str) -> Photo | None:
     row = s.scalars(select(PhotoRow).where(PhotoRow.path == path)).first()
     return to_photo(row) if row else None
@@ -137,6 +166,7 @@ def upsert_decoded(s: Session, d: DecodedPhoto) -> int:
     row.size, row.mtime_ns, row.content_hash = d.size, d.mtime_ns, d.content_hash
     row.width, row.height, row.format, row.taken_at = d.width, d.height, d.format, d.taken_at
     row.exif_tags, row.jpeg_quality, row.grey, row.border = d.exif_tags, d.jpeg_quality, d.grey, d.border
+    row.taken_subsec, row.camera, row.sharpness, row.exposure = d.taken_subsec, d.camera, d.sharpness, d.exposure
     row.state = PhotoState.OK.value
     s.flush()
     s.execute(delete(ScanErrorRow).where(ScanErrorRow.path == d.path))
@@ -157,6 +187,7 @@ def upsert_decoded_many(s: Session, photos: Sequence[DecodedPhoto]) -> list[int]
     rows = [{"path": d.path, "size": d.size, "mtime_ns": d.mtime_ns, "content_hash": d.content_hash,
              "width": d.width, "height": d.height, "format": d.format, "taken_at": d.taken_at,
              "exif_tags": d.exif_tags, "jpeg_quality": d.jpeg_quality, "grey": d.grey, "border": d.border,
+             "taken_subsec": d.taken_subsec, "camera": d.camera, "sharpness": d.sharpness, "exposure": d.exposure,
              "state": PhotoState.OK.value, "added_at": now} for d in photos]
     stmt = sqlite_insert(table)
     stmt = stmt.on_conflict_do_update(index_elements=[table.c.path],
@@ -367,32 +398,7 @@ def remove_label(s: Session, kind: str, label_id: int) -> bool:
     return s.execute(delete(table).where(table.id == label_id)).rowcount > 0
 
 
-# --- the quarantine's record of removed photos ---------------------------------------------
+# --- the quarantine's record of removed photos (the journal itself: store/removals.py) -----
 def trashed_photo_ids(s: Session) -> set[int]:
     """Photos moved to the quarantine and not put back (the duplicate decisions calibration learns from)."""
     return set(s.scalars(select(TrashMove.photo_id).where(TrashMove.restored.is_(False), TrashMove.photo_id.is_not(None))))
-
-
-def next_trash_batch(s: Session) -> int:
-    return (s.scalar(select(func.max(TrashMove.batch))) or 0) + 1
-
-
-def record_trash_move(s: Session, batch: int, photo_id: int, original: str, trashed: str) -> None:
-    s.add(TrashMove(batch=batch, photo_id=photo_id, original_path=original, trashed_path=trashed,
-                    method="quarantine", at=time.time(), restored=False))
-
-
-def last_trash_batch(s: Session) -> list[TrashedFile]:
-    """The files of the most recent removal that are not restored yet (empty: nothing to undo)."""
-    batch = s.scalar(select(func.max(TrashMove.batch)).where(TrashMove.restored.is_(False)))
-    if batch is None:
-        return []
-    rows = s.scalars(select(TrashMove).where(TrashMove.batch == batch, TrashMove.restored.is_(False)))
-    return [TrashedFile(r.id, r.batch, r.photo_id, r.original_path, r.trashed_path) for r in rows]
-
-
-def mark_restored(s: Session, f: TrashedFile) -> None:
-    """The file is back at its place: its record is closed and the photo is readable again."""
-    s.execute(update(TrashMove).where(TrashMove.id == f.id).values(restored=True))
-    if f.photo_id is not None:
-        s.execute(update(PhotoRow).where(PhotoRow.id == f.photo_id).values(state=PhotoState.OK.value))

@@ -11,7 +11,8 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 2  # 2: keypoints
+SCHEMA_VERSION = 4  # 2: keypoints; 3: removal journal, protected folders; 4: capture instant, camera,
+                    # sharpness and exposure (bursts)
 
 
 class FsPath(TypeDecorator):
@@ -61,6 +62,10 @@ class PhotoRow(Base):
     jpeg_quality: Mapped[int | None]
     grey: Mapped[bool] = mapped_column(default=False)
     border: Mapped[float] = mapped_column(default=0.0)
+    taken_subsec: Mapped[str | None] = mapped_column(String(9))
+    camera: Mapped[str | None] = mapped_column(String(64))
+    sharpness: Mapped[float | None]
+    exposure: Mapped[float | None]
     state: Mapped[str] = mapped_column(String(8), index=True)
     added_at: Mapped[float]
 
@@ -146,8 +151,21 @@ class NotDuplicate(Base):
     created_at: Mapped[float]
 
 
+class RemovalBatch(Base):
+    """One removal a person asked for (a `trash` call, one "keep the best"): one undo step."""
+
+    __tablename__ = "removal_batches"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    label: Mapped[str] = mapped_column(String)
+    at: Mapped[float]
+
+
 class TrashMove(Base):
-    """One file moved out of the user's folders; a batch is what one `trash` call moved."""
+    """One file moved out of the user's folders: the journal entry of the move (store/removals.py).
+
+    ``state`` is written *before* each rename and updated after it, so a crash in
+    between leaves a record that says which two paths to look at.
+    """
 
     __tablename__ = "trash_moves"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -158,3 +176,15 @@ class TrashMove(Base):
     method: Mapped[str] = mapped_column(String(16))  # "system" | "quarantine"
     at: Mapped[float]
     restored: Mapped[bool] = mapped_column(default=False)
+    # pending -> done (in the quarantine) -> restoring -> restored; "gone": the file left the quarantine
+    state: Mapped[str] = mapped_column(String(10), default="done", index=True)
+    restored_path: Mapped[str | None] = mapped_column(FsPath)  # where undo puts it (beside the original if taken)
+    size: Mapped[int | None]
+
+
+class ProtectedFolder(Base):
+    """A folder whose photos are never proposed for removal and never moved by `trash`."""
+
+    __tablename__ = "protected_folders"
+    path: Mapped[str] = mapped_column(FsPath, primary_key=True)
+    added_at: Mapped[float]

@@ -113,8 +113,11 @@ def test_white_background_original_is_not_bordered_but_a_letterboxed_copy_is():
     assert not added_border(original, crop) and not added_border(crop, original)
     assert not added_border(original, recompressed)
     ranked, why = choose_keeper([letterbox, crop, recompressed, original])
-    assert [p.id for p in ranked] == [1, 4, 3, 2]
-    assert why.startswith("keep IMG_1.jpg: ")
+    # Underived copies first (the crop lost pixels, nothing was done to it), then the derived ones.
+    assert [p.id for p in ranked] == [1, 3, 4, 2]
+    # The rules alone would keep the taller letterbox: the guard says so in the reason.
+    assert why.startswith("keep IMG_1.jpg (decided by resolution; guard: IMG_2.jpg has an added border, "
+                          "so it is not kept though resolution preferred it): ")
     assert "IMG_2.jpg has an added border" in why
     assert "IMG_3.jpg is smaller (252×168)" in why
     assert "IMG_4.jpg is a later, more compressed copy (JPEG quality ≈35)" in why

@@ -253,3 +253,29 @@ def test_main_starts_and_quits(qtbot, home, monkeypatch):
     assert gui_app.main(str(home / "lib")) == 0
     assert (home / "lib" / "library.db").exists()
     assert Path(os.environ["PHOTOSIM_SETTINGS"]).read_text().count(str(home / "lib")) == 1
+
+
+def test_duplicates_lists_a_burst_with_its_best_shot(qtbot, window, home, caltech):
+    """Frames of a burst are a group of their own, best shot first, with the measures in the compare table."""
+    import numpy as np
+    from PIL import Image
+
+    from burst_set import defocus
+
+    with Image.open(caltech / "pizza" / "image_0001.jpg") as im:
+        arr = np.asarray(im.convert("RGB"))
+    folder = home / "Pictures" / "burst"
+    folder.mkdir(parents=True)
+    w = arr.shape[1]
+    Image.fromarray(arr[:, : w * 9 // 10]).save(folder / "frame-sharp.jpg", quality=92)
+    Image.fromarray(defocus(arr[:, w // 10:], 2.5)).save(folder / "frame-blurred.jpg", quality=92)
+    index_and_wait(qtbot, window, folder)
+    window.tabs.setCurrentIndex(1)
+    dv = window.duplicates
+    qtbot.waitUntil(lambda: dv.list.count() >= 1)
+    assert [g.kind for g in dv.groups] == ["burst"]
+    assert dv.list.item(0).text().startswith("1. Burst")
+    dv.list.setCurrentRow(0)
+    assert os.path.basename(dv.groups[0].keep.path) == "frame-sharp.jpg"
+    assert "best shot frame-sharp.jpg" in dv.reason.text() and dv.model.item(0).note == "★ best shot"
+    assert dv.compare is not None and "Sharpness" in dv.compare.differences

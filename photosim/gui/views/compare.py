@@ -1,8 +1,9 @@
 """Side-by-side compare with synchronised zoom, and the single-photo viewer.
 
 The differences table lists the facts the keeper rule weighs (resolution, file
-size, date, format, compression, colour, border), with the rows that differ in
-bold, so a person can see why one copy was suggested over the other.
+size, date, format, compression, colour, border) and those the best shot of a
+burst is chosen by (capture instant, sharpness, exposure), with the rows that
+differ in bold, so a person can see why one photo was suggested over the other.
 """
 from __future__ import annotations
 
@@ -28,8 +29,19 @@ def facts(p: Photo) -> list[tuple[str, str]]:
         ("Colour", "greyscale" if p.grey else "colour"),
         ("Added border", f"{p.border:.0%}" if p.border > 0.04 else "none"),
         ("EXIF tags", str(p.exif_tags)),
+        ("Taken", _instant(p)),
+        ("Sharpness", f"{p.sharpness:.2f}" if p.sharpness is not None else "not measured"),
+        ("Exposure", f"{p.exposure:+.2f} stops (mean light)" if p.exposure is not None else "not measured"),
         ("Folder", os.path.dirname(p.path)),
     ]
+
+
+def _instant(p: Photo) -> str:
+    """Capture time to the sub-second and camera: what tells a burst frame from a copy."""
+    if not p.taken_at:
+        return "unknown"
+    when = p.taken_at.replace("T", " ") + (f".{p.taken_subsec}" if p.taken_subsec else "")
+    return f"{when} · {p.camera}" if p.camera else when
 
 
 class _Zoomable(QWidget):

@@ -1,32 +1,68 @@
-"""Duplicates: groups (exact first, then near), the suggested keeper and why, compare, trash, undo.
+"""Duplicates: groups (exact, near, bursts with their best shot, RAW + JPEG pairs), the suggested keeper
+and why, compare, trash, undo, the keeper-rules pane and "Keep the best in every group".
 
-The view only chooses which files to hand to the services: the keeper rule,
-the refusal to remove every copy, the quarantine and the not-duplicate
-decision all live in services and behave exactly as in the CLI.
+The view only chooses which files to hand to the services: the keeper rules,
+protected folders, the refusal to remove every copy, the removal plan, the
+quarantine and the not-duplicate decision all live in services and behave
+exactly as in the CLI.
 """
 from __future__ import annotations
 
 import os
+import time
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
-                               QSplitter, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QMessageBox, QPushButton, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
-from ...core.duplicates import DuplicateGroup
+from ...core.duplicates import KINDS, DuplicateGroup
 from ...core.types import Photo
 from ...services import labels
 from ...services.calibration import SET_BY_YOU, DupesThreshold, duplicate_threshold, set_duplicate_threshold
+from ...services.cleanup import RemovalPlan, plan_removal, remove_copies
 from ...services.duplicates import find_duplicates
+from ...services.trash import Removal
 from ..models.photo_list import PhotoListModel, human_bytes
 from ..shared import Shared
 from ..widgets.grid import PhotoGrid
 from .compare import CompareWidget
+from .keeper_rules import KeeperRulesPane
+
+#: What "Keep the best in every group" may take (services/cleanup.py): bursts are different moments and a
+#: RAW + JPEG pair one capture, so neither is taken unless chosen here.
+SCOPES = {"Exact and near copies": ("exact", "near"), "Exact copies only": ("exact",),
+          "Copies and bursts (all but the best shot)": ("exact", "near", "burst"),
+          "Bursts only (all but the best shot)": ("burst",),
+          "RAW + JPEG pairs (the format rule's choice)": ("raw+jpeg",)}
+#: How a group's kind reads in a sentence.
+KIND_WORDS = {"exact": "exact copies (the same bytes)", "near": "near duplicates",
+              "burst": "frames of a burst (different moments)", "raw+jpeg": "photos: a RAW and its camera JPEG"}
 
 
 def group_title(n: int, g: DuplicateGroup) -> str:
-    kind = "Exact copies" if g.kind == "exact" else "Near duplicates"
-    spare = sum(p.size for p in g.photos[1:])
-    return f"{n}. {kind} · {len(g.photos)} photos · {human_bytes(spare)} to free · {os.path.basename(g.keep.path)}"
+    kind = KINDS.get(g.kind, g.kind.capitalize())
+    twins = f" ({len(g.same_bytes)} exact)" if g.same_bytes and g.kind != "exact" else ""
+    lock = " · protected" if g.protected else ""
+    return (f"{n}. {kind}{twins} · {len(g.photos)} photos · {human_bytes(g.bytes_to_free)} to free{lock} · "
+            f"{os.path.basename(g.keep.path)}")
+
+
+def member_notes(g: DuplicateGroup) -> list[str]:
+    """The badge under each photo: kept (★; a burst's best shot), protected, a byte-for-byte copy (=),
+    a copy of another member inside a burst or a RAW + JPEG group."""
+    out = []
+    for p in g.photos:
+        parts = []
+        if any(k.id == p.id for k in g.keepers):
+            parts.append("★ best shot" if g.kind == "burst" and p.id == g.keep.id else "★ keep")
+        elif p.id in g.protected:
+            parts.append("protected")
+        if p.id in g.same_bytes:
+            parts.append("= same bytes")
+        elif p.id in g.copy_of:
+            parts.append("copy")
+        out.append(" · ".join(parts))
+    return out
 
 
 class DuplicatesView(QWidget):
@@ -73,6 +109,27 @@ class DuplicatesView(QWidget):
         self.not_dupes.clicked.connect(self.mark_not_duplicates)
         self.compare_box = QVBoxLayout()
         self.compare: CompareWidget | None = None
+        self.rules_pane = KeeperRulesPane(shared, self)
+        self.rules_pane.hide()
+        self.rules_pane.applied.connect(self.refresh)
+        self.show_rules = QPushButton("Keeper rules…")
+        self.show_rules.setCheckable(True)
+        self.show_rules.setToolTip("Choose and order the rules that pick the photo to keep")
+        self.show_rules.toggled.connect(self.rules_pane.setVisible)
+        self.scope = QComboBox(self)
+        self.scope.addItems(list(SCOPES))
+        self.keep_best = QPushButton("Keep the best in every group…")
+        self.keep_best.setToolTip("Move every photo that is not kept to the quarantine, in all groups at once; "
+                                  "asks once, and Ctrl+Z puts them all back")
+        self.keep_best.clicked.connect(self.keep_best_everywhere)
+        self.stop = QPushButton("Stop")
+        self.stop.setToolTip("Stop moving; what moved so far stays one undo step (Ctrl+Z)")
+        self.stop.hide()
+        self.stop.clicked.connect(self.stop_removal)
+        self.last_plan: RemovalPlan | None = None
+        self.last_removal: Removal | None = None
+        self._removal_task = None
+        self._removal_started = 0.0
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Near-duplicate similarity ≥"))
@@ -81,6 +138,10 @@ class DuplicatesView(QWidget):
         top.addWidget(self.reset_threshold)
         top.addWidget(self.find)
         top.addWidget(self.summary, 1)
+        top.addWidget(self.show_rules)
+        top.addWidget(self.scope)
+        top.addWidget(self.keep_best)
+        top.addWidget(self.stop)
         left = QWidget(self)
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -106,6 +167,7 @@ class DuplicatesView(QWidget):
         split.setSizes([380, 900])
         lay = QVBoxLayout(self)
         lay.addLayout(top)
+        lay.addWidget(self.rules_pane)
         lay.addWidget(split, 1)
         self._stale = True
         shared.photos_changed.connect(self._changed)
@@ -164,11 +226,13 @@ class DuplicatesView(QWidget):
             item = QListWidgetItem(group_title(n, g))
             item.setToolTip(g.reason)
             self.list.addItem(item)
-        exact = sum(g.kind == "exact" for g in groups)
-        spare = sum(p.size for g in groups for p in g.photos[1:])
-        self.summary.setText(f"{len(groups)} groups ({exact} exact, {len(groups) - exact} near) · "
-                             f"up to {human_bytes(spare)} to free")
+        count = {k: sum(g.kind == k for g in groups) for k in KINDS}
+        kinds = ", ".join(f"{n} {k}" for k, n in count.items() if n or k in ("exact", "near"))
+        spare = sum(g.bytes_to_free for g in groups)  # each photo is in one group: counted once
+        self.summary.setText(f"{len(groups)} groups ({kinds}) · up to {human_bytes(spare)} to free")
+        self.keep_best.setEnabled(spare > 0)
         if not groups:
+            self.keep_best.setEnabled(False)
             self.reason.setText("No duplicates found. Lower the similarity to look for looser matches.")
             self.model.set_photos([])
             self._set_compare(None, None)
@@ -188,16 +252,25 @@ class DuplicatesView(QWidget):
         g = self.current_group()
         if g is None:
             return
-        kind = "exact copies (the same bytes)" if g.kind == "exact" else "near duplicates"
-        self.reason.setText(f"<b>{len(g.photos)} {kind}.</b> Suggested keeper ★ <b>{os.path.basename(g.keep.path)}</b>"
-                            f" — {g.reason}.")
-        notes = ["★ keep"] + [""] * (len(g.photos) - 1)
-        self.model.set_photos(g.photos, g.similarities, notes)
+        kind = KIND_WORDS.get(g.kind, g.kind)
+        star = "best shot" if g.kind == "burst" else ("keepers" if len(g.keepers) > 1 else "keeper")
+        extra = ""
+        if g.same_bytes and g.kind != "exact":
+            extra += f" {len(g.same_bytes)} of them repeat another's bytes (= same bytes)."
+        if g.protected:
+            extra += f" {len(g.protected)} in a protected folder (always kept)."
+        if not g.removable:
+            extra += " Nothing here will be removed."
+        keep = ", ".join(os.path.basename(p.path) for p in g.keepers)
+        self.reason.setText(f"<b>{len(g.photos)} {kind}.</b> Suggested {star} ★ <b>{keep}</b> — {g.reason}.{extra}")
+        self.model.set_photos(g.photos, g.similarities, member_notes(g))
         sel = self.grid.selectionModel()
         sel.clear()
-        for r in range(1, len(g.photos)):  # the suggestion: every copy but the keeper
+        rows = [r for r, p in enumerate(g.photos) if not g.kept(p)]
+        for r in rows:  # the suggestion: every member that is not kept (nothing of a RAW + JPEG pair)
             sel.select(self.model.index(r), sel.SelectionFlag.Select)
-        self.grid.setCurrentIndex(self.model.index(1)) if len(g.photos) > 1 else None
+        if rows:
+            self.grid.setCurrentIndex(self.model.index(rows[0]))
         self._selection_changed()
 
     def _selection_changed(self) -> None:
@@ -218,7 +291,9 @@ class DuplicatesView(QWidget):
             self.compare.deleteLater()
             self.compare = None
         if a is not None and b is not None:
-            self.compare = CompareWidget(a, b, self.shared, ("Keeper:", "Copy:"), self)
+            g = self.current_group()
+            captions = ("Best shot:", "Frame:") if g is not None and g.kind == "burst" else ("Keeper:", "Copy:")
+            self.compare = CompareWidget(a, b, self.shared, captions, self)
             self.compare_box.addWidget(self.compare)
 
     def selected_photos(self) -> list[Photo]:
@@ -229,6 +304,75 @@ class DuplicatesView(QWidget):
         photos = self.selected_photos()
         if photos:
             self.trash_requested.emit(photos)
+
+    # --- keep the best in every group, at once ------------------------------------------------
+    def keep_best_everywhere(self) -> None:
+        """Plan on a worker (it looks at every file), ask once with the count and bytes, then move
+        them all as one undo step."""
+        kinds = SCOPES[self.scope.currentText()]
+        groups = list(self.groups)
+        self.keep_best.setEnabled(False)
+        self.shared.run(self, "plan removal", lambda ctx: plan_removal(groups, kinds), self._confirm_plan,
+                        on_error=self._removal_failed)
+
+    def _confirm_plan(self, plan: RemovalPlan) -> None:
+        self.last_plan = plan
+        self.keep_best.setEnabled(True)
+        if not plan.photos:
+            self.shared.say("nothing to remove: every group keeps all it has (keepers and protected folders)")
+            return
+        notes = []
+        if plan.skipped:
+            notes.append(f"{len(plan.skipped)} photo(s) changed since indexing are left where they are.")
+        if plan.untouched:
+            notes.append(f"{len(plan.untouched)} group(s) are left alone (protected, or the keeper changed).")
+        answer = QMessageBox.question(
+            self, "Keep the best in every group",
+            f"Move {len(plan.photos)} photo(s) ({human_bytes(plan.bytes)}) from {plan.groups} group(s) to the trash?"
+            f"\n\nEvery group keeps its ★ photos and its protected photos"
+            f"{' (a burst: its best shot)' if 'burst' in plan.kinds else ''}. {' '.join(notes)}\n\n"
+            "They go to a quarantine folder in the library; Undo (Ctrl+Z) puts them all back at once.",
+            QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
+        if answer != QMessageBox.Yes:
+            return
+        self.keep_best.setEnabled(False)
+        self.stop.show()
+        self.summary.setText(f"Moving {len(plan.photos)} photo(s) to the trash…")
+        self._removal_started = time.monotonic()
+        self._removal_task = self.shared.run(self, "keep the best", lambda ctx: remove_copies(self.shared.lib, plan, ctx),
+                                             self._removed, on_error=self._removal_failed,
+                                             on_progress=self._removal_progress)
+
+    def stop_removal(self) -> None:
+        if self._removal_task is not None:
+            self._removal_task.cancel()
+            self.stop.setEnabled(False)
+            self.summary.setText("Stopping…")
+
+    def _removal_progress(self, done: int, total: int, text: str) -> None:
+        elapsed = time.monotonic() - self._removal_started
+        rate = done / elapsed if elapsed > 0.2 else 0.0
+        eta = f", about {int((total - done) / rate)} s left" if rate > 0 and done < total else ""
+        self.summary.setText(f"Moving to the trash: {done:,}/{total:,} · {rate:.0f} photos/s{eta}")
+
+    def _removal_ended(self) -> None:
+        self._removal_task = None
+        self.stop.hide()
+        self.stop.setEnabled(True)
+
+    def _removed(self, result: Removal) -> None:
+        self._removal_ended()
+        self.last_removal = result
+        skipped = f"; {len(result.skipped)} skipped (changed since indexing)" if result.skipped else ""
+        state = "stopped: " if result.cancelled else ""
+        self.shared.say(f"{state}moved {len(result.moved)} photo(s) ({human_bytes(result.bytes)}) to the trash{skipped}"
+                        " — Ctrl+Z puts them all back")
+        self.shared.photos_changed.emit()
+
+    def _removal_failed(self, message: str) -> None:
+        self._removal_ended()
+        self.keep_best.setEnabled(bool(self.groups))
+        self.shared.error(message)
 
     def mark_not_duplicates(self) -> None:
         g = self.current_group()

@@ -1,9 +1,10 @@
-"""The library: a folder panel (add, remove, rescan) and the grid of every indexed photo."""
+"""The library: a folder panel (add, remove, rescan, protect) and the grid of every indexed photo."""
 from __future__ import annotations
 
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton,
+from PySide6.QtCore import QPointF, QRectF, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
 
 from ...core.types import Photo
@@ -15,8 +16,31 @@ from ..shared import Shared, ask_for_folder
 from ..widgets.grid import PhotoGrid
 
 
+#: Item data in the folder list: the folder's path, and whether the library watches it.
+FolderRole, WatchedRole, ProtectedRole = Qt.UserRole, Qt.UserRole + 1, Qt.UserRole + 2
+
+
+def lock_icon(colour: QColor) -> QIcon:
+    """A small padlock, drawn (an emoji lock is a blank box where the font lacks it)."""
+    pix = QPixmap(16, 16)
+    pix.fill(Qt.transparent)
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.Antialiasing)
+    p.setPen(QPen(colour, 1.6))
+    p.setBrush(Qt.NoBrush)
+    p.drawArc(QRectF(4.5, 1.5, 7, 9), 0, 180 * 16)
+    p.drawLine(QPointF(4.5, 6), QPointF(4.5, 8))
+    p.drawLine(QPointF(11.5, 6), QPointF(11.5, 8))
+    p.setPen(Qt.NoPen)
+    p.setBrush(colour)
+    p.drawRoundedRect(QRectF(2.5, 7.5, 11, 7.5), 1.5, 1.5)
+    p.end()
+    return QIcon(pix)
+
+
 class FoldersPanel(QWidget):
-    """The folders the library watches. Adding one indexes it; rescan picks up changes."""
+    """The folders the library watches. Adding one indexes it; rescan picks up changes; the lock
+    protects a folder: its photos are never proposed for removal and the trash refuses them."""
 
     index_requested = Signal(list)
 
@@ -30,6 +54,14 @@ class FoldersPanel(QWidget):
         self.remove.setToolTip("Stop watching the selected folder (no file is touched)")
         self.rescan = QPushButton("Rescan")
         self.rescan.setToolTip("Look for new, changed, moved and removed photos in every folder")
+        self.lock_icon = lock_icon(self.palette().color(QPalette.WindowText))
+        self.lock = QPushButton(self.lock_icon, "Protect")
+        self.lock.setCheckable(True)
+        self.lock.setEnabled(False)
+        self.lock.setToolTip("Protect the selected folder: its photos are never proposed for removal, "
+                             "and moving them to the trash is refused")
+        self.lock.clicked.connect(self.toggle_protection)
+        self.list.currentItemChanged.connect(lambda *_: self._current_changed())
         self.add.clicked.connect(self.choose_folder)
         self.remove.clicked.connect(self.remove_selected)
         self.rescan.clicked.connect(self.rescan_all)
@@ -41,21 +73,65 @@ class FoldersPanel(QWidget):
         row.addWidget(self.rescan)
         lay.addWidget(self.add)
         lay.addLayout(row)
+        lay.addWidget(self.lock)
         shared.photos_changed.connect(self.refresh)
         self.refresh()
 
     def refresh(self) -> None:
-        self.shared.run(self, "folders", lambda ctx: folder_service.folder_paths(self.shared.lib), self._show)
+        self.shared.run(self, "folders", lambda ctx: folder_service.panel_folders(self.shared.lib), self._show)
 
-    def _show(self, folders: list[str]) -> None:
+    def _show(self, rows: list[tuple[str, bool, bool]]) -> None:
+        current = self.current_folder()
         self.list.clear()
-        for f in folders:
-            self.list.addItem(f)
-            self.list.item(self.list.count() - 1).setToolTip(f)
-        self.shared.settings.setValue("folders", folders)
+        for path, watched, protected in rows:
+            item = QListWidgetItem(path)
+            if protected:
+                item.setIcon(self.lock_icon)
+            item.setData(FolderRole, path)
+            item.setData(WatchedRole, watched)
+            item.setData(ProtectedRole, protected)
+            tip = path + ("\nprotected: never proposed for removal" if protected else "")
+            item.setToolTip(tip if watched else tip + "\n(not a watched folder itself)")
+            self.list.addItem(item)
+            if path == current:
+                self.list.setCurrentItem(item)
+        self.shared.settings.setValue("folders", [path for path, watched, _ in rows if watched])
+        self._current_changed()
 
     def folders(self) -> list[str]:
-        return [self.list.item(i).text() for i in range(self.list.count())]
+        items = [self.list.item(i) for i in range(self.list.count())]
+        return [it.data(FolderRole) for it in items if it.data(WatchedRole)]
+
+    def current_folder(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(FolderRole) if item is not None else None
+
+    def _current_changed(self) -> None:
+        item = self.list.currentItem()
+        self.lock.setEnabled(item is not None)
+        protected = bool(item is not None and item.data(ProtectedRole))
+        self.lock.setChecked(protected)
+        self.lock.setText("Unprotect" if protected else "Protect")
+
+    def toggle_protection(self) -> None:
+        item = self.list.currentItem()
+        if item is None:
+            self.shared.say("select a folder to protect first")
+            return
+        self.set_protected(item.data(FolderRole), not item.data(ProtectedRole))
+
+    def set_protected(self, path: str, protect: bool) -> None:
+        """The folders service keeps the lock; duplicate groups are found again with it."""
+        def work(ctx):
+            return folder_service.protect(self.shared.lib, path) if protect else \
+                folder_service.unprotect(self.shared.lib, path)
+
+        def done(folder: str) -> None:
+            self.shared.say(f"protected {folder}: its photos are never proposed for removal" if protect else
+                            f"{folder} is no longer protected")
+            self.shared.photos_changed.emit()
+
+        self.shared.run(self, "protect folder", work, done, on_error=lambda m: (self.shared.error(m), self.refresh()))
 
     def choose_folder(self) -> None:
         folder = ask_for_folder(self)
@@ -67,7 +143,7 @@ class FoldersPanel(QWidget):
         if item is None:
             self.shared.say("select a folder to remove first")
             return
-        path = item.text()
+        path = item.data(FolderRole)
         box = QMessageBox(QMessageBox.Question, "Remove a folder",
                           f"Stop watching {path}?\n\nNo file on disk is touched. Its photos stay in the library "
                           "as offline (with their labels) unless you choose to remove them from the library too.",

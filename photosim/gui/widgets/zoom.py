@@ -5,6 +5,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
+from ...core.raw import is_raw
 from ..thumbnails import _pillow_thumbnail
 
 
@@ -12,7 +13,7 @@ def load_image(path: str, limit: int = 8192) -> QImage:
     """The photo at full size (up to ``limit`` px a side), EXIF orientation applied. Run off the GUI thread."""
     reader = QImageReader(path)
     reader.setAutoTransform(True)
-    image = reader.read()
+    image = reader.read() if not is_raw(path) else QImage()  # a RAW goes through LibRaw (core/raw.py)
     if image.isNull():
         image = _pillow_thumbnail(path, limit)
     return image

@@ -1,0 +1,207 @@
+"""Cleaning up from the window, on real photos and a real library: "Keep the best in every group"
+(one confirmation with count and bytes, one Ctrl+Z), the keeper-rules pane, the folder lock, and
+the last-copy rule across removals."""
+from __future__ import annotations
+
+import os
+
+from gui_helpers import index_and_wait, wait_idle
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from photosim.gui.models.photo_list import human_bytes
+from photosim.services import folders as folder_service
+from photosim.services import settings
+from photosim.store import repositories as repo
+
+from test_readonly_tree import tree_digest
+
+
+def answer_boxes(button, seen: list[str]) -> None:
+    """Press ``button`` in the next modal message box, recording what it asked."""
+    def press():
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            seen.append(box.text())
+            box.button(button).click()
+        else:
+            QTimer.singleShot(50, press)
+    QTimer.singleShot(50, press)
+
+
+def to_duplicates(qtbot, window, photos):
+    index_and_wait(qtbot, window, photos)
+    window.tabs.setCurrentIndex(1)
+    dv = window.duplicates
+    qtbot.waitUntil(lambda: dv.list.count() >= 2 and not window.shared.runner.busy())
+    return dv
+
+
+def test_keep_the_best_asks_once_and_ctrl_z_puts_everything_back(qtbot, window, photos):
+    dv = to_duplicates(qtbot, window, photos)
+    before = tree_digest(photos)
+    removable = [p for g in dv.groups for p in g.removable]
+    total = sum(p.size for g in dv.groups for p in g.removable)
+    assert len(removable) == 2 and len({p.id for p in removable}) == 2
+    assert f"up to {human_bytes(total)} to free" in dv.summary.text()
+
+    seen: list[str] = []
+    answer_boxes(QMessageBox.Cancel, seen)
+    qtbot.mouseClick(dv.keep_best, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(seen) == 1)
+    assert f"Move 2 photo(s) ({human_bytes(total)}) from 2 group(s)" in seen[0]
+    wait_idle(qtbot, window)
+    assert tree_digest(photos) == before  # cancelled: nothing moved
+
+    answer_boxes(QMessageBox.Yes, seen)
+    qtbot.mouseClick(dv.keep_best, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not any(os.path.exists(p.path) for p in removable), timeout=30000)
+    qtbot.waitUntil(lambda: "Ctrl+Z puts them all back" in window.notice.text())
+    assert len(seen) == 2  # asked once per click, never per group
+    assert all(os.path.exists(g.keep.path) for g in dv.groups)
+    qtbot.waitUntil(lambda: dv.list.count() == 0 and not window.shared.runner.busy())
+
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    dv.grid.setFocus()
+    qtbot.keyClick(dv.grid, Qt.Key_Z, Qt.ControlModifier)  # one undo step for the whole removal
+    qtbot.waitUntil(lambda: "restored 2" in window.notice.text())
+    assert tree_digest(photos) == before
+    qtbot.waitUntil(lambda: dv.list.count() == 2)
+
+
+def test_keeper_rules_pane_sets_the_rules_the_library_keeps(qtbot, window, photos):
+    dv = to_duplicates(qtbot, window, photos)
+    exact = next(g for g in dv.groups if g.kind == "exact")
+    assert "copies" not in exact.keep.path
+    qtbot.mouseClick(dv.show_rules, Qt.LeftButton)
+    pane = dv.rules_pane
+    assert pane.isVisible()
+
+    pane.edits["dupes.format_order"].setText("jpeg,nope")  # a bad value changes nothing
+    qtbot.mouseClick(pane.apply, Qt.LeftButton)
+    assert "unknown format 'nope'" in window.notice.text()
+    assert settings.get(window.shared.lib, "dupes.keep_rules") == ("resolution", "exif", "name", "date")
+
+    pane.load()
+    pane.set_order(["folder", "resolution"])
+    pane.edits["dupes.folder_priority"].setText(str(photos / "copies"))
+    qtbot.mouseClick(pane.apply, Qt.LeftButton)
+    assert settings.get(window.shared.lib, "dupes.keep_rules") == ("folder", "resolution")
+    assert settings.get(window.shared.lib, "dupes.folder_priority") == (str(photos / "copies"),)
+    qtbot.waitUntil(lambda: not window.shared.runner.busy() and any(
+        g.kind == "exact" and "copies" in g.keep.path for g in dv.groups))
+    exact = next(g for g in dv.groups if g.kind == "exact")
+    assert "decided by folder" in exact.reason
+    dv.list.setCurrentRow(dv.groups.index(exact))
+    assert "decided by folder" in dv.reason.text() and dv.model.item(0).note.startswith("★ keep")
+
+
+def test_folder_lock_protects_its_photos_everywhere(qtbot, window, photos):
+    dv = to_duplicates(qtbot, window, photos)
+    window.tabs.setCurrentIndex(0)
+    panel = window.folders
+    qtbot.waitUntil(lambda: panel.list.count() == 1)
+    panel.list.setCurrentRow(0)
+    assert panel.lock.isEnabled() and not panel.lock.isChecked()
+    qtbot.mouseClick(panel.lock, Qt.LeftButton)
+    qtbot.waitUntil(lambda: folder_service.protected_folders(window.shared.lib) == [str(photos)])
+    qtbot.waitUntil(lambda: panel.list.count() == 1 and not panel.list.item(0).icon().isNull())
+    panel.list.setCurrentRow(0)
+    assert panel.lock.isChecked() and "Unprotect" in panel.lock.text()
+
+    # Every photo is protected: the groups are still shown, nothing is offered for removal.
+    window.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: not window.shared.runner.busy() and dv.list.count() == 2
+                    and all(g.protected for g in dv.groups))
+    assert not dv.keep_best.isEnabled() and "up to 0 B to free" in dv.summary.text()
+    dv.list.setCurrentRow(0)
+    assert "always kept" in dv.reason.text() and "protected" in dv.model.item(1).note
+    assert dv.grid.selected_rows() == []
+
+    # The trash refuses a protected photo from the window too, in one line.
+    copy = next(p for g in dv.groups for p in g.photos if p.id != g.keep.id)
+    seen: list[str] = []
+    answer_boxes(QMessageBox.Yes, seen)
+    window.confirm_trash([copy])
+    qtbot.waitUntil(lambda: "protected folder" in window.notice.text())
+    assert os.path.exists(copy.path)
+
+    window.tabs.setCurrentIndex(0)
+    panel.list.setCurrentRow(0)
+    qtbot.mouseClick(panel.lock, Qt.LeftButton)
+    qtbot.waitUntil(lambda: folder_service.protected_folders(window.shared.lib) == [])
+    qtbot.waitUntil(lambda: panel.list.item(0).icon().isNull())
+
+
+def test_the_last_copy_is_refused_across_removals_from_the_window(qtbot, window, photos):
+    dv = to_duplicates(qtbot, window, photos)
+    exact = next(g for g in dv.groups if g.kind == "exact")
+    keeper, copy = exact.photos
+    seen: list[str] = []
+    answer_boxes(QMessageBox.Yes, seen)
+    window.confirm_trash([copy])
+    qtbot.waitUntil(lambda: not os.path.exists(copy.path))
+    wait_idle(qtbot, window)
+    with window.shared.lib.db.session() as s:
+        keeper = repo.photo_by_path(s, keeper.path)
+    answer_boxes(QMessageBox.Yes, seen)
+    window.confirm_trash([keeper])  # the other copy went in an earlier removal: this is the last one
+    qtbot.waitUntil(lambda: "refusing" in window.notice.text())
+    assert "already in the quarantine" in window.notice.toolTip()
+    assert os.path.exists(keeper.path)
+
+
+def test_bursts_go_only_from_their_scope_and_a_raw_jpeg_pair_shows_both_kept(qtbot, window, home, caltech):
+    """A burst (two frames) and a RAW with its camera JPEG: the default scope takes neither; "Bursts only"
+    takes every frame but the best shot, asked once; Ctrl+Z puts it back."""
+    import numpy as np
+    from PIL import Image
+
+    from burst_set import defocus
+    from raw_samples import write_dng
+
+    with Image.open(caltech / "pizza" / "image_0001.jpg") as im:
+        arr = np.asarray(im.convert("RGB"))
+    folder = home / "Pictures" / "trip"
+    folder.mkdir(parents=True)
+    w = arr.shape[1]
+    Image.fromarray(arr[:, : w * 9 // 10]).save(folder / "frame-sharp.jpg", quality=92)
+    Image.fromarray(defocus(arr[:, w // 10:], 2.5)).save(folder / "frame-blurred.jpg", quality=92)
+    with Image.open(caltech / "camera" / "image_0010.jpg") as im:
+        picture = im.convert("RGB").resize((im.width * 2, im.height * 2), Image.Resampling.BICUBIC)
+    write_dng(picture, folder / "IMG_0001.dng", preview=True)
+    picture.resize((picture.width // 2, picture.height // 2)).save(folder / "IMG_0001.JPG", quality=90)
+    before = tree_digest(folder)
+    index_and_wait(qtbot, window, folder)
+    window.tabs.setCurrentIndex(1)
+    dv = window.duplicates
+    qtbot.waitUntil(lambda: dv.list.count() == 2 and not window.shared.runner.busy())
+    assert [g.kind for g in dv.groups] == ["burst", "raw+jpeg"]
+    assert "1 burst, 1 raw+jpeg" in dv.summary.text()
+    dv.list.setCurrentRow(1)
+    assert dv.list.item(1).text().startswith("2. RAW + JPEG pair")
+    assert [dv.model.item(r).note for r in range(2)] == ["★ keep", "★ keep"]
+    assert "RAW + JPEG pair" in dv.reason.text() and dv.grid.selected_rows() == []  # nothing suggested
+
+    dv.scope.setCurrentText("Exact and near copies")
+    qtbot.mouseClick(dv.keep_best, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "nothing to remove" in window.notice.text())
+    assert tree_digest(folder) == before
+
+    assert "Bursts only (all but the best shot)" in [dv.scope.itemText(i) for i in range(dv.scope.count())]
+    dv.scope.setCurrentText("Bursts only (all but the best shot)")
+    seen: list[str] = []
+    answer_boxes(QMessageBox.Yes, seen)
+    qtbot.mouseClick(dv.keep_best, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not (folder / "frame-blurred.jpg").exists(), timeout=30000)
+    assert len(seen) == 1 and "Move 1 photo(s)" in seen[0] and "its best shot" in seen[0]
+    assert (folder / "frame-sharp.jpg").exists() and (folder / "IMG_0001.dng").exists()
+    qtbot.waitUntil(lambda: "Ctrl+Z puts them all back" in window.notice.text())
+    wait_idle(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    dv.grid.setFocus()
+    qtbot.keyClick(dv.grid, Qt.Key_Z, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: "restored 1" in window.notice.text())
+    assert tree_digest(folder) == before
