@@ -196,3 +196,45 @@ def test_json_and_listing_mark_copies_inside_a_burst(mixed, capsys):
     assert len(pair["keepers"]) == 2 and pair["bytes_to_free"] == 0
     code, out, _ = run(capsys, "--library", lib, "dupes")
     assert "(burst): keep" in out and "(raw+jpeg): keep" in out and "IMG_0001.JPG [kept]" in out
+
+
+def test_similar_shows_each_capture_once_and_each_burst_frame_apart(mixed):
+    """`similar` collapses what one capture left (byte copies, re-encodes, a RAW and its camera JPEG)
+    into one result, as `dupes` groups them; two frames of a burst are different moments and stay two
+    results, also when they are alike enough to be near-duplicate candidates."""
+    from photosim.services.calibration import duplicate_threshold, set_duplicate_threshold
+    from photosim.services.similar import similar, similar_answer
+
+    lib_dir, tree, accordion, camera = mixed
+    sharp = str(tree / "burst" / "frame-sharp.jpg")
+    later = tree / "burst" / "later"
+    blurred, copy = str(later / "frame-blurred.jpg"), str(later / "frame-blurred copy.jpg")
+    lib = Library(lib_dir)
+    try:
+        every = {n.photo.path: n.similarity for n in similar(lib, sharp, k=20, all_copies=True)}
+        # The library's threshold just under the frames' similarity: they are a candidate pair that the
+        # geometric check confirms, so only the sorting into copies and frames can keep them apart.
+        set_duplicate_threshold(lib, round(every[blurred] - 0.01, 4))
+        threshold = duplicate_threshold(lib).value
+        assert every[blurred] >= threshold
+        burst = next(g for g in find_duplicates(lib, threshold) if g.kind == "burst")
+        assert set(names(burst)) == {"frame-sharp.jpg", "frame-blurred.jpg", "frame-blurred copy.jpg"}
+
+        answer = similar_answer(lib, sharp, k=5)
+        shown = {n.photo.path: n for n in answer.results}
+        assert blurred in shown or copy in shown  # the other moment is a result of its own ...
+        frame = shown.get(blurred) or shown[copy]
+        assert {frame.photo.path} | {c.photo.path for c in frame.copies} == {blurred, copy}  # ... with its copy
+        assert answer.query_copies == []  # the best shot has no copy: the other frame is none
+        answer = similar_answer(lib, blurred, k=5)
+        assert [c.photo.path for c in answer.query_copies] == [copy] and sharp in {n.photo.path for n in answer.results}
+
+        # Copies of one picture, exact and near, and a RAW with its camera JPEG: each one result.
+        dng, jpg = str(tree / "raw" / "IMG_0001.dng"), str(tree / "raw" / "IMG_0001.JPG")
+        assert [c.photo.path for c in similar_answer(lib, jpg, k=3).query_copies] == [dng]
+        assert [c.photo.path for c in similar_answer(lib, str(camera), k=3).query_copies] == \
+            [str(tree / "camera" / "small.jpg")]
+        assert [c.photo.path for c in similar_answer(lib, str(accordion), k=3).query_copies] == \
+            [str(tree / "backup" / accordion.name)]
+    finally:
+        lib.close()
