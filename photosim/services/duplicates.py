@@ -183,27 +183,34 @@ def copy_groups(lib: Library, candidates: list[list[int]], threshold: float) -> 
         sims = vectors[rows] @ vectors[rows].T  # every pair within the list: a table near_pairs reads
         for a, b, sim in near_pairs(ids[rows], np.broadcast_to(ids[rows], sims.shape), sims, threshold, grey):
             pairs[(a, b)] = (a, b, sim)
-    known = [p for p in pairs.values() if _bytes_pair(facts, p) in _confirmed_before]
-    unknown = [p for p in pairs.values() if _bytes_pair(facts, p) not in _confirmed_before]
-    confirmed = known + (_confirmed(lib, unknown, forbidden, None, {}, same_bytes) if unknown else [])
     with _confirmed_lock:
-        for p in confirmed:
-            key = _bytes_pair(facts, p)
+        known = {key: _confirmed_before[key] for p in pairs.values()
+                 if (key := _bytes_pair(facts, p)) is not None and key in _confirmed_before}
+    unknown = [p for p in pairs.values() if _bytes_pair(facts, p) not in known]
+    found = _confirmed(lib, unknown, forbidden, None, {}, same_bytes) if unknown else []
+    # Sorted as `dupes` sorts them: a confirmed pair that is two moments of a burst joins nothing here.
+    found_copies = set(shots.copies_among(lib, found))
+    copies = [(a, b) for a, b, _ in pairs.values() if known.get(_bytes_pair(facts, (a, b, 0.0))) == COPY]
+    copies += [(a, b) for a, b, _ in found if (a, b) in found_copies]
+    with _confirmed_lock:
+        for a, b, sim in found:
+            key = _bytes_pair(facts, (a, b, sim))
             if key is not None:
-                _confirmed_before[key] = None
+                _confirmed_before[key] = COPY if (a, b) in found_copies else FRAMES
                 _confirmed_before.move_to_end(key)
         while len(_confirmed_before) > CONFIRMED_CACHE:
             _confirmed_before.popitem(last=False)
-    # Sorted as `dupes` sorts them: a confirmed pair that is two moments of a burst joins nothing here,
-    # a RAW with its camera JPEG is one capture (services/shots.py).
-    return [frozenset(g) for g in shots.copy_units(lib, same_bytes, confirmed, forbidden, wanted)]
+    # A RAW with its camera JPEG is one capture too (services/shots.py).
+    return [frozenset(g) for g in shots.copy_units(lib, same_bytes, copies, forbidden, wanted)]
 
 
-#: Pairs of contents (hash, hash) the geometric check confirmed, most recent last: the same bytes
-#: always give the same keypoints, so a pair of copies that shows up in query after query (the
-#: window asks again) is checked once. Only confirmations are kept: `confirm_pairs` skips some
-#: pairs without checking them, so "not confirmed" is no verdict.
-_confirmed_before: OrderedDict[tuple[str, str], None] = OrderedDict()
+#: Pairs of contents (hash, hash) the geometric check confirmed, most recent last, with what they are
+#: (copies, or two frames of a burst): the same bytes always give the same keypoints and the same
+#: capture facts, so a pair that shows up in query after query (the window asks again) is checked and
+#: sorted once. Only confirmations are kept: `confirm_pairs` skips some pairs without checking them,
+#: so "not confirmed" is no verdict.
+COPY, FRAMES = "copy", "burst"
+_confirmed_before: OrderedDict[tuple[str, str], str] = OrderedDict()
 _confirmed_lock = threading.Lock()
 CONFIRMED_CACHE = 50_000
 

@@ -95,20 +95,27 @@ def sort_confirmed(lib: Library, same_bytes: list[list[int]], near_pairs: list[t
     return Sorting(found, photos, {frozenset(p) for p in raw_pairs}, why)
 
 
-def copy_units(lib: Library, same_bytes: list[list[int]], confirmed: list[tuple[int, int, float]],
-               forbidden: set[tuple[int, int]], among: set[int]) -> list[list[int]]:
-    """The copies of one capture each, as `dupes` forms them, among pairs confirmed at the near-duplicate
-    threshold: a pair that is two moments of a burst joins nothing, a RAW among ``among`` joins its
-    camera JPEG, files with the same bytes are one. What `similar` shows as one result."""
+def copies_among(lib: Library, confirmed: list[tuple[int, int, float]]) -> list[tuple[int, int]]:
+    """Those of ``confirmed`` (pairs the geometric check confirmed) that are copies, as `dupes` sorts
+    them: not two frames of a burst."""
     involved = {i for a, b, _ in confirmed for i in (a, b)}
+    if not involved:
+        return []
     with lib.db.session() as s:
         photos = repo.photos_by_id(s, involved)
     reader = repo.KeypointReader(lib.db.path)
     try:
-        copies = [(a, b) for a, b, _ in confirmed if a in photos and b in photos
-                  and bursts.classify(photos[a], photos[b], _facts(reader, photos[a], photos[b]))[0] != "burst"]
+        return [(a, b) for a, b, _ in confirmed if a in photos and b in photos
+                and bursts.classify(photos[a], photos[b], _facts(reader, photos[a], photos[b]))[0] != "burst"]
     finally:
         reader.close()
+
+
+def copy_units(lib: Library, same_bytes: list[list[int]], copies: list[tuple[int, int]],
+               forbidden: set[tuple[int, int]], among: set[int]) -> list[list[int]]:
+    """The files of one capture each, as `dupes` forms them: copy pairs and same bytes joined, and a
+    RAW among ``among`` with its camera JPEG; frames of a burst stay apart. What `similar` shows as
+    one result."""
     found = bursts.sort_out(copies, [], find_raw_pairs(lib, among=among), forbidden, same_bytes)
     return found.near + found.paired
 
