@@ -206,7 +206,9 @@ def main() -> int:
             f"`find_duplicates` alone.\n\n{started}.")
         sections["dupes_cost"] = (
             f"On this set `find_duplicates` took {shipped_seconds:.1f} s: {stats['candidates']:,} candidate pairs, "
-            f"{stats['checks']:,} geometric checks, {stats['files_read']} photo files read. Stored keypoints: "
+            f"{stats['checks']:,} geometric checks, {stats['files_read']} photo files read; in the burst band below "
+            f"the threshold, {stats.get('burst_candidates', 0):,} pairs and {stats.get('burst_checks', 0):,} checks "
+            "(section \"Bursts and similar shots\"). Stored keypoints: "
             f"{np.mean(keypoint_bytes) / 1024:.1f} KB a photo on average.\n\n{started}.")
         try:
             import imagededup  # noqa: F401
