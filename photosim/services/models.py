@@ -1,26 +1,94 @@
-"""Model versions: version 0 is the pretrained backbone; later ones are trained adapters
-applied to the stored base vectors (so switching never decodes a photo again)."""
+"""Model versions: version 0 is the pretrained backbone; later ones are trained adapters or
+adaptations to the library (core/adapt.py) applied to the stored base vectors, so switching never
+decodes a photo again.
+
+An adapted version ("kind": "library") maps a base vector through its parent version (0 or a
+trained one) and its projection; its stored vectors are also augmented with their neighbours, and
+`similar` expands queries with it (``expansion``)."""
 from __future__ import annotations
+
+import json
 
 import numpy as np
 from sqlalchemy.orm import Session
 
+from ..core.adapt import Projection, exact_neighbours, weighted_mean
+from ..core.index import VectorIndex
 from ..store import repositories as repo
 from ..store.library import Library
 from . import UserError
 
+LIBRARY_KIND = "library"
+
 
 def apply_model(s: Session, model_id: int, base_vectors: np.ndarray) -> np.ndarray:
-    """The vectors of ``model_id`` for photos whose base (version 0) vectors are given."""
+    """The vectors of ``model_id`` for photos whose base (version 0) vectors are given
+    (for an adapted version: projected, not yet augmented)."""
     if model_id == 0:
         return base_vectors
     row = repo.get_model(s, model_id)
     if row is None or row.weights is None:
         raise UserError(f"model version {model_id} does not exist")
+    if json.loads(row.spec).get("kind") == LIBRARY_KIND:
+        parent = apply_model(s, row.parent_id or 0, base_vectors)
+        return _projection(model_id, row.weights).apply(parent)
     return _adapter(model_id, row.weights).apply_numpy(base_vectors)
 
 
+def model_kind(s: Session, model_id: int) -> str:
+    row = repo.get_model(s, model_id)
+    return "" if row is None or model_id == 0 else json.loads(row.spec).get("kind", "")
+
+
+def expansion(lib: Library, model_id: int) -> Projection | None:
+    """The adaptation whose query expansion `similar` applies for ``model_id`` (None: plain search)."""
+    key = ("expansion", model_id)
+    if key not in _adapters:
+        with lib.db.session() as s:
+            row = repo.get_model(s, model_id)
+            adapted = row is not None and model_id != 0 and json.loads(row.spec).get("kind") == LIBRARY_KIND
+            _adapters[key] = _projection(model_id, row.weights) if adapted else None
+    return _adapters[key]
+
+
+def map_new_photos(lib: Library, s: Session, model_id: int, base_vectors: np.ndarray) -> np.ndarray:
+    """The vectors to store for photos new to an active ``model_id``: for an adapted version,
+    projected and augmented at once from their current neighbours (those in the index and those
+    in the same batch); older photos are refreshed at the next adaptation."""
+    vectors = apply_model(s, model_id, base_vectors)
+    projection = expansion(lib, model_id) if model_id != 0 else None
+    if projection is None or not len(vectors):
+        return vectors
+    return augment_new(projection, lib.index(model_id), vectors)
+
+
+def augment_new(projection: Projection, index: VectorIndex, projected: np.ndarray) -> np.ndarray:
+    k, n, d = projection.k, len(projected), projected.shape[1]
+    idx, sims = exact_neighbours(projected, k)
+    vecs, scores = projected[idx], sims
+    if index.count() and index.dim == d:
+        ids, isims = index.query(projected, k)
+        vecs = np.concatenate([vecs, index.vectors(ids).reshape(n, ids.shape[1], d)], axis=1)
+        scores = np.concatenate([scores, isims], axis=1)
+    best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return weighted_mean(projected, np.take_along_axis(vecs, best[:, :, None], axis=1),
+                         np.take_along_axis(scores, best, axis=1), projection.alpha)
+
+
 _adapters: dict = {}
+
+
+def forget_model(model_id: int) -> None:
+    """Drop what this process cached of a removed version (its id may be given again later)."""
+    for key in [k for k in _adapters if k[0] == model_id or k == ("expansion", model_id)]:
+        del _adapters[key]
+
+
+def _projection(model_id: int, weights: bytes) -> Projection:
+    key = (model_id, hash(weights))
+    if key not in _adapters:
+        _adapters[key] = Projection.from_bytes(weights)
+    return _adapters[key]
 
 
 def _adapter(model_id: int, weights: bytes):
@@ -75,6 +143,9 @@ def materialise(lib: Library, model_id: int, chunk: int = 20000) -> tuple[np.nda
     ids, new = base_ids[need], None
     with lib.db.session() as s:
         new = apply_model(s, model_id, base[need])
+    if len(have) and expansion(lib, model_id) is not None:  # photos added while another version answered
+        new = np.concatenate([augment_new(expansion(lib, model_id), lib.index(model_id), new[i:i + 1024])
+                              for i in range(0, len(new), 1024)])
     for start in range(0, len(ids), chunk):  # one transaction per chunk: a crash keeps what is written
         with lib.db.session() as s:
             repo.put_vectors(s, model_id, ids[start:start + chunk].tolist(), new[start:start + chunk], fresh=True)

@@ -13,7 +13,8 @@ from ..core.types import DecodedPhoto, Neighbour, Photo, PhotoState
 from ..store import repositories as repo
 from ..store.library import Library
 from . import UserError
-from .models import apply_model
+from ..core.adapt import weighted_mean
+from .models import apply_model, expansion
 
 _engines: dict = {}
 
@@ -61,9 +62,19 @@ def similar(lib: Library, path: str, k: int = 10, min_similarity: float = -1.0) 
     if k < 1:
         raise UserError("-k must be at least 1")
     vector, own_id = query_vector(lib, path)
+    return neighbours(lib, vector, own_id, k, min_similarity)
+
+
+def neighbours(lib: Library, vector: np.ndarray, own_id: int | None = None, k: int = 10,
+               min_similarity: float = -1.0) -> list[Neighbour]:
+    """The ``k`` photos nearest to ``vector`` (the active model's vector of the query), best
+    first, the query photo itself (``own_id``) and offline photos left out. With an adapted
+    version the query is first expanded with its nearest photos (core/adapt.py): the ranking
+    `photosim eval` scores, and the one every front end shows."""
     index = lib.index()
     if index.count() == 0:
         raise UserError("the library has no photos yet; run 'photosim index FOLDER' first")
+    vector = expand_query(lib, index, vector, own_id)
     want = k + 1
     while True:
         ids, sims = index.query(vector, min(want + 16, index.count()))
@@ -74,3 +85,14 @@ def similar(lib: Library, path: str, k: int = 10, min_similarity: float = -1.0) 
         if len(out) >= k or want + 16 >= index.count():
             return out[:k]
         want *= 4  # many offline photos among the nearest: look further
+
+
+def expand_query(lib: Library, index, vector: np.ndarray, own_id: int | None = None) -> np.ndarray:
+    """alpha-query expansion when the active version is adapted to the library; else ``vector``."""
+    projection = expansion(lib, lib.active_model)
+    if projection is None or index.dim != len(vector):
+        return vector
+    ids, sims = index.query(vector, projection.k + 1)
+    keep = ids[0] != (own_id if own_id is not None else -1)
+    ids, sims = ids[0][keep][:projection.k], sims[0][keep][:projection.k]
+    return weighted_mean(vector[None], index.vectors(ids)[None], sims[None], projection.alpha)[0]
