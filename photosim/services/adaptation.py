@@ -90,7 +90,6 @@ def adapt(lib: Library, ctx: TaskContext, parent: int | None = None, seed: int =
     it had (a half-written version is not active, and is removed by the next adaptation)."""
     started = time.perf_counter()
     parent = parent_of_active(lib) if parent is None else parent
-    _remove_inactive(lib)  # left over by a crash
     with lib.db.session() as s:
         n = repo.vector_count(s, 0)
     if n < MIN_PHOTOS:
@@ -125,6 +124,8 @@ def adapt(lib: Library, ctx: TaskContext, parent: int | None = None, seed: int =
         raise
     lib.set_active_model(model_id)
     lib.db.set_meta("adapted_once", "1")
+    # Removed only now, after the new row exists: SQLite gives a removed highest id out again, and
+    # a process that cached the old version under that id must never meet a different one.
     _remove_inactive(lib)
     ctx.progress(steps, steps, "adapting: done")
     summary["seconds"] = time.perf_counter() - started

@@ -3,7 +3,9 @@
 Training reads the stored base vectors (version 0), never the photos, so the
 new version covers every photo, offline ones included. The switch is the
 last step (see models.use_model): until then searches answer with the old
-model, and a cancel leaves the library exactly as it was.
+model, and a cancel leaves the library exactly as it was. With enough photos the trained version
+is then adapted to the library like the plain one (services/adaptation.py), and that is what
+answers; `photosim models use ID` picks the trained version alone.
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from ..core.types import TaskContext
 from ..store import repositories as repo
 from ..store.library import Library
 from . import UserError
+from ..core.adapt import MIN_PHOTOS
+from .adaptation import adapt
 from .models import use_model
 
 
@@ -62,34 +66,10 @@ def train(lib: Library, ctx: TaskContext, on_loss: Callable[[int, float], None] 
         model_id = repo.add_model(s, name or f"trained {summary['trained_at']}", {"kind": "adapter", **summary["options"]},
                                   result.adapter.to_bytes(), summary, parent=0)
     ctx.progress(0, 0, "applying the new model to the library")
-    use_model(lib, model_id)
-    return {**summary, "model": model_id, "loss_history": result.summary.get("loss_history", [])}
-
-
-def adapt(lib: Library, ctx: TaskContext, seed: int = 0) -> dict:
-    """`photosim adapt`: learn from the unlabelled library alone, then switch to the result.
-
-    What ships is the measured winner (docs/finetune.md): centring the vectors
-    on this library's mean direction. The augmentation pretext task lowered
-    mAP in every setting tried, so its weight defaults to 0.
-    """
-    from ..core.train.selfsup import AdaptOptions
-    from ..core.train.selfsup import adapt as adapt_adapter
-
-    with lib.db.session() as s:
-        ids, base = repo.get_vectors(s, 0)
-    if len(ids) < 2:
-        raise UserError("the library needs photos first; run 'photosim index FOLDER'")
-    opts = AdaptOptions()
-    result = adapt_adapter(base, None, opts, lambda step, total, loss: ctx.progress(step, total, "adapting"),
-                           ctx.cancelled, seed)
-    if result.summary.get("stopped"):
-        raise UserError("adapt cancelled; the library still uses its previous model")
-    summary = {k: v for k, v in result.summary.items() if k != "loss_history"}
-    summary.update({"photos": int(len(ids)), "trained_at": time.strftime("%Y-%m-%d %H:%M")})
-    with lib.db.session() as s:
-        model_id = repo.add_model(s, f"adapted to this library {summary['trained_at']}",
-                                  {"kind": "selfsup", **summary.get("options", {})},
-                                  result.adapter.to_bytes(), summary, parent=0)
-    use_model(lib, model_id)
-    return {**summary, "model": model_id}
+    adapted = None
+    if len(ids) >= MIN_PHOTOS:  # the trained version is adapted to the library the same way
+        adapted = adapt(lib, ctx, parent=model_id).model
+    else:
+        use_model(lib, model_id)
+    return {**summary, "model": model_id, "adapted": adapted, "in_use": adapted or model_id,
+            "loss_history": result.summary.get("loss_history", [])}
