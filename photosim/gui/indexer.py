@@ -38,9 +38,11 @@ class IndexProcess(QObject):
     progress = Signal(int, int, str)
     finished = Signal(object, str)  # (IndexReport or None, error message or "")
 
-    def __init__(self, library: str, paths: list[str], parent: QObject | None = None) -> None:
+    def __init__(self, library: str, paths: list[str], parent: QObject | None = None,
+                 command: list[str] | None = None) -> None:
         super().__init__(parent)
         self._report: IndexReport | None = None
+        self.adapted: dict | None = None  # the "adapted" event, when the library adapted itself
         self._stderr: list[str] = []
         self._ended = False
         self.proc = QProcess(self)
@@ -53,7 +55,9 @@ class IndexProcess(QObject):
         self.proc.errorOccurred.connect(self._error)
         self.proc.started.connect(self._lower_priority)
         cmd = cli_command()
-        self.proc.start(cmd[0], cmd[1:] + ["--library", library, "index", "--progress-json", "-", "--", *paths])
+        # `photosim adapt` runs the same way (command=["adapt"]): its progress and Cancel are indexing's.
+        args = ["index", "--progress-json", "-", "--", *paths] if command is None else [*command, "--progress-json", "-"]
+        self.proc.start(cmd[0], cmd[1:] + ["--library", library, *args])
 
     def _lower_priority(self) -> None:
         """Run the indexer at a lower CPU priority than the window: on a 2-core machine its decode
@@ -94,7 +98,9 @@ class IndexProcess(QObject):
                 event = json.loads(line)
             except ValueError:
                 continue
-            if event.get("event") == "progress":
+            if event.get("event") == "adapted":
+                self.adapted = event
+            elif event.get("event") == "progress":
                 self.progress.emit(int(event["done"]), int(event["total"]), str(event.get("text", "")))
             elif event.get("event") == "done":
                 # Everything is committed and the index saved: the run is over for the window even
