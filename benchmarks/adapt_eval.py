@@ -42,7 +42,7 @@ MARK_START, MARK_END = "<!-- adapt_eval:start -->", "<!-- adapt_eval:end -->"
 def rank(q: np.ndarray, db: np.ndarray, depth: int = 50) -> list[np.ndarray]:
     sims = q @ db.T
     np.fill_diagonal(sims, -np.inf)
-    return list(np.argsort(-sims, axis=1, kind="stable")[:, :depth])
+    return list(np.argsort(-sims, axis=1, kind="stable")[:, :min(depth, len(db) - 1)])  # itself (last) left out
 
 
 def expand(stored: np.ndarray, k: int, alpha: float) -> np.ndarray:
