@@ -397,10 +397,10 @@ def cmd_train(args) -> int:
                                  ("mining", args.mining)) if v is not None}
     with CliContext(unit="step") as ctx:
         summary = train(lib, ctx, seed=args.seed, **options)
-    adapted = f", adapted to this library as model {summary['adapted']}" if summary.get("adapted") else ""
-    print(f"trained model {summary['model']} on {summary['triplets']} triplets and {summary['pairs']} pairs "
-          f"in {summary['seconds']:.1f} s (final loss {summary['final_loss']:.4f}){adapted}; it is now in use "
-          f"('photosim models use {summary['model']}' uses the trained model alone, 'models use 0' goes back)")
+    on = f" on the library-adapted model {summary['on']}" if summary.get("on") else ""
+    print(f"trained model {summary['model']}{on} on {summary['triplets']} triplets and {summary['pairs']} pairs "
+          f"in {summary['seconds']:.1f} s (final loss {summary['final_loss']:.4f}); it is now in use "
+          f"('photosim models use 0' goes back)")
     return 0
 
 

@@ -119,3 +119,24 @@ def test_cancelled_adaptation_keeps_the_previous_version(caltech, tmp_path, caps
     assert [m["id"] for m in json.loads(run(capsys, "--library", lib_dir, "models", "--json")[1])] == [0]
     assert any(text.startswith("adapting") for _, _, text in stopper.reports)
     lib.close()
+
+
+def test_training_in_an_adapted_library_builds_on_the_adapted_version(caltech, tmp_path, capsys):
+    tree = copy_photos(tmp_path / "photos", classes=("accordion", "camera", "chair", "cup"), per_class=10)
+    lib_dir = str(tmp_path / "lib")
+    assert run(capsys, "--library", lib_dir, "index", "-q", str(tree))[0] == 0
+    lib = Library(lib_dir)
+    adapted = lib.active_model
+    acc, cam = sorted((tree / "accordion").iterdir()), sorted((tree / "camera").iterdir())
+    for i in range(3):
+        assert run(capsys, "--library", lib_dir, "label", "triplet", str(acc[i]), str(acc[i + 1]), str(cam[i]))[0] == 0
+    code, out, err = run(capsys, "--library", lib_dir, "train", "--epochs", "5")
+    assert code == 0, err
+    assert f"on the library-adapted model {adapted}" in out
+    models = {m["id"]: m for m in json.loads(run(capsys, "--library", lib_dir, "models", "--json")[1])}
+    trained = lib.active_model
+    assert models[trained]["parent"] == adapted and models[trained]["vectors"] == 40
+    assert adapted in models  # kept: the trained version builds on it
+    found = similar(lib, str(acc[5]), k=5)
+    assert sum("accordion" in n.photo.path for n in found) >= 4
+    lib.close()

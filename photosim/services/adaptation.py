@@ -8,12 +8,15 @@ version it replaces is removed. core/adapt.py has the maths, docs/eval.md the me
 
 A person who went back with `photosim models use 0` (or to a trained version) keeps that choice:
 only a library that answers with an adapted version, or that was never adapted, adapts by itself.
+A version trained on an adapted one (services/training.py) is not re-adapted by itself (a new
+projection would change the space it was trained in); its new photos are still projected and
+augmented at once, and `photosim adapt` adapts on top of it when asked.
 """
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,10 +48,11 @@ class AdaptResult:
     photos: int
     dim: int
     seconds: float
+    stages: dict = field(default_factory=dict)  # seconds per step: fit, project, augment, store, index
 
     def as_dict(self) -> dict:
         return {"model": self.model, "parent": self.parent, "photos": self.photos, "dim": self.dim,
-                "seconds": round(self.seconds, 2)}
+                "seconds": round(self.seconds, 2), "stages": self.stages}
 
 
 def parent_of_active(lib: Library) -> int:
@@ -99,13 +103,24 @@ def adapt(lib: Library, ctx: TaskContext, parent: int | None = None, seed: int =
         raise UserError(f"the library has {n} photos; adapting needs at least {MIN_PHOTOS}, "
                         "below that it keeps the plain vectors")
     steps = 4
+    stages: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def stage(name: str) -> None:
+        nonlocal clock
+        stages[name] = round(time.perf_counter() - clock, 2)
+        clock = time.perf_counter()
+
     ctx.progress(0, steps, "adapting: learning the projection")
     projection = _fit(lib, parent, n, seed)
+    stage("fit")
     ids, projected = _project_all(lib, parent, projection, ctx, steps)
+    stage("project")
     _check(ctx)
     ctx.progress(2, steps, "adapting: augmenting with neighbours")
     augmented = _augment(projected, projection.k, projection.alpha, ctx)
     del projected
+    stage("augment")
     _check(ctx)
     summary = {"photos": int(n), "dim": projection.dim, "k": projection.k, "alpha": projection.alpha,
                "adapted_at": time.strftime("%Y-%m-%d %H:%M")}
@@ -119,8 +134,10 @@ def adapt(lib: Library, ctx: TaskContext, parent: int | None = None, seed: int =
             with lib.db.session() as s:
                 repo.put_vectors(s, model_id, ids[start:start + CHUNK].tolist(), augmented[start:start + CHUNK],
                                  fresh=True)
+        stage("store")
         ctx.progress(3, steps, "adapting: building the index")
         lib.rebuild_index(model_id, ids, augmented)
+        stage("index")
         _check(ctx)
     except BaseException:
         _remove(lib, model_id)
@@ -134,7 +151,7 @@ def adapt(lib: Library, ctx: TaskContext, parent: int | None = None, seed: int =
     summary["seconds"] = time.perf_counter() - started
     with lib.db.session() as s:
         repo.get_model(s, model_id).summary = json.dumps({**summary, "seconds": round(summary["seconds"], 1)})
-    return AdaptResult(model_id, parent, int(n), projection.dim, summary["seconds"])
+    return AdaptResult(model_id, parent, int(n), projection.dim, summary["seconds"], stages)
 
 
 def _check(ctx: TaskContext) -> None:
@@ -193,8 +210,10 @@ def _remove_inactive(lib: Library) -> None:
     large as the library), and `photosim adapt` makes a fresh one at any time."""
     active = lib.active_model
     with lib.db.session() as s:
-        stale = [m["id"] for m in repo.list_models(s)
-                 if m["spec"].get("kind") == LIBRARY_KIND and m["id"] != active]
+        models = repo.list_models(s)
+    parents = {m["parent"] for m in models}  # a version trained on an adapted one needs it
+    stale = [m["id"] for m in models
+             if m["spec"].get("kind") == LIBRARY_KIND and m["id"] != active and m["id"] not in parents]
     for model_id in stale:
         _remove(lib, model_id)
 

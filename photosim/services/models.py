@@ -29,10 +29,22 @@ def apply_model(s: Session, model_id: int, base_vectors: np.ndarray) -> np.ndarr
     row = repo.get_model(s, model_id)
     if row is None or row.weights is None:
         raise UserError(f"model version {model_id} does not exist")
+    parent = apply_model(s, row.parent_id or 0, base_vectors)  # versions build on their parent
     if json.loads(row.spec).get("kind") == LIBRARY_KIND:
-        parent = apply_model(s, row.parent_id or 0, base_vectors)
         return _projection(model_id, row.weights).apply(parent)
-    return _adapter(model_id, row.weights).apply_numpy(base_vectors)
+    return _adapter(model_id, row.weights).apply_numpy(parent)
+
+
+def library_ancestor(s: Session, model_id: int) -> int | None:
+    """The adapted version ``model_id`` is or builds on (a version trained on an adapted one), if any."""
+    while model_id:
+        row = repo.get_model(s, model_id)
+        if row is None:
+            return None
+        if json.loads(row.spec).get("kind") == LIBRARY_KIND:
+            return model_id
+        model_id = row.parent_id or 0
+    return None
 
 
 def model_kind(s: Session, model_id: int) -> str:
@@ -42,12 +54,12 @@ def model_kind(s: Session, model_id: int) -> str:
 
 def expansion(lib: Library, model_id: int) -> Projection | None:
     """The adaptation whose query expansion `similar` applies for ``model_id`` (None: plain search)."""
-    key = ("expansion", model_id)
+    key = ("expansion", lib.directory, model_id)  # ids repeat across libraries (one process, many in tests)
     if key not in _adapters:
         with lib.db.session() as s:
-            row = repo.get_model(s, model_id)
-            adapted = row is not None and model_id != 0 and json.loads(row.spec).get("kind") == LIBRARY_KIND
-            _adapters[key] = _projection(model_id, row.weights) if adapted else None
+            ancestor = library_ancestor(s, model_id)
+            row = repo.get_model(s, ancestor) if ancestor else None
+            _adapters[key] = _projection(ancestor, row.weights) if row is not None else None
     return _adapters[key]
 
 
@@ -80,7 +92,7 @@ _adapters: dict = {}
 
 def forget_model(model_id: int) -> None:
     """Drop what this process cached of a removed version (its id may be given again later)."""
-    for key in [k for k in _adapters if k[0] == model_id or k == ("expansion", model_id)]:
+    for key in [k for k in _adapters if k[0] == model_id or (k[0] == "expansion" and k[-1] == model_id)]:
         del _adapters[key]
 
 
@@ -143,9 +155,22 @@ def materialise(lib: Library, model_id: int, chunk: int = 20000) -> tuple[np.nda
     ids, new = base_ids[need], None
     with lib.db.session() as s:
         new = apply_model(s, model_id, base[need])
+        row = repo.get_model(s, model_id)
+        parent = row.parent_id or 0
+        on_adapted = json.loads(row.spec).get("kind") != LIBRARY_KIND and library_ancestor(s, parent) == parent != 0
+        stored_ids, stored = repo.get_vectors(s, parent, ids.tolist()) if on_adapted else (np.zeros(0, np.int64), None)
+    if len(stored_ids):  # trained on an adapted version: from its stored (augmented) vectors, as trained
+        at = np.searchsorted(ids, stored_ids)
+        new[at] = _adapter(model_id, row.weights).apply_numpy(stored)
+        return _store_new(lib, model_id, ids, new, have)
     if len(have) and expansion(lib, model_id) is not None:  # photos added while another version answered
         new = np.concatenate([augment_new(expansion(lib, model_id), lib.index(model_id), new[i:i + 1024])
                               for i in range(0, len(new), 1024)])
+    return _store_new(lib, model_id, ids, new, have, chunk)
+
+
+def _store_new(lib: Library, model_id: int, ids: np.ndarray, new: np.ndarray, have: np.ndarray,
+               chunk: int = 20000) -> tuple[np.ndarray, np.ndarray] | None:
     for start in range(0, len(ids), chunk):  # one transaction per chunk: a crash keeps what is written
         with lib.db.session() as s:
             repo.put_vectors(s, model_id, ids[start:start + chunk].tolist(), new[start:start + chunk], fresh=True)

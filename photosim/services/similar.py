@@ -17,6 +17,9 @@ from ..core.adapt import weighted_mean
 from .models import apply_model, expansion
 
 _engines: dict = {}
+#: Search beam of the first (expansion) search: it needs only the k nearest, whose weights make a
+#: missed far one cost little; the second search, the one shown, keeps the full beam.
+EXPANSION_EF = 64
 
 
 def query_vector(lib: Library, path: str) -> tuple[np.ndarray, int | None]:
@@ -71,10 +74,11 @@ def neighbours(lib: Library, vector: np.ndarray, own_id: int | None = None, k: i
     first, the query photo itself (``own_id``) and offline photos left out. With an adapted
     version the query is first expanded with its nearest photos (core/adapt.py): the ranking
     `photosim eval` scores, and the one every front end shows."""
-    index = lib.index()
+    model = lib.active_model
+    index = lib.index(model)
     if index.count() == 0:
         raise UserError("the library has no photos yet; run 'photosim index FOLDER' first")
-    vector = expand_query(lib, index, vector, own_id)
+    vector = expand_query(lib, model, index, vector, own_id)
     want = k + 1
     while True:
         ids, sims = index.query(vector, min(want + 16, index.count()))
@@ -87,12 +91,12 @@ def neighbours(lib: Library, vector: np.ndarray, own_id: int | None = None, k: i
         want *= 4  # many offline photos among the nearest: look further
 
 
-def expand_query(lib: Library, index, vector: np.ndarray, own_id: int | None = None) -> np.ndarray:
-    """alpha-query expansion when the active version is adapted to the library; else ``vector``."""
-    projection = expansion(lib, lib.active_model)
+def expand_query(lib: Library, model: int, index, vector: np.ndarray, own_id: int | None = None) -> np.ndarray:
+    """alpha-query expansion when ``model`` is adapted to the library; else ``vector``."""
+    projection = expansion(lib, model)
     if projection is None or index.dim != len(vector):
         return vector
-    ids, sims = index.query(vector, projection.k + 1)
+    ids, sims = index.query(vector, projection.k + 1, ef=EXPANSION_EF)
     keep = ids[0] != (own_id if own_id is not None else -1)
     ids, sims = ids[0][keep][:projection.k], sims[0][keep][:projection.k]
     return weighted_mean(vector[None], index.vectors(ids)[None], sims[None], projection.alpha)[0]

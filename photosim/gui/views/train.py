@@ -170,7 +170,7 @@ class TrainView(QWidget):
         self.summary = summary
         self.progress.setMaximum(1)
         self.progress.setValue(1)
-        self.status.setText(f"Done: model {summary.get('in_use', summary['model'])} is now in use "
+        self.status.setText(f"Done: model {summary['model']} is now in use "
                             f"({summary.get('pairs', 0)} pairs, {summary.get('triplets', 0)} triplets).")
         self.shared.model_changed.emit()
 
