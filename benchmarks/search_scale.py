@@ -285,6 +285,9 @@ def bench_rescan(n: int) -> dict:
                 ids = repo.upsert_decoded_many(s, photos)
                 repo.put_vectors(s, 0, ids, vecs)
         lib.index()  # the index file exists, as after a real indexing run
+        from photosim.services.adaptation import adapt
+
+        adapt(lib, SimpleContext())  # and the library adapted itself, as after a real first `photosim index`
         lib.close()
         lib = Library(str(libdir))
         t = time.perf_counter()
