@@ -17,9 +17,6 @@ from ..core.adapt import weighted_mean
 from .models import apply_model, expansion
 
 _engines: dict = {}
-#: Search beam of the first (expansion) search: it needs only the k nearest, whose weights make a
-#: missed far one cost little; the second search, the one shown, keeps the full beam.
-EXPANSION_EF = 64
 
 
 def query_vector(lib: Library, path: str) -> tuple[np.ndarray, int | None]:
@@ -96,7 +93,7 @@ def expand_query(lib: Library, model: int, index, vector: np.ndarray, own_id: in
     projection = expansion(lib, model)
     if projection is None or index.dim != len(vector):
         return vector
-    ids, sims = index.query(vector, projection.k + 1, ef=EXPANSION_EF)
+    ids, sims = index.query(vector, projection.k + 1)
     keep = ids[0] != (own_id if own_id is not None else -1)
     ids, sims = ids[0][keep][:projection.k], sims[0][keep][:projection.k]
     return weighted_mean(vector[None], index.vectors(ids)[None], sims[None], projection.alpha)[0]
