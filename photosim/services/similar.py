@@ -4,6 +4,7 @@ Only reads; never touches a photo."""
 from __future__ import annotations
 
 import os
+from typing import Sequence
 
 import numpy as np
 
@@ -90,10 +91,23 @@ def neighbours(lib: Library, vector: np.ndarray, own_id: int | None = None, k: i
 
 def expand_query(lib: Library, model: int, index, vector: np.ndarray, own_id: int | None = None) -> np.ndarray:
     """alpha-query expansion when ``model`` is adapted to the library; else ``vector``."""
+    return expand_queries(lib, model, index, vector[None], [own_id])[0]
+
+
+def expand_queries(lib: Library, model: int, index, vectors: np.ndarray,
+                   own_ids: Sequence[int | None]) -> np.ndarray:
+    """Each query replaced by the weighted mean of itself and its k nearest photos (its own photo
+    left out) when ``model`` is adapted to the library (core/adapt.py); else ``vectors`` as given.
+    One index search for the whole batch."""
     projection = expansion(lib, model)
-    if projection is None or index.dim != len(vector):
-        return vector
-    ids, sims = index.query(vector, projection.k + 1)
-    keep = ids[0] != (own_id if own_id is not None else -1)
-    ids, sims = ids[0][keep][:projection.k], sims[0][keep][:projection.k]
-    return weighted_mean(vector[None], index.vectors(ids)[None], sims[None], projection.alpha)[0]
+    if projection is None or index.dim != vectors.shape[1] or index.count() == 0:
+        return vectors
+    k = projection.k
+    ids, sims = index.query(vectors, k + 1)
+    own = np.array([-1 if o is None else o for o in own_ids], np.int64)[:, None]
+    mine = ids == own
+    # keep the first k that are not the query's own photo (it is at most one of the k + 1)
+    order = np.argsort(mine, axis=1, kind="stable")[:, :k]
+    ids, sims = np.take_along_axis(ids, order, axis=1), np.take_along_axis(sims, order, axis=1)
+    neighbours_ = index.vectors(ids).reshape(len(vectors), ids.shape[1], -1)
+    return weighted_mean(vectors, neighbours_, sims, projection.alpha)
