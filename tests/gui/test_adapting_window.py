@@ -19,6 +19,13 @@ def test_window_adapts_after_indexing_and_shows_the_version(qtbot, home, engine)
     assert active != 0 and f"version {active}" in w.model_label.text()
     assert "adapted to this library" in w.model_label.text()
 
+    # Similar answers with the adapted version: a photo's first results are its own class.
+    query = sorted((tree / "chair").iterdir())[0]
+    w.similar.set_query(str(query))
+    qtbot.waitUntil(lambda: w.similar.query == str(query) and w.similar.model.rowCount() > 0, timeout=60000)
+    top = [w.similar.model.photo(r).path for r in range(min(5, w.similar.model.rowCount()))]
+    assert sum("/chair/" in p for p in top) >= 4, top
+
     # "Adapt" runs `photosim adapt` in a child: a fresh version replaces the one in use.
     w.last_report = None
     w.adapt_now()
