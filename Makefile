@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test demo bench clean
+.PHONY: install run test test-fast lint demo bench clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "needs $(PY) (or run: make PY=python3 ...)"; exit 1; }
@@ -18,13 +18,22 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/photosim gui || $(BIN)/photosim demo
+	@$(BIN)/photosim gui || { echo; echo "make run: the window did not open (why: the message above), so here is the command-line demo instead."; \
+	  $(BIN)/photosim demo; }
 
 demo: $(STAMP)
 	$(BIN)/photosim demo
 
-test: $(STAMP)
+test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+# The same without the tests marked slow (each over about 5 s): for the edit-test loop.
+test-fast: lint
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not slow"
+
+# The layering contracts of pyproject.toml ([tool.importlinter]; docs/architecture.md).
+lint: $(STAMP)
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/index_speed.py

@@ -1,8 +1,8 @@
-"""Shared by the speed benchmarks: machine conditions, and rewriting one section of docs/benchmarks.md.
+"""Shared by the benchmarks: machine conditions, and rewriting one section of a page of docs/.
 
-Each script owns one section between ``<!-- NAME:start -->`` and
+Each script owns its sections, between ``<!-- NAME:start -->`` and
 ``<!-- NAME:end -->`` markers, so the scripts can be rerun independently and
-never overwrite each other's figures.
+never overwrite each other's figures; the prose around them holds no figure.
 """
 from __future__ import annotations
 
@@ -41,10 +41,10 @@ def conditions() -> str:
     return f"{cpu}, {os.cpu_count()} CPUs, load average {load} (1/5/15 min) at {time.strftime('%Y-%m-%d %H:%M')}"
 
 
-def write_section(name: str, body: str) -> None:
-    """Replace (or append) the section ``name`` of docs/benchmarks.md with ``body``."""
+def write_section(name: str, body: str, doc: Path = DOC) -> None:
+    """Replace (or append) the section ``name`` of ``doc`` (default docs/benchmarks.md) with ``body``."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    text = DOC.read_text() if DOC.exists() else _HEADER
+    text = doc.read_text() if doc.exists() else (_HEADER if doc == DOC else f"# {doc.stem}\n")
     block = f"{start}\n{body.rstrip()}\n{end}"
     if start in text and end in text:
         before, rest = text.split(start, 1)
@@ -52,5 +52,15 @@ def write_section(name: str, body: str) -> None:
         text = before + block + after
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text)
+
+
+def publish(sections: dict[str, str], doc: Path, write: bool = True) -> None:
+    """Print each section and, unless ``write`` is off (``--no-doc``), write it into ``doc``."""
+    for name, body in sections.items():
+        print(f"\n<!-- {name} -->\n{body}")
+        if write:
+            write_section(name, body, doc)
+    if write:
+        print(f"wrote {doc.relative_to(ROOT)} ({', '.join(sections)})")

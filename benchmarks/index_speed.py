@@ -491,7 +491,7 @@ def render(results, stops, engine, engine_start, load_before, load_after, args, 
                      f"| {fmt_rate(peer.get('imagededup DHash')).strip()} |")
     if not peers:
         lines += ["", "imagededup was not installed for this run: its columns are n/a."]
-    lines += ["", f"Targets (issue 2, on an idle 2-core machine): 12 MP >= {TARGET_RATIO_12MP}x the reference; "
+    lines += ["", f"Targets (on an idle 2-core machine): 12 MP >= {TARGET_RATIO_12MP}x the reference; "
               f"<= 1 MP >= {TARGET_SMALL:.0f} photos/s.", "",
               f"The network alone, without reading or decoding anything (ONNX Runtime, both cores, batch 32, "
               f"224 px): **{ceiling:.0f} images/s** on this machine: no photo of any size can be indexed "

@@ -6,6 +6,7 @@ unexpected prints one line too and leaves the traceback in a log file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -63,10 +64,9 @@ class CliContext:
 
 
 def _library(args):
-    from .store.db import default_library_dir
-    from .store.library import Library
+    from .services.library import open_library
 
-    return Library(args.library or default_library_dir())
+    return open_library(args.library)
 
 
 def _print_json(obj) -> None:
@@ -76,6 +76,15 @@ def _print_json(obj) -> None:
     sys.stdout.flush()
     sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
     sys.stdout.flush()
+
+
+def _size(n: float) -> str:
+    if n < 1024:
+        return f"{n:.0f} bytes"
+    for unit in ("KB", "MB", "GB"):
+        n /= 1024
+        if n < 1024 or unit == "GB":
+            return f"{n:.1f} {unit}"
 
 
 def _shown(path: str) -> str:
@@ -92,12 +101,14 @@ class JsonProgressContext(CliContext):
         super().__init__(quiet=True)
         self._out = sys.stdout if path == "-" else open(path, "a", encoding="utf-8")
 
-    def emit(self, event: dict) -> None:
-        self._out.write(json.dumps(event, ensure_ascii=True) + "\n")
+    def emit(self, line: str) -> None:
+        self._out.write(line + "\n")
         self._out.flush()
 
     def progress(self, done: int, total: int, text: str = "") -> None:
-        self.emit({"event": "progress", "done": done, "total": total, "text": text})
+        from .services.index_events import progress_line
+
+        self.emit(progress_line(done, total, text))
 
     def __exit__(self, *exc) -> None:
         super().__exit__(*exc)
@@ -105,13 +116,9 @@ class JsonProgressContext(CliContext):
             self._out.close()
 
 
-def _report_json(r) -> dict:
-    return {"event": "done", "scanned": r.scanned, "unchanged": r.unchanged, "embedded": r.embedded,
-            "moved": r.moved, "failed": r.failed, "missing": r.missing, "offline_folders": r.offline_folders,
-            "cancelled": r.cancelled, "seconds": r.seconds}
-
-
 def cmd_index(args) -> int:
+    from .services.folders import OFFLINE
+    from .services.index_events import adapted_line, done_line
     from .services.indexing import index_folders
 
     lib = _library(args)
@@ -120,8 +127,8 @@ def cmd_index(args) -> int:
             r = index_folders(lib, args.paths, jctx, batch_size=args.batch_size, retry_errors=args.retry_errors)
             adapted = _adapt_after_index(lib, jctx, r, args)
             if adapted is not None:
-                jctx.emit({"event": "adapted", **adapted.as_dict()})
-            jctx.emit(_report_json(r))
+                jctx.emit(adapted_line(adapted))
+            jctx.emit(done_line(r))
         if args.progress_json == "-":
             return 130 if r.cancelled else 0
     else:
@@ -132,7 +139,7 @@ def cmd_index(args) -> int:
     print(f"{state}: {r.scanned} files found, {r.embedded} embedded ({r.rate:.1f} photos/s), "
           f"{r.unchanged} unchanged, {r.moved} moved, {r.failed} unreadable, {r.missing} newly missing")
     for folder in r.offline_folders:
-        print(f"offline (missing or empty, its photos are kept): {_shown(folder)}")
+        print(f"{OFFLINE}: {_shown(folder)}")
     if r.failed:
         print("see the unreadable ones with: photosim info --errors")
     if adapted is not None:
@@ -153,33 +160,85 @@ def _adapt_after_index(lib, ctx, report, args):
     return adapted
 
 
-def cmd_similar(args) -> int:
-    from .services.similar import similar
+def _similar_json(found) -> list[dict]:
+    """A result's path and similarity; a result that stands for several copies lists the others."""
+    return [{"path": n.photo.path, "similarity": round(n.similarity, 4),
+             **({"copies": [{"path": c.photo.path, "similarity": round(c.similarity, 4)} for c in n.copies]}
+                if n.copies else {})} for n in found]
 
-    lib = _library(args)
-    found = similar(lib, args.photo, k=args.k)
+
+def _similar_lines(answer, indent: str = "") -> list[str]:
+    lines = []
+    for n in answer.results:
+        more = f"  ({len(n.copies) + 1} copies)" if n.copies else ""
+        lines.append(f"{indent}{n.similarity:.3f}  {_shown(n.photo.path)}{more}")
+    if answer.query_copies:
+        lines.append(f"{indent}(the query has {len(answer.query_copies)} other "
+                     f"cop{'y' if len(answer.query_copies) == 1 else 'ies'} in the library, left out; --all-copies lists them)")
+    return lines
+
+
+def _queries(args) -> list[str]:
+    """The query paths: on the command line, then those of --from (one a line; '-': standard input)."""
+    queries = list(args.photos)
+    if args.from_file:  # read as bytes: a file name need not be valid UTF-8
+        with (contextlib.nullcontext(sys.stdin.buffer) if args.from_file == "-" else open(args.from_file, "rb")) as fh:
+            queries += [os.fsdecode(line.rstrip(b"\r\n")) for line in fh if line.strip()]
+    return queries
+
+
+def cmd_similar(args) -> int:
+    from .services import UserError
+    from .services.similar import similar_many
+
+    queries = _queries(args)
+    if not queries:
+        args.parser.error("give at least one PHOTO, or --from FILE")
+    answers = similar_many(_library(args), queries, k=args.k, all_copies=args.all_copies)
+    if len(answers) == 1 and not args.from_file:  # one query: the output of one search, as always
+        # (--from keeps the batch form even for a one-line list: a script gets one shape)
+        if answers[0].error:
+            raise UserError(answers[0].error)
+        if args.json:
+            _print_json(_similar_json(answers[0].results))
+        elif answers[0].results or answers[0].query_copies:
+            print("\n".join(_similar_lines(answers[0])))
+        return 0
+    for a in answers:
+        if a.error:
+            print(f"photosim: {a.error}", file=sys.stderr)
     if args.json:
-        _print_json([{"path": n.photo.path, "similarity": round(n.similarity, 4)} for n in found])
+        _print_json({a.query: _similar_json(a.results) for a in answers if not a.error})
     else:
-        for n in found:
-            print(f"{n.similarity:.3f}  {_shown(n.photo.path)}")
-    return 0
+        blocks = [f"{_shown(a.query)}:\n" + "\n".join(_similar_lines(a, "  ")) for a in answers if not a.error]
+        print("\n\n".join(blocks))
+    return 1 if any(a.error for a in answers) else 0
 
 
 def cmd_dupes(args) -> int:
+    from .services.calibration import SET_BY_YOU, calibrate, duplicate_threshold
     from .services.duplicates import find_duplicates, group_as_json
 
-    from .services.calibration import calibrate, library_threshold
-
     lib = _library(args)
+    used = duplicate_threshold(lib)
     if args.calibrate:
         c = calibrate(lib)
         print(f"threshold {c.threshold:.3f} from {c.positives} removed duplicates and {c.negatives} "
               f"'not duplicate' pairs: estimated precision {c.precision:.2f}, recall {c.recall:.2f} (F1 {c.f1:.2f}); "
               f"now the default for this library")
+        if used.source == SET_BY_YOU:
+            print(f"your own threshold {used.value:.4g} still comes first; "
+                  "'photosim config dupes.threshold --reset' uses the calibrated one")
         return 0
+    if args.threshold is not None:
+        note = f"near-duplicate threshold {args.threshold:.4g} for this run only (this library's: {used.describe()})"
+        threshold = args.threshold
+    else:
+        note = f"near-duplicate threshold {used.describe()}; 'photosim config dupes.threshold VALUE' changes it"
+        threshold = used.value
     with CliContext(unit="photo", quiet=True) as ctx:
-        groups = find_duplicates(lib, args.threshold or library_threshold(lib), ctx)
+        groups = find_duplicates(lib, threshold, ctx)
+    print(note, file=sys.stderr if args.json else sys.stdout)  # --json: stdout stays pure JSON
     if args.json:
         _print_json([group_as_json(g) for g in groups])
         return 0
@@ -350,6 +409,9 @@ def cmd_info(args) -> int:
     print(f"photos:    {data['indexed']} indexed, {data['missing']} missing/offline, {data['failed']} unreadable")
     print(f"model:     {data['model']['id']} — {data['model']['name']} ({data['embedding']})")
     print(f"index:     {data['index']}")
+    used = data["bytes"]
+    print(f"disk:      {_size(used['database'] + used['index'])} (database {_size(used['database'])}, index "
+          f"{_size(used['index'])})" + (f", {_size(used['per_photo'])} a photo" if used["per_photo"] else ""))
     if data["with_keypoints"] < data["indexed"]:
         print(f"dupes:     {data['indexed'] - data['with_keypoints']} photos indexed by an older photosim have no "
               "stored keypoints yet; the next `photosim dupes` reads them once")
@@ -406,13 +468,15 @@ def cmd_train(args) -> int:
 
 def cmd_adapt(args) -> int:
     from .services.adaptation import adapt
+    from .services.index_events import adapted_line, done_line
+    from .services.indexing import IndexReport
 
     lib = _library(args)
     if args.progress_json:  # the window runs this in a child, as it runs indexing
         with JsonProgressContext(args.progress_json) as jctx:
             result = adapt(lib, jctx, seed=args.seed)  # an error: one line on stderr, as for indexing
-            jctx.emit({"event": "adapted", **result.as_dict()})
-            jctx.emit({"event": "done", "cancelled": False})
+            jctx.emit(adapted_line(result))
+            jctx.emit(done_line(IndexReport()))
         return 0
     with CliContext(unit="step") as ctx:
         result = adapt(lib, ctx, seed=args.seed)
@@ -422,37 +486,53 @@ def cmd_adapt(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    """What `make run` does until a window opens: index the bundled demo photos, show a search."""
+    """What `make run` does when no window can open: index the bundled demo photos, show a search."""
+    from .services import UserError
+    from .services.demo import DEMO_QUERY, demo_folder, demo_photos
     from .services.indexing import index_folders
-    from .services.similar import similar
+    from .services.similar import similar_answer
 
-    demo = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "demo")
-    if not os.path.isdir(demo):
-        from importlib.resources import files
-
-        demo = str(files("photosim").joinpath("demo"))
+    demo = demo_folder()
+    if demo is None:
+        raise UserError("the demo photos are not part of this installation")
     lib = _library(args)
     with CliContext() as ctx:
         r = index_folders(lib, [demo], ctx)
     print(f"indexed {r.embedded} new demo photos into {lib.directory}")
-    photos = sorted(os.path.join(demo, f) for f in os.listdir(demo) if not f.startswith(".") and f.lower().endswith((".jpg", ".png")))
-    query = next((p for p in photos if os.path.basename(p) == "chelsea.jpg"), photos[0])
+    photos = demo_photos(demo)
+    query = next((p for p in photos if os.path.basename(p) == DEMO_QUERY), photos[0])
+    answer = similar_answer(lib, query, k=5)
+    if answer.query_copies:
+        names = ", ".join(os.path.basename(n.photo.path) for n in answer.query_copies)
+        print(f"copies of {os.path.basename(query)} in the library: {names}")
     print(f"most similar to {os.path.basename(query)}:")
-    for n in similar(lib, query, k=5):
+    for n in answer.results:
         print(f"  {n.similarity:.3f}  {os.path.basename(n.photo.path)}")
     return 0
 
 
 def cmd_gui(args) -> int:
     try:
-        from .gui.app import main as gui_main
-    except ImportError as exc:
+        from .gui.startup import run
+    except ImportError as exc:  # a build without the window
         print(f"photosim: the desktop app is not available here ({exc})", file=sys.stderr)
         return 2
-    return gui_main(args.library)
+    return run(args.library)
 
 
 # --- parser -----------------------------------------------------------------------------
+LIBRARY_HELP = "library folder (default: $PHOTOSIM_LIBRARY or the per-user data folder); before or after the command"
+
+
+def _command(subparsers, name: str, **kwargs) -> argparse.ArgumentParser:
+    """A (sub)command that also takes --library, so `photosim gui --library DIR` works as
+    `photosim --library DIR gui` does. SUPPRESS: when not given after the command, the value
+    given before it (or None) stays."""
+    parser = subparsers.add_parser(name, **kwargs)
+    parser.add_argument("--library", metavar="DIR", default=argparse.SUPPRESS, help=LIBRARY_HELP)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .core.duplicates import DEFAULT_THRESHOLD
     from .core.spec import LAYERS, POOLINGS, EmbeddingSpec  # torch-free: every command parses args
@@ -460,10 +540,10 @@ def build_parser() -> argparse.ArgumentParser:
     default = EmbeddingSpec()
     p = argparse.ArgumentParser(prog="photosim", description="Find similar and duplicate photos.")
     p.add_argument("--version", action="version", version=f"photosim {__version__}")
-    p.add_argument("--library", metavar="DIR", help="library folder (default: $PHOTOSIM_LIBRARY or the per-user data folder)")
+    p.add_argument("--library", metavar="DIR", default=None, help=LIBRARY_HELP)
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
-    c = sub.add_parser("index", help="scan folders and embed new or changed photos (no PATH: rescan the library's folders)")
+    c = _command(sub, "index", help="scan folders and embed new or changed photos (no PATH: rescan the library's folders)")
     c.add_argument("paths", nargs="*", metavar="PATH")
     c.add_argument("--batch-size", type=int, default=32)
     c.add_argument("--retry-errors", action="store_true", help="try unreadable files again even if unchanged")
@@ -474,72 +554,79 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not adapt the library afterwards, even when it is due ('photosim adapt' does it later)")
     c.set_defaults(func=cmd_index)
 
-    c = sub.add_parser("similar", help="the photos most similar to PHOTO (in the library or not)")
-    c.add_argument("photo")
-    c.add_argument("-k", type=int, default=10, help="how many (default 10)")
-    c.add_argument("--json", action="store_true")
-    c.set_defaults(func=cmd_similar)
+    c = _command(sub, "similar", help="the photos most similar to PHOTO (in the library or not)")
+    c.add_argument("photos", nargs="*", metavar="PHOTO")
+    c.add_argument("--from", dest="from_file", metavar="FILE",
+                   help="also the query paths in FILE, one a line ('-': standard input)")
+    c.add_argument("-k", type=int, default=10, help="how many distinct photos (default 10)")
+    c.add_argument("--json", action="store_true",
+                   help="one query: a list of {path, similarity}; several (or --from): an object from each "
+                        "query, as given, to its list")
+    c.add_argument("--all-copies", action="store_true",
+                   help="list every copy of a photo as its own result (and the query's own copies)")
+    c.set_defaults(func=cmd_similar, parser=c)
 
-    c = sub.add_parser("dupes", help="groups of exact and near duplicates, with a suggested keeper (moves nothing)")
+    c = _command(sub, "dupes", help="groups of exact and near duplicates, with a suggested keeper (moves nothing)")
     c.add_argument("--threshold", type=float, default=None,
-                   help="cosine similarity for near-duplicates (default: calibrated, else %.2f)" % DEFAULT_THRESHOLD)
+                   help="cosine similarity for near-duplicates, for this run only (default: the library's: "
+                        "'photosim config dupes.threshold', else calibrated, else %.2f)" % DEFAULT_THRESHOLD)
     c.add_argument("--calibrate", action="store_true",
                    help="set this library's threshold from your decisions (removed duplicates, 'not duplicate' marks)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_dupes)
 
-    c = sub.add_parser("trash", help="move photos to the quarantine (undoable with 'photosim undo')")
+    c = _command(sub, "trash", help="move photos to the quarantine (undoable with 'photosim undo')")
     c.add_argument("paths", nargs="+", metavar="PATH")
     c.add_argument("--threshold", type=float, default=None, help=argparse.SUPPRESS)
     c.set_defaults(func=cmd_trash)
 
-    c = sub.add_parser("undo", help="put back the photos of the last 'trash'")
+    c = _command(sub, "undo", help="put back the photos of the last 'trash'")
     c.set_defaults(func=cmd_undo)
 
-    c = sub.add_parser("label", help="duplicate decisions and similarity labels")
+    c = _command(sub, "label", help="duplicate decisions and similarity labels")
     lsub = c.add_subparsers(dest="label_cmd", required=True, metavar="KIND")
     for name, text in (("not-duplicate", "these two are not duplicates (a duplicate decision)"),
                        ("same", "these two are similar (a similarity label)"),
                        ("different", "these two are not similar (a similarity label)")):
-        lc = lsub.add_parser(name, help=text)
+        lc = _command(lsub, name, help=text)
         lc.add_argument("a")
         lc.add_argument("b")
-    lc = lsub.add_parser("triplet", help="ANCHOR is more like POSITIVE than NEGATIVE")
+    lc = _command(lsub, "triplet", help="ANCHOR is more like POSITIVE than NEGATIVE")
     lc.add_argument("anchor")
     lc.add_argument("positive")
     lc.add_argument("negative")
-    lc = lsub.add_parser("import", help="import a CSV of triplets or pairs")
+    lc = _command(lsub, "import", help="import a CSV of triplets or pairs")
     lc.add_argument("file")
-    lc = lsub.add_parser("list", help="list similarity labels")
+    lc = _command(lsub, "list", help="list similarity labels")
     lc.add_argument("--json", action="store_true")
-    lc = lsub.add_parser("remove", help="remove a label by id")
+    lc = _command(lsub, "remove", help="remove a label by id")
     lc.add_argument("id", type=int)
     g = lc.add_mutually_exclusive_group()
     g.add_argument("--pair", action="store_true")
     g.add_argument("--triplet", action="store_true")
     c.set_defaults(func=cmd_label)
 
-    c = sub.add_parser("folders", help="the folders the library watches; 'folders remove PATH' stops watching one")
+    c = _command(sub, "folders", help="the folders the library watches; 'folders remove PATH' stops watching one")
     fsub = c.add_subparsers(dest="folders_cmd", metavar="remove")
-    fc = fsub.add_parser("remove", help="stop rescanning PATH; its photos are kept as offline (no file is touched)")
+    fc = _command(fsub, "remove", help="stop rescanning PATH; its photos are kept as offline (no file is touched)")
     fc.add_argument("path", metavar="PATH")
     fc.add_argument("--forget", action="store_true",
                     help="also remove its photos (and their labels) from the library; files stay on disk")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_folders)
 
-    c = sub.add_parser("config", help="this library's settings: list them, show one, or set one")
+    c = _command(sub, "config", help="this library's settings: list them, show one, or set one")
     c.add_argument("key", nargs="?", metavar="KEY")
     c.add_argument("value", nargs="?", metavar="VALUE")
     c.add_argument("--reset", action="store_true", help="go back to the default")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_config)
 
-    c = sub.add_parser("export", help="write paths and vectors to a .npz file")
+    c = _command(sub, "export", help="write paths and vectors to a .npz file")
     c.add_argument("out", metavar="OUT.npz")
     c.set_defaults(func=cmd_export)
 
-    c = sub.add_parser("eval", help="retrieval quality on a folder-per-class tree")
+    c = _command(sub, "eval", help="retrieval quality on a folder-per-class tree")
     c.add_argument("root")
     c.add_argument("--layer", choices=LAYERS, default=default.layer)
     c.add_argument("--pooling", choices=POOLINGS, default=default.pooling)
@@ -549,21 +636,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-q", "--quiet", action="store_true")
     c.set_defaults(func=cmd_eval)
 
-    c = sub.add_parser("info", help="what the library holds")
+    c = _command(sub, "info", help="what the library holds")
     c.add_argument("--errors", action="store_true", help="list the files that could not be read, with reasons")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_info)
 
-    c = sub.add_parser("models", help="model versions; 'models use ID' switches")
+    c = _command(sub, "models", help="model versions; 'models use ID' switches")
     msub = c.add_subparsers(dest="models_cmd", metavar="use")
-    mc = msub.add_parser("use", help="switch to model version ID (0 = ImageNet)")
+    mc = _command(msub, "use", help="switch to model version ID (0 = ImageNet)")
     mc.add_argument("id", type=int)
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_models)
 
     from .core.train.strategies import STRATEGIES
 
-    c = sub.add_parser("train", help="fine-tune on your similarity labels and switch to the new model")
+    c = _command(sub, "train", help="fine-tune on your similarity labels and switch to the new model")
     c.add_argument("--margin", type=float, default=None, help="triplet margin α")
     c.add_argument("--epochs", type=int, default=None)
     c.add_argument("--lr", type=float, default=None, help="learning rate")
@@ -571,22 +658,22 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0)
     c.set_defaults(func=cmd_train)
 
-    c = sub.add_parser("adapt", help="adapt similarity to this library now, without labels (indexing does it by itself)")
+    c = _command(sub, "adapt", help="adapt similarity to this library now, without labels (indexing does it by itself)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--progress-json", metavar="PATH", default=None, help=argparse.SUPPRESS)
     c.set_defaults(func=cmd_adapt)
 
-    c = sub.add_parser("demo", help="index the bundled demo photos and show a search")
+    c = _command(sub, "demo", help="index the bundled demo photos and show a search")
     c.set_defaults(func=cmd_demo)
 
-    c = sub.add_parser("gui", help="open the desktop app")
+    c = _command(sub, "gui", help="open the desktop app")
     c.set_defaults(func=cmd_gui)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     from .services import UserError
-    from .store.db import LibraryError
+    from .services.library import LibraryError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -611,7 +698,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _log_traceback() -> str:
-    from .core.embed import cache_dir
+    from .core.paths import cache_dir
 
     path = os.path.join(cache_dir(), "error.log")
     try:

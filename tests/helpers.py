@@ -1,6 +1,7 @@
 """Test helpers importable from any test module (`from helpers import ...`)."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -12,8 +13,13 @@ CALTECH = SHARED / "caltech101-20"
 
 
 def caltech_or_skip() -> Path:
+    """The shared real photos. Missing on a developer's machine: the test is skipped, saying so.
+    Missing in CI (CI=true): the test fails, so a run that tested nothing real cannot pass."""
     if not CALTECH.is_dir():
-        pytest.skip(f"shared photos not found at {CALTECH} (tests that need real photos are skipped)")
+        message = f"shared photos not found at {CALTECH}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{message}: CI must provide them", pytrace=False)
+        pytest.skip(f"{message} (tests that need real photos are skipped)")
     return CALTECH
 
 

@@ -22,6 +22,8 @@ from helpers import Recorder, copy_photos
 #: caltech101-20 through `similar`; the plain vectors give 0.750 / 0.912): a regression fails here.
 MIN_MAP50, MIN_P10 = 0.87, 0.945
 
+pytestmark = pytest.mark.slow  # each indexes real photos in a fresh library
+
 
 def run(capsys, *argv):
     code = main(list(argv))

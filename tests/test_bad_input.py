@@ -28,6 +28,7 @@ from helpers import caltech_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 NOBODY = 65534
+pytestmark = pytest.mark.slow  # one index run over the corpus, a 300-megapixel JPEG included
 
 #: What a person must be told for each kind of bad file (a word of the reason).
 EXPECTED_REASON = {
@@ -85,8 +86,7 @@ def bad_run(engine):
         for folder, _, names in os.walk(os.environ["PHOTOSIM_CACHE"]):  # the exported model is made 0600
             for name in names:
                 os.chmod(os.path.join(folder, name), 0o644)
-        if why_not:
-            print(f"\nSKIPPED CASE file without read permission: {why_not}")
+        if why_not:  # test_a_file_without_read_permission_is_reported says so as a skip
             os.chmod(corpus.bad.pop("file without read permission"), 0o644)
             corpus.skipped["file without read permission"] = why_not
         index = photosim(prefix, library, "index", "-q", str(work / "photos"))
@@ -105,8 +105,28 @@ def test_indexing_finishes_without_a_traceback(bad_run):
     for p in (bad_run["index"], bad_run["errors"]):
         assert p.returncode == 0, _output(p)
         assert "Traceback" not in _output(p)
-    for kind, why in bad_run["corpus"].skipped.items():
-        print(f"skipped kind {kind!r}: {why}")
+
+
+def test_a_heic_photo_is_embedded(bad_run):
+    corpus = bad_run["corpus"]
+    if "HEIC" in corpus.skipped:
+        pytest.skip(corpus.skipped["HEIC"])
+    lib = Library(str(bad_run["library"]), create=False)
+    try:
+        with lib.db.session() as s:
+            photo = repo.photo_by_path(s, corpus.good["HEIC"])
+            assert photo is not None and photo.state == PhotoState.OK and photo.format == "HEIF"
+            assert len(repo.get_vectors(s, 0, [photo.id])[0]) == 1
+    finally:
+        lib.close()
+
+
+def test_a_file_without_read_permission_is_reported(bad_run):
+    corpus = bad_run["corpus"]
+    if "file without read permission" in corpus.skipped:
+        pytest.skip(corpus.skipped["file without read permission"])
+    reasons = {e["path"]: e["reason"] for e in json.loads(bad_run["errors"].stdout)}
+    assert "permission denied" in reasons[corpus.bad["file without read permission"]]
 
 
 def test_every_good_photo_is_embedded_once(bad_run):
@@ -184,13 +204,14 @@ def test_a_name_that_is_not_utf8_is_stored_and_shown_without_loss(bad_run):
     finally:
         lib.close()
     assert photo is not None and os.fsencode(photo.path) == path
-    # The photo is the PNG-named-.jpg photo turned by 3 degrees: it is among the neighbours listed.
+    # The photo is the PNG-named-.jpg photo turned by 3 degrees: a copy of that query, so it is
+    # among the neighbours listed with every copy (by default the query's own copies are left out).
     query = bad_run["corpus"].good["PNG named .jpg"]
-    shown = photosim(bad_run["prefix"], bad_run["library"], "similar", "--json", "-k", "40", query)
+    shown = photosim(bad_run["prefix"], bad_run["library"], "similar", "--json", "-k", "40", "--all-copies", query)
     assert shown.returncode == 0 and "Traceback" not in _output(shown), _output(shown)
     found = [os.fsencode(n["path"]) for n in json.loads(shown.stdout)]
     assert path in found  # the JSON gives back the exact bytes of the name
-    text = photosim(bad_run["prefix"], bad_run["library"], "similar", "-k", "40", query)
+    text = photosim(bad_run["prefix"], bad_run["library"], "similar", "-k", "40", "--all-copies", query)
     assert text.returncode == 0 and "caf\\udce9 \\udcff photo.jpg" in text.stdout.decode(), _output(text)
 
 

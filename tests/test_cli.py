@@ -71,6 +71,11 @@ def test_index_similar_dupes_export_info(indexed, capsys, tmp_path):
     info = json.loads(out)
     assert code == 0 and info["indexed"] == 20 and info["missing"] == 0 and info["index"] == "current"
     assert info["with_keypoints"] == 20
+    on_disk = sum(os.path.getsize(os.path.join(lib, f)) for f in os.listdir(lib))
+    assert info["bytes"]["database"] + info["bytes"]["index"] == on_disk  # nothing else there yet
+    assert info["bytes"]["per_photo"] == round(on_disk / 20)
+    code, out, _ = run(capsys, "--library", lib, "info")
+    assert f"{info['bytes']['per_photo'] / 1024:.1f} KB a photo" in out
 
 
 def test_trash_refuses_last_copy_then_moves_and_undo_restores(indexed, capsys):
@@ -139,3 +144,41 @@ def test_bad_arguments_exit_nonzero_without_traceback():
     proc = subprocess.run([sys.executable, "-m", "photosim.cli", "similar"], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "usage" in proc.stderr
+
+
+def test_retry_errors_tries_an_unchanged_unreadable_file_again(tmp_path, capsys, caltech):
+    """An unreadable file is reported once and not decoded again while it is unchanged (a rescan stays
+    cheap); --retry-errors tries it anyway, e.g. after installing a decoder it needed."""
+    tree = copy_photos(tmp_path / "photos", classes=("camera",), per_class=2)
+    good = sorted((caltech / "pizza").iterdir())[0].read_bytes()
+    photo = tree / "camera" / "later.jpg"
+    photo.write_bytes(b"\0" * 64 + good[64:])  # same size, unreadable now
+    stamp = photo.stat().st_mtime_ns
+    lib = str(tmp_path / "lib")
+    code, out, _ = run(capsys, "index", "-q", str(tree), "--library", lib)
+    assert code == 0 and "2 embedded" in out and "1 unreadable" in out
+    photo.write_bytes(good)  # readable now, with the stat it had: the library cannot tell
+    os.utime(photo, ns=(stamp, stamp))
+    code, out, _ = run(capsys, "index", "-q", "--library", lib)
+    assert code == 0 and "0 embedded" in out and "0 unreadable" in out
+    assert str(photo) in run(capsys, "info", "--errors", "--library", lib)[1]
+    code, out, _ = run(capsys, "index", "-q", "--retry-errors", "--library", lib)
+    assert code == 0 and "1 embedded" in out and "0 unreadable" in out
+    assert "0 unreadable file(s)" in run(capsys, "info", "--errors", "--library", lib)[1]
+
+
+def test_demo_indexes_the_bundled_photos_and_shows_a_search(tmp_path, capsys, engine):
+    lib = str(tmp_path / "lib")
+    code, out, _ = run(capsys, "demo", "--library", lib)
+    assert code == 0, out
+    lines = out.splitlines()
+    assert f"indexed 10 new demo photos into {lib}" in lines
+    # its two copies are named apart, not taking places among the similar photos
+    assert "copies of chelsea.jpg in the library: " in out
+    copies = next(line for line in lines if line.startswith("copies of chelsea.jpg")).split(": ")[1].split(", ")
+    assert sorted(copies) == ["chelsea_grey.jpg", "chelsea_small.jpg"]
+    at = lines.index("most similar to chelsea.jpg:")
+    shown = [line.split()[-1] for line in lines[at + 1:] if line.startswith("  ")]
+    assert len(shown) >= 3 and not set(shown) & {"chelsea.jpg", "chelsea_grey.jpg", "chelsea_small.jpg"}
+    code, out, _ = run(capsys, "demo", "--library", lib)
+    assert code == 0 and f"indexed 0 new demo photos into {lib}" in out  # nothing embedded twice

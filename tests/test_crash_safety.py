@@ -189,6 +189,7 @@ def _limit_file_size(limit: int):
     return apply
 
 
+@pytest.mark.slow
 def test_disk_full_gives_a_clear_error_and_loses_nothing(tmp_path, engine):
     photos = tmp_path / "photos"
     files = copy_tree(photos, per_class=4)

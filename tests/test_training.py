@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -60,6 +61,7 @@ def test_pairs_list_and_remove(labelled, capsys):
     assert code == 2 and "no label with id 999" in err
 
 
+@pytest.mark.slow
 def test_train_switches_model_and_models_use_0_goes_back(labelled, capsys, tmp_path):
     lib, tree, csv = labelled
     run(capsys, "--library", lib, "label", "import", str(csv))
@@ -89,3 +91,27 @@ def test_train_without_labels_is_a_clear_error(labelled, capsys):
     lib, _, _ = labelled
     code, _, err = run(capsys, "--library", lib, "train")
     assert code == 2 and "no usable labels" in err
+
+
+def test_import_pair_labels_and_train_on_them(labelled, capsys):
+    """`a,b,label` rows become same/different pairs (paths relative to the CSV), bad rows are named."""
+    lib, tree, _ = labelled
+    cups = sorted(p.name for p in (tree / "cup").iterdir())
+    pizzas = sorted(p.name for p in (tree / "pizza").iterdir())
+    pairs = tree / "pairs.csv"
+    pairs.write_text("a,b,label\n"
+                     f"cup/{cups[0]},cup/{cups[1]},same\n"
+                     f"cup/{cups[2]},cup/{cups[3]},SAME\n"
+                     f"cup/{cups[0]},pizza/{pizzas[0]},different\n"
+                     f"cup/{cups[1]},pizza/{pizzas[1]},maybe\n"
+                     f"cup/{cups[1]},cup/{cups[1]},same\n")
+    code, out, err = run(capsys, "--library", lib, "label", "import", str(pairs))
+    assert code == 1 and "imported 3 pairs and 0 triplets; 2 rows skipped" in out
+    assert "line 5: label must be 'same' or 'different'" in err and "line 6: a pair needs two different photos" in err
+    listed = json.loads(run(capsys, "--library", lib, "label", "list", "--json")[1])["pairs"]
+    got = {(frozenset(os.path.relpath(p[k], tree) for k in ("a", "b")), p["label"]) for p in listed}
+    assert got == {(frozenset({f"cup/{cups[0]}", f"cup/{cups[1]}"}), "same"),
+                   (frozenset({f"cup/{cups[2]}", f"cup/{cups[3]}"}), "same"),
+                   (frozenset({f"cup/{cups[0]}", f"pizza/{pizzas[0]}"}), "different")}
+    code, out, _ = run(capsys, "--library", lib, "train", "--epochs", "2")  # pairs alone are enough to train
+    assert code == 0 and "on 0 triplets and 3 pairs" in out

@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .types import Photo
+from .unionfind import UnionFind
 
 #: Cosine similarity from which a pair is a near-duplicate *candidate* (measured in docs/duplicates.md).
 DEFAULT_THRESHOLD = 0.80
@@ -39,6 +40,9 @@ UNVERIFIED_THRESHOLD = 0.95
 #: Share of the height or of the group's detail that counts as a real difference in the keeper rule.
 BORDER_TOLERANCE = 0.03
 UPSCALE_DETAIL_RATIO = 0.7
+#: A copy can be an upscaled one only with at least this many times another copy's pixels: smaller
+#: differences are resampling noise, and the check reads every member of a group at full size.
+UPSCALE_PIXEL_RATIO = 1.4
 #: A later copy whose JPEG quality is this much lower than an older copy's was re-encoded (a messenger,
 #: a web upload). A later copy at *higher* quality is an export, which cannot add detail: not a sign.
 QUALITY_STEP = 15
@@ -57,29 +61,6 @@ class DuplicateGroup:
     @property
     def keep(self) -> Photo:
         return self.photos[0]
-
-
-class UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
-
-    def find(self, x: int) -> int:
-        self.parent.setdefault(x, x)
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-    def groups(self) -> list[list[int]]:
-        out: dict[int, list[int]] = defaultdict(list)
-        for x in self.parent:
-            out[self.find(x)].append(x)
-        return [sorted(g) for g in out.values() if len(g) > 1]
 
 
 def exact_groups(digests: dict[int, str | None]) -> list[list[int]]:
@@ -287,7 +268,7 @@ def upscaled_members(group: list[Photo], detail: dict[int, float]) -> set[int]:
     out = set()
     for p in group:
         for q in group:
-            if (p.id in detail and q.id in detail and _pixels(p) >= 1.4 * _pixels(q)
+            if (p.id in detail and q.id in detail and _pixels(p) >= UPSCALE_PIXEL_RATIO * _pixels(q)
                     and detail[p.id] < UPSCALE_DETAIL_RATIO * detail[q.id]):
                 out.add(p.id)
     return out

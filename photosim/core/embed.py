@@ -33,6 +33,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from .paths import cache_dir
 from .spec import EmbeddingSpec
 from .decode import decode_file
 from .types import DecodedPhoto, DecodeError, FileStat
@@ -127,15 +128,6 @@ class OnnxEngine:
         with self._lock:
             for run_options in self._running:
                 run_options.terminate = True
-
-
-def cache_dir() -> str:
-    env = os.environ.get("PHOTOSIM_CACHE")
-    if env:
-        return env
-    import platformdirs
-
-    return platformdirs.user_cache_dir("photosim", appauthor=False)
 
 
 def onnx_path(spec: EmbeddingSpec) -> str:

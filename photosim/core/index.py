@@ -1,5 +1,12 @@
 """An HNSW index over unit vectors (hnswlib, inner-product space), labels = photo ids.
 
+Search width without shared state: hnswlib searches with a beam of max(ef, k), where ef
+is a property of the index object. Setting it per query (set_ef) races when two threads
+search one index (a `similar` could run at the duplicates' narrow beam), so ef stays at
+its floor and a query asks for ``width`` results and keeps the first k: the very same
+search, with nothing shared changed (benchmarks/similar_copies.py measures the
+alternatives: a lock, one index object per purpose).
+
 The index is a cache of what SQLite holds: it can always be rebuilt, so saving
 is atomic (write a temp file, then rename) and a file that fails to load is
 simply rebuilt by the store.
@@ -25,6 +32,8 @@ EF_SEARCH = 256
 #: vectors it finds 98.8% of the exact neighbour pairs with cosine >= 0.90 (99.7% at EF_SEARCH) and
 #: 90% of those >= 0.70 (95%): docs/benchmarks.md, search_scale section.
 EF_DUPLICATES = 40
+#: The index's own ef, never changed after build or load: every query sets its width through k.
+_EF_FLOOR = 1
 
 
 class VectorIndex:
@@ -33,7 +42,7 @@ class VectorIndex:
         self._index = hnswlib.Index(space="ip", dim=dim)
         self._index.init_index(max_elements=max(capacity, 16), ef_construction=EF_CONSTRUCTION, M=M,
                                allow_replace_deleted=True)
-        self._index.set_ef(EF_SEARCH)
+        self._index.set_ef(_EF_FLOOR)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, threads: int = -1) -> None:
         if len(ids) == 0:
@@ -43,13 +52,6 @@ class VectorIndex:
             self._index.resize_index(max(needed, 2 * self._index.get_max_elements()))
         self._index.add_items(np.ascontiguousarray(vectors, dtype=np.float32),
                               np.asarray(ids, dtype=np.int64), num_threads=threads, replace_deleted=True)
-
-    def remove(self, ids) -> None:
-        for i in ids:
-            try:
-                self._index.mark_deleted(int(i))
-            except RuntimeError:
-                pass  # not in the index: nothing to remove
 
     def vectors(self, ids) -> np.ndarray:
         """The stored vectors of ``ids`` (query expansion reads its neighbours' vectors here, not from SQLite)."""
@@ -68,15 +70,16 @@ class VectorIndex:
               ef: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """k nearest per row: (ids, similarities), similarity = cosine (vectors are unit length).
 
-        ``ef`` is the search beam (default EF_SEARCH); wider is more exact and slower."""
+        ``ef`` is the search beam (default EF_SEARCH); wider is more exact and slower. Safe to
+        call from several threads at once with different ``ef``: nothing shared is changed."""
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
         live = self._index.get_current_count()
         k = min(k, live)
         if k <= 0:
             return np.zeros((len(vectors), 0), np.int64), np.zeros((len(vectors), 0), np.float32)
-        self._index.set_ef(max(ef or EF_SEARCH, 2 * k))
-        labels, distances = self._index.knn_query(vectors, k=k, num_threads=threads)
-        return labels.astype(np.int64), (1.0 - distances).astype(np.float32)
+        width = min(max(ef or EF_SEARCH, 2 * k), live)  # the beam: hnswlib searches max(ef, k) wide
+        labels, distances = self._index.knn_query(vectors, k=width, num_threads=threads)
+        return labels[:, :k].astype(np.int64), (1.0 - distances[:, :k]).astype(np.float32)
 
     def save(self, path: str) -> None:
         folder = os.path.dirname(os.path.abspath(path))
@@ -97,7 +100,7 @@ class VectorIndex:
         self.dim = dim
         self._index = hnswlib.Index(space="ip", dim=dim)
         self._index.load_index(path, allow_replace_deleted=True)
-        self._index.set_ef(EF_SEARCH)  # ef is not saved in the file
+        self._index.set_ef(_EF_FLOOR)  # ef is not saved in the file
         return self
 
     @classmethod

@@ -75,13 +75,18 @@ class Photo:
 class Neighbour:
     photo: Photo
     similarity: float
+    copies: tuple["Neighbour", ...] = ()  # the other photos of its duplicate group, shown as one result
 
 
-@dataclass
-class Progress:
-    done: int
-    total: int
-    text: str = ""
+@dataclass(frozen=True)
+class TrashedFile:
+    """One file of a removal, as the quarantine's record keeps it: enough to put it back."""
+
+    id: int
+    batch: int
+    photo_id: int | None
+    original_path: str
+    trashed_path: str
 
 
 class TaskContext(Protocol):

@@ -8,8 +8,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from ..store.db import LibraryError, default_library_dir
-from ..store.library import Library
+from ..services.library import LibraryError, open_library
 
 ORG, APP = "photosim", "photosim"
 
@@ -53,9 +52,8 @@ def main(library_dir: str | None = None) -> int:
     if icon:
         app.setWindowIcon(QIcon(icon))
     settings = make_settings()
-    directory = library_dir or settings.value("library") or default_library_dir()
     try:
-        lib = Library(directory)
+        lib = open_library(library_dir or settings.value("library") or None)
     except LibraryError as exc:
         QMessageBox.critical(None, "photosim", str(exc))
         return 2

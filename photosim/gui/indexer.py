@@ -11,17 +11,14 @@ everything finished".
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from ..services.index_events import Adapted, Progress, parse_line
 from ..services.indexing import IndexReport
-
-_REPORT_FIELDS = ("scanned", "unchanged", "embedded", "moved", "failed", "missing", "offline_folders",
-                  "cancelled", "seconds")
 
 
 def cli_command() -> list[str]:
@@ -42,7 +39,7 @@ class IndexProcess(QObject):
                  command: list[str] | None = None) -> None:
         super().__init__(parent)
         self._report: IndexReport | None = None
-        self.adapted: dict | None = None  # the "adapted" event, when the library adapted itself
+        self.adapted: Adapted | None = None  # when the library adapted itself
         self._stderr: list[str] = []
         self._ended = False
         self.proc = QProcess(self)
@@ -93,19 +90,15 @@ class IndexProcess(QObject):
     # --- child output ---------------------------------------------------------------------
     def _read_stdout(self) -> None:
         while self.proc.canReadLine():
-            line = bytes(self.proc.readLine().data()).decode("utf-8", "replace").strip()
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if event.get("event") == "adapted":
+            event = parse_line(bytes(self.proc.readLine().data()).decode("utf-8", "replace").strip())
+            if isinstance(event, Adapted):
                 self.adapted = event
-            elif event.get("event") == "progress":
-                self.progress.emit(int(event["done"]), int(event["total"]), str(event.get("text", "")))
-            elif event.get("event") == "done":
+            elif isinstance(event, Progress):
+                self.progress.emit(event.done, event.total, event.text)
+            elif isinstance(event, IndexReport):
                 # Everything is committed and the index saved: the run is over for the window even
                 # though the child still needs a second or two to exit (its interpreter teardown).
-                self._report = IndexReport(**{k: event[k] for k in _REPORT_FIELDS if k in event})
+                self._report = event
                 self._finish(self._report, "")
 
     def _read_stderr(self) -> None:

@@ -10,10 +10,12 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter,
                                QStackedWidget, QTabWidget, QToolBar)
 
+from ..core.scan import is_photo_name
 from ..core.types import Photo
+from ..services import folders as folder_service
 from ..services import trash as trash_service
 from ..services.indexing import IndexReport
-from ..store.library import Library
+from ..services.library import Library
 from .indexer import IndexProcess
 from .models.photo_list import human_bytes, paths_from_mime
 from .shared import Shared, error_html
@@ -21,23 +23,21 @@ from .thumbnails import ThumbnailLoader
 from .views.compare import CompareDialog, ViewerDialog
 from .views.duplicates import DuplicatesView
 from .views.labels import LabelsView
-from .views.library import FoldersPanel, LibraryView, load_folders
+from .views.library import FoldersPanel, LibraryView
 from .views.similar import SimilarView
 from .views.train import TrainView
 from .views.welcome import WelcomeView
 from .widgets.triplets import TripletPanel
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".gif")
 TABS = ("Photos", "Duplicates", "Labels", "Train")
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, lib: Library, settings: QSettings, thumbs: ThumbnailLoader | None = None,
-                 engine=None) -> None:
+    def __init__(self, lib: Library, settings: QSettings, thumbs: ThumbnailLoader | None = None) -> None:
         super().__init__()
         self.setWindowTitle(f"photosim — {lib.directory}")
         self.setAcceptDrops(True)
-        self.shared = Shared(lib, settings, thumbs, self, engine)
+        self.shared = Shared(lib, settings, thumbs, self)
         self.shared.notice.connect(self._notice)
         self.index_task: IndexProcess | None = None
         self._index_started = 0.0
@@ -126,7 +126,7 @@ class MainWindow(QMainWindow):
             self.resize(1400, 860)
         self.stack.setCurrentIndex(1)
         self.library.grid.setFocus()  # so Ctrl+Z means "undo the trash", not "undo typing"
-        self.shared.run(self, "folders", lambda ctx: load_folders(self.shared),
+        self.shared.run(self, "folders", lambda ctx: folder_service.folder_paths(self.shared.lib),
                         lambda fs: self.stack.setCurrentIndex(1 if fs or self.index_task is not None else 0))
 
     def _action(self, bar: QToolBar, text: str, keys, slot, tip: str) -> QAction:
@@ -214,12 +214,16 @@ class MainWindow(QMainWindow):
         self._index_end()
         if adapted is not None:
             self.shared.model_changed.emit()
-            self.shared.say(f"Adapted to this library's {adapted['photos']:,} photos (version {adapted['model']}).")
+            self.shared.say(f"Adapted to this library's {adapted.photos:,} photos (version {adapted.model}).")
             if not report.scanned:
                 return
         state = "Stopped" if report.cancelled else "Done"
-        self.shared.say(f"{state}: {report.scanned:,} files, {report.embedded:,} new ({report.rate:.1f} photos/s), "
-                        f"{report.unchanged:,} unchanged, {report.failed} unreadable")
+        text = (f"{state}: {report.scanned:,} files, {report.embedded:,} new ({report.rate:.1f} photos/s), "
+                f"{report.unchanged:,} unchanged, {report.failed} unreadable")
+        if report.offline_folders:  # an unplugged drive: said as the CLI says it, and it stays on screen
+            self.shared.error(text + "".join(f"; {folder_service.OFFLINE}: {f}" for f in report.offline_folders))
+        else:
+            self.shared.say(text)
 
     def _index_failed(self, message: str) -> None:
         self._index_end()
@@ -290,7 +294,7 @@ class MainWindow(QMainWindow):
     # --- drops from the file manager ------------------------------------------------------
     def _dropped_image(self, mime) -> str | None:
         for p in paths_from_mime(mime):
-            if p.lower().endswith(IMAGE_SUFFIXES) and os.path.isfile(p):
+            if is_photo_name(p) and os.path.isfile(p):  # what the indexer reads, no more, no less
                 return p
         return None
 

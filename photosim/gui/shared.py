@@ -2,16 +2,25 @@
 and the signals by which one view tells the others that something changed."""
 from __future__ import annotations
 
-import threading
+import os
 from typing import Any, Callable
 
 import shiboken6
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QFileDialog, QWidget
 
-from ..store.library import Library
+from ..services.library import Library
 from .tasks import QtContext, Task, TaskRunner
 from .thumbnails import ThumbnailLoader
+
+
+def ask_for_folder(parent: QWidget) -> str | None:
+    """The folder of photos the person picks (the dialog starts in ~/Pictures when there is one)."""
+    start = os.path.expanduser("~/Pictures")
+    folder = QFileDialog.getExistingDirectory(parent, "Add a folder of photos",
+                                              start if os.path.isdir(start) else os.path.expanduser("~"))
+    return folder or None
 
 
 def error_html(text: str, palette: QPalette) -> str:
@@ -29,23 +38,12 @@ class Shared(QObject):
     query_requested = Signal(str)  # show photos similar to this path
 
     def __init__(self, lib: Library, settings: QSettings, thumbs: ThumbnailLoader | None = None,
-                 parent: QObject | None = None, engine=None) -> None:
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.lib = lib
         self.settings = settings
         self.runner = TaskRunner(threads=4, parent=self)
         self.thumbs = thumbs or ThumbnailLoader(parent=self)
-        self._engine = engine
-        self._engine_lock = threading.Lock()
-
-    def engine(self):
-        """The inference engine, made once per window (on a worker): a rescan need not reload the model."""
-        from ..core.embed import make_engine
-
-        with self._engine_lock:
-            if self._engine is None:
-                self._engine = make_engine(self.lib.base_spec())
-            return self._engine
 
     def run(self, owner: QObject, name: str, fn: Callable[[QtContext], Any],
             on_done: Callable[[Any], None] | None = None, on_error: Callable[[str], None] | None = None,

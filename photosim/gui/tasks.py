@@ -17,7 +17,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 from ..services import UserError
-from ..store.db import LibraryError
+from ..services.library import LibraryError
 
 
 _niced = threading.local()

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPixmap
 
-from ..core.embed import cache_dir
+from ..core.paths import cache_dir
 from .tasks import lower_thread_priority
 
 THUMB = 160        # longest side, in device-independent pixels (x2 stored for high-DPI screens)

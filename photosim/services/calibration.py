@@ -1,6 +1,12 @@
-"""Calibrate the near-duplicate threshold from the user's own duplicate decisions.
+"""The near-duplicate threshold: which one applies, and calibrating it from the user's own decisions.
 
-Positives: each photo the user moved to the trash, paired with its most similar
+One policy for every front end (``duplicate_threshold``): the value the person
+set (``photosim config dupes.threshold``, or the Duplicates view), else the one
+calibrated from their decisions, else the shipped default. `photosim dupes`,
+the window's Duplicates view and the trash's last-copy protection all ask it,
+so the window can never list a group that the trash would let go entirely.
+
+Calibration. Positives: each photo the user moved to the trash, paired with its most similar
 photo still in the library (the copy it duplicated). Negatives: every pair
 marked "not duplicates". The threshold with the best F1 on these becomes the
 library's default for `dupes`; the precision at that threshold is reported as
@@ -11,16 +17,47 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
 
 from ..core.duplicates import DEFAULT_THRESHOLD
 from ..store import repositories as repo
 from ..store.library import Library
-from ..store.schema import TrashMove
-from . import UserError
+from . import UserError, settings
 
-META_KEY = "dupes_threshold"
+META_KEY = "dupes_threshold"  # where calibration keeps its result
+SETTING = "dupes.threshold"   # the person's own choice (services/settings.py)
 MIN_DECISIONS = 4
+
+SET_BY_YOU, CALIBRATED, DEFAULT = "set by you", "calibrated", "default"
+
+
+@dataclass(frozen=True)
+class DupesThreshold:
+    value: float
+    source: str  # SET_BY_YOU, CALIBRATED or DEFAULT
+
+    def describe(self) -> str:
+        """How both front ends show it, e.g. "0.85 (set by you)"."""
+        return f"{self.value:.4g} ({self.source})"
+
+
+def duplicate_threshold(lib: Library) -> DupesThreshold:
+    """The threshold this library's duplicate search uses, and where it comes from."""
+    own = settings.get(lib, SETTING)
+    if own is not None:
+        return DupesThreshold(float(own), SET_BY_YOU)
+    calibrated = lib.db.get_meta(META_KEY)
+    if calibrated:
+        return DupesThreshold(float(calibrated), CALIBRATED)
+    return DupesThreshold(DEFAULT_THRESHOLD, DEFAULT)
+
+
+def set_duplicate_threshold(lib: Library, value: float | None) -> DupesThreshold:
+    """Keep the person's own threshold; None forgets it (back to the calibrated one, else the default)."""
+    if value is None:
+        settings.reset(lib, SETTING)
+    else:
+        settings.set_value(lib, SETTING, repr(float(value)))
+    return duplicate_threshold(lib)
 
 
 @dataclass(frozen=True)
@@ -33,16 +70,10 @@ class Calibration:
     negatives: int
 
 
-def library_threshold(lib: Library) -> float:
-    """The calibrated threshold if the user calibrated one, else the shipped default."""
-    value = lib.db.get_meta(META_KEY)
-    return float(value) if value else DEFAULT_THRESHOLD
-
-
 def decision_similarities(lib: Library) -> tuple[np.ndarray, np.ndarray]:
     with lib.db.session() as s:
         ids, vectors = repo.get_vectors(s, 0)
-        trashed = set(s.scalars(select(TrashMove.photo_id).where(TrashMove.restored.is_(False))))
+        trashed = repo.trashed_photo_ids(s)
         negatives = repo.not_duplicate_pairs(s)
     row = {int(i): n for n, i in enumerate(ids)}
     remaining = np.array([n for i, n in row.items() if i not in trashed], dtype=np.int64)
@@ -60,7 +91,6 @@ def best_threshold(pos: np.ndarray, neg: np.ndarray) -> Calibration:
     for t in np.unique(np.concatenate([pos, neg])):
         tp = int((pos >= t).sum())
         fp = int((neg >= t).sum())
-        fn = len(pos) - tp
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / len(pos) if len(pos) else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

@@ -3,16 +3,19 @@
 Reads photos only; may write to the library the keypoints of photos indexed before they were stored."""
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import numpy as np
 
 from ..core import verify as geometry
-from ..core.duplicates import (DEFAULT_THRESHOLD, MIN_INLIERS, DuplicateGroup, confirm_pairs, detail_ratio, exact_groups,
-                               group_pairs, make_group, near_pairs, upscaled_members)
+from ..core.duplicates import (DEFAULT_THRESHOLD, MIN_INLIERS, UPSCALE_PIXEL_RATIO, DuplicateGroup, confirm_pairs,
+                               detail_ratio, exact_groups, group_pairs, make_group, near_pairs, upscaled_members)
+from ..core.unionfind import UnionFind
 from ..core.index import EF_DUPLICATES
 from ..core.types import Photo, TaskContext
 from ..store import repositories as repo
+from ..store.db import WRITE_ERRORS
 from ..store.library import Library
 from . import UserError
 
@@ -89,6 +92,73 @@ def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: Tas
     return groups
 
 
+def copy_groups(lib: Library, candidates: list[list[int]], threshold: float) -> list[frozenset[int]]:
+    """The duplicate groups among ``candidates`` (lists of photo ids that may be copies of each other,
+    e.g. one query's nearest results), judged as `dupes` judges: every readable photo with the same
+    bytes as a candidate, and pairs within one list that reach ``threshold`` on model version 0 and
+    pass the geometric check on stored keypoints. Groups that share a photo are one group.
+
+    Membership only (no keeper, no photo file read for the upscale rule), and no index search: the
+    cost follows the candidates, not the library, so `similar` can afford it on every query.
+    A near copy outside every list is not found (dupes looks among each photo's 10 nearest).
+    """
+    wanted = {int(i) for c in candidates for i in c}
+    if not wanted:
+        return []
+    with lib.db.session() as s:
+        facts = repo.duplicate_facts_around(s, wanted)  # the candidates and their byte copies
+        forbidden = repo.not_duplicate_pairs(s)
+        # One photo stands for its bytes in the near-duplicate stage: its byte copies are joined
+        # anyway, and checking each of them against the same re-encode would repeat one check.
+        same_bytes = exact_groups({i: digest for i, (digest, _) in facts.items()})
+        stand_in = {i: min(g) for g in same_bytes for i in g}
+        lists = [sorted({stand_in.get(int(i), int(i)) for i in c} & facts.keys()) for c in candidates]
+        lists = [c for c in lists if len(c) > 1]
+        ids, vectors = repo.get_vectors(s, 0, sorted(set().union(*lists))) if lists else (np.zeros(0, np.int64), None)
+    row = {int(i): n for n, i in enumerate(ids)}
+    grey = [i for i, (_, is_grey) in facts.items() if is_grey]
+    pairs: dict[tuple[int, int], tuple[int, int, float]] = {}
+    for c in lists:
+        rows = np.array([row[i] for i in c if i in row], np.int64)
+        sims = vectors[rows] @ vectors[rows].T  # every pair within the list: a table near_pairs reads
+        for a, b, sim in near_pairs(ids[rows], np.broadcast_to(ids[rows], sims.shape), sims, threshold, grey):
+            pairs[(a, b)] = (a, b, sim)
+    known = [p for p in pairs.values() if _bytes_pair(facts, p) in _confirmed_before]
+    unknown = [p for p in pairs.values() if _bytes_pair(facts, p) not in _confirmed_before]
+    confirmed = known + (_confirmed(lib, unknown, forbidden, None, {}) if unknown else [])
+    with _confirmed_lock:
+        for p in confirmed:
+            key = _bytes_pair(facts, p)
+            if key is not None:
+                _confirmed_before[key] = None
+                _confirmed_before.move_to_end(key)
+        while len(_confirmed_before) > CONFIRMED_CACHE:
+            _confirmed_before.popitem(last=False)
+    uf = UnionFind()
+    for g in same_bytes:
+        if not _all_forbidden_ids(g, forbidden):
+            for i in g[1:]:
+                uf.union(g[0], i)
+    for g in group_pairs(confirmed, forbidden):
+        for i in g[1:]:
+            uf.union(g[0], i)
+    return [frozenset(g) for g in uf.groups()]
+
+
+#: Pairs of contents (hash, hash) the geometric check confirmed, most recent last: the same bytes
+#: always give the same keypoints, so a pair of copies that shows up in query after query (the
+#: window asks again) is checked once. Only confirmations are kept: `confirm_pairs` skips some
+#: pairs without checking them, so "not confirmed" is no verdict.
+_confirmed_before: OrderedDict[tuple[str, str], None] = OrderedDict()
+_confirmed_lock = threading.Lock()
+CONFIRMED_CACHE = 50_000
+
+
+def _bytes_pair(facts: dict[int, tuple[str | None, bool]], pair: tuple[int, int, float]) -> tuple[str, str] | None:
+    a, b = facts[pair[0]][0], facts[pair[1]][0]
+    return (min(a, b), max(a, b)) if a and b else None
+
+
 def _photos(lib: Library, ids: set[int]) -> dict[int, Photo]:
     with lib.db.session() as s:
         return repo.photos_by_id(s, ids)
@@ -146,12 +216,10 @@ def _confirmed(lib: Library, pairs: list[tuple[int, int, float]], forbidden: set
 
 def _keep_keypoints(lib: Library, read: dict[int, bytes]) -> None:
     """Store keypoints read from files, so the next run need not read those photos again."""
-    from sqlalchemy.exc import OperationalError
-
     try:
         with lib.db.session() as s:
             repo.put_keypoints(s, list(read), list(read.values()))
-    except OperationalError:  # a read-only or busy library: the check still worked, it only costs a re-read
+    except WRITE_ERRORS:  # a read-only or busy library: the check still worked, it only costs a re-read
         pass
     read.clear()
 
@@ -159,7 +227,7 @@ def _keep_keypoints(lib: Library, read: dict[int, bytes]) -> None:
 def _upscaled(members: list[Photo]) -> set[int]:
     """Members that are upscaled copies of another member (read at their own size; only when sizes differ)."""
     sizes = [(p.width or 0) * (p.height or 0) for p in members]
-    if max(sizes) < 1.4 * min(sizes):
+    if max(sizes) < UPSCALE_PIXEL_RATIO * min(sizes):
         return set()
     detail = {}
     for p in members:
@@ -170,7 +238,11 @@ def _upscaled(members: list[Photo]) -> set[int]:
 
 
 def _all_forbidden(group: list[Photo], forbidden: set[tuple[int, int]]) -> bool:
-    ids = sorted(p.id for p in group)
+    return _all_forbidden_ids([p.id for p in group], forbidden)
+
+
+def _all_forbidden_ids(group: list[int], forbidden: set[tuple[int, int]]) -> bool:
+    ids = sorted(group)
     return all((a, b) in forbidden for i, a in enumerate(ids) for b in ids[i + 1:])
 
 

@@ -1,4 +1,9 @@
-"""The folders a library watches: list them, and stop watching one.
+"""The folders a library watches: list them, decide what a rescan covers, and stop watching one.
+
+A rescan (``photosim index`` with no path, the window's Rescan) covers every
+folder of the library; one that is missing or empty (an unplugged drive often
+leaves an empty mount point) is reported offline and its photos are kept,
+marked offline. Both front ends ask ``scan_plan`` so they always agree.
 
 Removing a folder only means "do not rescan it any more". Its photos stay in
 the library, marked offline (missing), with their vectors and labels, so
@@ -12,13 +17,20 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
-
+from ..core.paths import is_under, under_any
 from ..core.types import PhotoState
 from ..store import repositories as repo
 from ..store.library import Library
-from ..store.schema import PhotoRow
 from . import UserError
+
+#: How both front ends name a library folder that a rescan could not reach.
+OFFLINE = "offline (missing or empty, its photos are kept)"
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    roots: list[str]    # folders (and files) to scan
+    offline: list[str]  # library folders missing or empty: their photos are kept, marked offline
 
 
 @dataclass
@@ -36,11 +48,39 @@ class Removal:
     still_watched_by: str | None = None  # a parent folder that still covers these photos
 
 
+def folder_paths(lib: Library) -> list[str]:
+    """The folders the library watches, sorted."""
+    with lib.db.session() as s:
+        return repo.list_folders(s)
+
+
 def list_folders(lib: Library) -> list[FolderInfo]:
     with lib.db.session() as s:
         folders = repo.list_folders(s)
-        paths = list(s.scalars(select(PhotoRow.path)))
-    return [FolderInfo(f, sum(1 for p in paths if _under(p, f)), _online(f)) for f in folders]
+        paths = [p for _, p in repo.photo_paths(s)]
+    return [FolderInfo(f, sum(1 for p in paths if is_under(p, f)), _online(f)) for f in folders]
+
+
+def scan_plan(lib: Library, paths: list[str]) -> ScanPlan:
+    """What indexing ``paths`` covers; no paths: a rescan of every library folder.
+
+    A library folder that is missing or empty counts as offline; a path the
+    library does not know must exist (else a UserError names it).
+    """
+    folders = folder_paths(lib)
+    wanted = [os.path.abspath(p) for p in paths] if paths else folders
+    roots, offline = [], []
+    for p in wanted:
+        if os.path.exists(p):
+            if p in folders and os.path.isdir(p) and not _online(p):
+                offline.append(p)
+            else:
+                roots.append(p)
+        elif under_any(p, folders):
+            offline.append(p)
+        else:
+            raise UserError(f"no such file or folder: {p}")
+    return ScanPlan(roots, offline)
 
 
 def remove_folder(lib: Library, path: str, forget: bool = False) -> Removal:
@@ -48,18 +88,18 @@ def remove_folder(lib: Library, path: str, forget: bool = False) -> Removal:
     with lib.db.session() as s:
         folders = repo.list_folders(s)
     folder = _match(path, folders)
-    parent = next((f for f in folders if f != folder and _under(folder, f)), None)
+    parent = next((f for f in folders if f != folder and is_under(folder, f)), None)
     with lib.db.session() as s:
         repo.remove_folder(s, folder)
         if parent is not None and not forget:
             # Its photos are still found by the parent folder's rescan: nothing to mark.
             return Removal(folder, 0, 0, parent)
-        rows = [(i, p) for i, p in s.execute(select(PhotoRow.id, PhotoRow.path)) if _under(p, folder)]
+        rows = [(i, p) for i, p in repo.photo_paths(s) if is_under(p, folder)]
         # A photo also under another watched folder (nested the other way) stays as it is.
-        ids = [i for i, p in rows if not any(_under(p, f) for f in folders if f != folder)]
+        others = [f for f in folders if f != folder]
+        ids = [i for i, p in rows if not under_any(p, others)]
         if forget:
-            for start in range(0, len(ids), 900):  # vectors and labels go with them (ON DELETE CASCADE)
-                s.execute(delete(PhotoRow).where(PhotoRow.id.in_(ids[start:start + 900])))
+            repo.delete_photos(s, ids)  # vectors and labels go with them
         else:
             repo.set_state(s, ids, PhotoState.MISSING)
     if forget and ids:
@@ -73,10 +113,6 @@ def _match(path: str, folders: list[str]) -> str:
         if f == wanted or f.rstrip(os.sep) == wanted.rstrip(os.sep):
             return f
     raise UserError(f"not a folder of this library: {path} (see them with: photosim folders)")
-
-
-def _under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _online(folder: str) -> bool:

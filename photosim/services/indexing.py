@@ -19,23 +19,24 @@ from __future__ import annotations
 
 import errno
 import os
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
-from sqlalchemy.exc import OperationalError
 
 from ..core import safe_decode, verify
 from ..core.decode import content_hash, decode_bytes, read_photo_bytes
 from ..core.embed import embed_files, make_engine
+from ..core.paths import under_any
 from ..core.scan import scan
-from ..core.types import DecodedPhoto, DecodeError, FileStat, PhotoState, TaskContext
+from ..core.types import DecodeError, FileStat, PhotoState, TaskContext
 from ..store import repositories as repo
+from ..store.db import WRITE_ERRORS
 from ..store.library import Library
 from . import UserError
+from .folders import scan_plan
 from .models import map_new_photos
 
 CHECKPOINT_SECONDS = 20.0
@@ -74,7 +75,7 @@ def index_folders(lib: Library, paths: list[str], ctx: TaskContext, engine=None,
     UserError; everything committed before stays."""
     try:
         return _index(lib, paths, ctx, engine, batch_size, retry_errors)
-    except (OperationalError, sqlite3.OperationalError, OSError) as exc:
+    except (*WRITE_ERRORS, OSError) as exc:
         if not _is_disk_full(exc):
             raise
         raise UserError("the disk is full (or the file-size limit was reached): indexing stopped. "
@@ -91,9 +92,10 @@ def _is_disk_full(exc: BaseException) -> bool:
 def _index(lib: Library, paths: list[str], ctx: TaskContext, engine, batch_size: int,
            retry_errors: bool) -> IndexReport:
     start = time.monotonic()
-    with lib.db.session() as s:
-        folders = repo.list_folders(s)
-    roots, offline = _roots(paths, folders)
+    plan = scan_plan(lib, paths)
+    roots, offline = plan.roots, plan.offline
+    if not roots and not offline:
+        raise UserError("no folders to index: name at least one folder")
     with lib.db.session() as s:
         repo.add_folders(s, [r for r in roots if os.path.isdir(r)])
 
@@ -113,7 +115,7 @@ def _index(lib: Library, paths: list[str], ctx: TaskContext, engine, batch_size:
             repo.record_error(s, e)
         # Errors of files that are gone are stale (deleted, renamed: the new name is scanned).
         repo.clear_errors(s, [p for p in bad if p not in present and p not in reported
-                              and _under(p, roots)])
+                              and under_any(p, roots)])
     report.errors.extend(found.errors)
     report.failed += len(found.errors)
 
@@ -134,7 +136,7 @@ def _index(lib: Library, paths: list[str], ctx: TaskContext, engine, batch_size:
     # folder: marked missing, never purged (the drive may come back).
     gone = {path: v[0] for path, v in known.items()
             if v[3] != PhotoState.MISSING.value and path not in present
-            and (_under(path, roots) or _under(path, offline))}
+            and (under_any(path, roots) or under_any(path, offline))}
     with lib.db.session() as s:
         repo.set_state(s, revived, PhotoState.OK)
         repo.set_state(s, gone.values(), PhotoState.MISSING)
@@ -150,42 +152,6 @@ def _index(lib: Library, paths: list[str], ctx: TaskContext, engine, batch_size:
             _embed(lib, todo, _MoveFinder(by_hash, present, offline), ctx, engine, batch_size, report)
     report.seconds = time.monotonic() - start
     return report
-
-
-def _roots(paths: list[str], folders: list[str]) -> tuple[list[str], list[str]]:
-    """(roots to scan, library folders that are offline). No paths: every library folder.
-
-    A library folder that is missing or empty counts as offline (an unplugged
-    drive often leaves an empty mount point behind); a path the library does
-    not know must exist.
-    """
-    wanted = [os.path.abspath(p) for p in paths] if paths else list(folders)
-    if not wanted:
-        raise UserError("no folders to index: name at least one folder")
-    roots, offline = [], []
-    for p in wanted:
-        if os.path.exists(p):
-            if p in folders and os.path.isdir(p) and _empty(p):
-                offline.append(p)
-            else:
-                roots.append(p)
-        elif p in folders or any(_under(p, [f]) for f in folders):
-            offline.append(p)
-        else:
-            raise UserError(f"no such file or folder: {p}")
-    return roots, offline
-
-
-def _empty(folder: str) -> bool:
-    try:
-        with os.scandir(folder) as it:
-            return next(it, None) is None
-    except OSError:
-        return True
-
-
-def _under(path: str, roots: list[str]) -> bool:
-    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
 class _MoveFinder:
@@ -204,7 +170,7 @@ class _MoveFinder:
 
     def owner(self, digest: str) -> int | None:
         for photo_id, old_path in self._by_hash.get(digest, ()):
-            if old_path in self._present or os.path.lexists(old_path) or _under(old_path, self._offline):
+            if old_path in self._present or os.path.lexists(old_path) or under_any(old_path, self._offline):
                 continue  # the old file is still there (a copy, not a move) or only out of reach
             with self._lock:
                 if photo_id not in self._claimed:

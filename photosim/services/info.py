@@ -7,8 +7,25 @@ import numpy as np
 
 from ..core.types import DecodeError, PhotoState
 from ..store import repositories as repo
+from ..store.db import DB_NAME
 from ..store.library import Library
 from . import UserError
+
+
+def disk_use(lib: Library, photos: int) -> dict:
+    """Bytes the library takes: the database (with its write-ahead log) and the HNSW index files.
+    The quarantine is not counted: those are the person's photos, not photosim's data."""
+    def size(name: str) -> int:
+        try:
+            return os.path.getsize(os.path.join(lib.directory, name))
+        except OSError:
+            return 0
+
+    names = os.listdir(lib.directory)
+    database = sum(size(n) for n in names if n.startswith(DB_NAME))
+    index = sum(size(n) for n in names if n.startswith("index-m") and n.endswith((".hnsw", ".hnsw.json")))
+    return {"database": database, "index": index,
+            "per_photo": round((database + index) / photos) if photos else None}
 
 
 def info(lib: Library) -> dict:
@@ -26,6 +43,7 @@ def info(lib: Library) -> dict:
         "model": {"id": model.id, "name": model.name},
         "embedding": lib.base_spec().key,
         "index": lib.index_state(),
+        "bytes": disk_use(lib, counts["indexed"] + counts["missing"]),
     }
 
 

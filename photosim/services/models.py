@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from sqlalchemy.orm import Session
 
 from ..core.adapt import Projection, exact_neighbours, weighted_mean
 from ..core.index import VectorIndex
 from ..store import repositories as repo
+from ..store.db import Session
 from ..store.library import Library
 from . import UserError
 

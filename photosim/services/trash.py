@@ -9,16 +9,14 @@ our own record can always put a file back.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
-
+from ..core.paths import is_under
 from ..core.types import Photo, PhotoState
 from ..store import repositories as repo
 from ..store.library import Library
-from ..store.schema import PhotoRow, TrashMove
 from . import UserError
+from .calibration import duplicate_threshold
 from .duplicates import find_duplicates
 
 QUARANTINE = ".photosim-trash"
@@ -46,14 +44,13 @@ def trash(lib: Library, paths: list[str], threshold: float | None = None) -> lis
     _refuse_last_copies(lib, photos, threshold)
     moved: list[Moved] = []
     with lib.db.session() as s:
-        batch = (s.scalar(select(func.max(TrashMove.batch))) or 0) + 1
+        batch = repo.next_trash_batch(s)
     for photo in photos:
         target = _target(lib, photo.path, batch)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         os.rename(photo.path, target)  # same volume: atomic, bytes untouched
         with lib.db.session() as s:
-            s.add(TrashMove(batch=batch, photo_id=photo.id, original_path=photo.path, trashed_path=target,
-                            method="quarantine", at=time.time(), restored=False))
+            repo.record_trash_move(s, batch, photo.id, photo.path, target)
             repo.set_state(s, [photo.id], PhotoState.MISSING)
         moved.append(Moved(photo.path, target))
     return moved
@@ -62,10 +59,9 @@ def trash(lib: Library, paths: list[str], threshold: float | None = None) -> lis
 def undo(lib: Library) -> list[Moved]:
     """Put back every file of the most recent removal that is not restored yet."""
     with lib.db.session() as s:
-        batch = s.scalar(select(func.max(TrashMove.batch)).where(TrashMove.restored.is_(False)))
-        if batch is None:
-            raise UserError("nothing to undo")
-        moves = list(s.scalars(select(TrashMove).where(TrashMove.batch == batch, TrashMove.restored.is_(False))))
+        moves = repo.last_trash_batch(s)
+    if not moves:
+        raise UserError("nothing to undo")
     restored: list[Moved] = []
     for m in moves:
         if os.path.exists(m.original_path):
@@ -75,9 +71,7 @@ def undo(lib: Library) -> list[Moved]:
         os.makedirs(os.path.dirname(m.original_path), exist_ok=True)
         os.rename(m.trashed_path, m.original_path)
         with lib.db.session() as s:
-            s.execute(update(TrashMove).where(TrashMove.id == m.id).values(restored=True))
-            if m.photo_id is not None:
-                s.execute(update(PhotoRow).where(PhotoRow.id == m.photo_id).values(state=PhotoState.OK.value))
+            repo.mark_restored(s, m)
         restored.append(Moved(m.original_path, m.trashed_path))
         _prune_empty(os.path.dirname(m.trashed_path))
     return restored
@@ -85,9 +79,7 @@ def undo(lib: Library) -> list[Moved]:
 
 def _refuse_last_copies(lib: Library, photos: list[Photo], threshold: float | None) -> None:
     leaving = {p.id for p in photos}
-    from .calibration import library_threshold
-
-    groups = find_duplicates(lib, threshold or library_threshold(lib), only=leaving)
+    groups = find_duplicates(lib, threshold or duplicate_threshold(lib).value, only=leaving)
     for g in groups:
         members = {p.id for p in g.photos}
         if members & leaving and members <= leaving:
@@ -117,7 +109,7 @@ def _volume_top(lib: Library, path: str) -> str:
     """The highest library folder holding ``path`` on its volume (else the photo's own folder)."""
     with lib.db.session() as s:
         folders = repo.list_folders(s)
-    holders = [f for f in folders if path.startswith(f.rstrip(os.sep) + os.sep) and _same_volume(f, path)]
+    holders = [f for f in folders if is_under(path, f) and _same_volume(f, path)]
     return min(holders, key=len) if holders else os.path.dirname(path)
 
 

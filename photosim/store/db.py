@@ -22,18 +22,12 @@ from .schema import SCHEMA_VERSION, Base, KeypointRow, Meta, ModelVersion
 
 DB_NAME = "library.db"
 
+#: What a write to a busy, read-only or full library raises: services catch these without knowing SQL.
+WRITE_ERRORS: tuple[type[Exception], ...] = (OperationalError, sqlite3.OperationalError)
+
 
 class LibraryError(Exception):
     """The library cannot be opened or used; the message says why in one line."""
-
-
-def default_library_dir() -> str:
-    env = os.environ.get("PHOTOSIM_LIBRARY")
-    if env:
-        return env
-    import platformdirs
-
-    return platformdirs.user_data_dir("photosim", appauthor=False)
 
 
 def _create_v1(conn) -> None:

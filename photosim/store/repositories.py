@@ -10,9 +10,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..core.types import DecodedPhoto, DecodeError, FileStat, Photo, PhotoState
+from ..core.types import DecodedPhoto, DecodeError, FileStat, Photo, PhotoState, TrashedFile
 from .schema import (Folder, InFlight, KeypointRow, ModelVersion, NotDuplicate, PairLabel, PhotoRow, ScanErrorRow,
-                     TripletLabel, Vector)
+                     TrashMove, TripletLabel, Vector)
 
 
 #: SQLite's bound-parameter limit is 999 in older builds: statements with an IN list go in chunks.
@@ -71,22 +71,41 @@ def duplicate_facts(s: Session) -> dict[int, tuple[str | None, bool]]:
     return {i: (h, bool(g)) for i, h, g in s.execute(q)}
 
 
+def duplicate_facts_around(s: Session, ids: Iterable[int]) -> dict[int, tuple[str | None, bool]]:
+    """``duplicate_facts`` of the readable photos among ``ids`` and of every readable photo with the
+    same bytes as one of them (their byte copies), in one statement per chunk (the hash is indexed)."""
+    out: dict[int, tuple[str | None, bool]] = {}
+    for part in chunks(ids):
+        same = select(PhotoRow.content_hash).where(PhotoRow.id.in_(part), PhotoRow.content_hash.is_not(None))
+        # The state is tested here, not in SQL: with it there, SQLite walks the state index (every
+        # readable photo) instead of the id and hash indexes (a few rows).
+        q = select(PhotoRow.id, PhotoRow.content_hash, PhotoRow.grey, PhotoRow.state).where(
+            PhotoRow.id.in_(part) | PhotoRow.content_hash.in_(same))
+        out.update({i: (h, bool(g)) for i, h, g, state in s.execute(q) if state == PhotoState.OK.value})
+    return out
+
+
 def photos_by_id(s: Session, ids: Iterable[int]) -> dict[int, Photo]:
-    ids = [int(i) for i in ids]
     out: dict[int, Photo] = {}
-    for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
-        chunk = ids[start:start + 900]
+    for chunk in chunks(int(i) for i in ids):
         out.update({r.id: to_photo(r) for r in s.scalars(select(PhotoRow).where(PhotoRow.id.in_(chunk)))})
     return out
+
+
+def photo_paths(s: Session) -> list[tuple[int, str]]:
+    """(id, path) of every photo, whatever its state."""
+    return [(i, p) for i, p in s.execute(select(PhotoRow.id, PhotoRow.path))]
+
+
+def delete_photos(s: Session, ids: Iterable[int]) -> None:
+    """Remove photos from the library (their vectors, keypoints and labels go with them: ON DELETE CASCADE)."""
+    for chunk in chunks(ids):
+        s.execute(delete(PhotoRow).where(PhotoRow.id.in_(chunk)))
 
 
 def photo_by_path(s: Session, path: str) -> Photo | None:
     row = s.scalars(select(PhotoRow).where(PhotoRow.path == path)).first()
     return to_photo(row) if row else None
-
-
-def photos_by_hash(s: Session, content_hash: str) -> list[Photo]:
-    return [to_photo(r) for r in s.scalars(select(PhotoRow).where(PhotoRow.content_hash == content_hash))]
 
 
 def stat_map(s: Session) -> dict[str, tuple[int, int, int, str]]:
@@ -100,15 +119,8 @@ def error_map(s: Session) -> dict[str, tuple[int, int]]:
 
 
 def set_state(s: Session, ids: Iterable[int], state: PhotoState) -> None:
-    ids = list(ids)
-    for start in range(0, len(ids), 900):
-        s.execute(update(PhotoRow).where(PhotoRow.id.in_(ids[start:start + 900])).values(state=state.value))
-
-
-def touch(s: Session, photo_id: int, f: FileStat) -> None:
-    """The file is unchanged in content (same hash) but its stat moved: remember the new stat."""
-    s.execute(update(PhotoRow).where(PhotoRow.id == photo_id)
-              .values(size=f.size, mtime_ns=f.mtime_ns, state=PhotoState.OK.value))
+    for chunk in chunks(ids):
+        s.execute(update(PhotoRow).where(PhotoRow.id.in_(chunk)).values(state=state.value))
 
 
 def move_photo(s: Session, photo_id: int, new_path: str, f: FileStat) -> None:
@@ -152,8 +164,7 @@ def upsert_decoded_many(s: Session, photos: Sequence[DecodedPhoto]) -> list[int]
     s.execute(stmt, rows)
     paths = [d.path for d in photos]
     ids: dict[str, int] = {}
-    for start in range(0, len(paths), 900):  # SQLite's bound-parameter limit
-        chunk = paths[start:start + 900]
+    for chunk in chunks(paths):
         ids.update((p, i) for p, i in s.execute(select(PhotoRow.path, PhotoRow.id).where(PhotoRow.path.in_(chunk))))
         s.execute(delete(ScanErrorRow).where(ScanErrorRow.path.in_(chunk)))
     return [ids[p] for p in paths]
@@ -195,9 +206,8 @@ def mark_in_flight(s: Session, paths: Iterable[str]) -> None:
 
 
 def clear_in_flight(s: Session, paths: Iterable[str]) -> None:
-    paths = list(paths)
-    for start in range(0, len(paths), 900):
-        s.execute(delete(InFlight).where(InFlight.path.in_(paths[start:start + 900])))
+    for chunk in chunks(paths):
+        s.execute(delete(InFlight).where(InFlight.path.in_(chunk)))
 
 
 def in_flight(s: Session) -> dict[str, int]:
@@ -205,16 +215,11 @@ def in_flight(s: Session) -> dict[str, int]:
 
 
 # --- vectors -------------------------------------------------------------------------
-def put_vector(s: Session, photo_id: int, model_id: int, vector: np.ndarray) -> None:
-    s.merge(Vector(photo_id=photo_id, model_id=model_id, data=np.asarray(vector, np.float32).tobytes()))
-
-
 def put_vectors(s: Session, model_id: int, ids: Sequence[int], vectors: np.ndarray, fresh: bool = False) -> None:
     """Store vectors (replacing any the photos had for that model; ``fresh``: the caller knows they had none)."""
     if not fresh:
-        ids = list(ids)
-        for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
-            s.execute(delete(Vector).where(Vector.model_id == model_id, Vector.photo_id.in_(ids[start:start + 900])))
+        for chunk in chunks(ids):
+            s.execute(delete(Vector).where(Vector.model_id == model_id, Vector.photo_id.in_(chunk)))
     s.execute(Vector.__table__.insert(), [
         {"photo_id": int(i), "model_id": model_id, "data": np.asarray(v, np.float32).tobytes()}
         for i, v in zip(ids, vectors)
@@ -224,8 +229,8 @@ def put_vectors(s: Session, model_id: int, ids: Sequence[int], vectors: np.ndarr
 def put_keypoints(s: Session, ids: Sequence[int], blobs: Sequence[bytes | None]) -> None:
     """Store (or replace) the packed duplicate-check keypoints of these photos; None drops stale ones."""
     stale = [int(i) for i, b in zip(ids, blobs) if b is None]
-    for start in range(0, len(stale), 900):
-        s.execute(delete(KeypointRow).where(KeypointRow.photo_id.in_(stale[start:start + 900])))
+    for chunk in chunks(stale):
+        s.execute(delete(KeypointRow).where(KeypointRow.photo_id.in_(chunk)))
     rows = [{"photo_id": int(i), "data": b} for i, b in zip(ids, blobs) if b is not None]
     if rows:
         stmt = sqlite_insert(KeypointRow.__table__)
@@ -234,19 +239,16 @@ def put_keypoints(s: Session, ids: Sequence[int], blobs: Sequence[bytes | None])
 
 def ids_with_keypoints(s: Session, ids: Iterable[int]) -> set[int]:
     """Those of ``ids`` whose keypoints are stored (ids only: the blobs are read one at a time)."""
-    ids = list(ids)
     out: set[int] = set()
-    for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
-        out.update(s.scalars(select(KeypointRow.photo_id).where(KeypointRow.photo_id.in_(ids[start:start + 900]))))
+    for chunk in chunks(ids):
+        out.update(s.scalars(select(KeypointRow.photo_id).where(KeypointRow.photo_id.in_(chunk))))
     return out
 
 
 def get_keypoints(s: Session, ids: Iterable[int]) -> dict[int, bytes]:
     """Packed keypoints of those of ``ids`` that have them."""
-    ids = list(ids)
     out: dict[int, bytes] = {}
-    for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
-        chunk = ids[start:start + 900]
+    for chunk in chunks(ids):
         out.update(s.execute(select(KeypointRow.photo_id, KeypointRow.data).where(KeypointRow.photo_id.in_(chunk))).all())
     return out
 
@@ -274,10 +276,9 @@ def get_vectors(s: Session, model_id: int, ids: Sequence[int] | None = None) -> 
     """(photo ids, vectors) for one model version, ordered by photo id."""
     q = select(Vector.photo_id, Vector.data).where(Vector.model_id == model_id).order_by(Vector.photo_id)
     if ids is not None:
-        ids = list(ids)
         rows = []
-        for start in range(0, len(ids), 900):
-            rows += s.execute(q.where(Vector.photo_id.in_(ids[start:start + 900]))).all()
+        for chunk in chunks(ids):
+            rows += s.execute(q.where(Vector.photo_id.in_(chunk))).all()
         rows.sort()
     else:
         rows = s.execute(q).all()
@@ -316,11 +317,6 @@ def vector_fingerprint(s: Session, model_id: int) -> tuple[int, int]:
     n, total = s.execute(select(func.count(), func.coalesce(func.sum(Vector.photo_id), 0))
                          .where(Vector.model_id == model_id)).one()
     return int(n), int(total)
-
-
-def photos_without_vector(s: Session, model_id: int) -> list[int]:
-    have = select(Vector.photo_id).where(Vector.model_id == model_id)
-    return list(s.scalars(select(PhotoRow.id).where(PhotoRow.state == PhotoState.OK.value, PhotoRow.id.not_in(have))))
 
 
 # --- model versions --------------------------------------------------------------------
@@ -396,3 +392,34 @@ def list_triplets(s: Session) -> list[tuple[int, int, int, int]]:
 def remove_label(s: Session, kind: str, label_id: int) -> bool:
     table = PairLabel if kind == "pair" else TripletLabel
     return s.execute(delete(table).where(table.id == label_id)).rowcount > 0
+
+
+# --- the quarantine's record of removed photos ---------------------------------------------
+def trashed_photo_ids(s: Session) -> set[int]:
+    """Photos moved to the quarantine and not put back (the duplicate decisions calibration learns from)."""
+    return set(s.scalars(select(TrashMove.photo_id).where(TrashMove.restored.is_(False), TrashMove.photo_id.is_not(None))))
+
+
+def next_trash_batch(s: Session) -> int:
+    return (s.scalar(select(func.max(TrashMove.batch))) or 0) + 1
+
+
+def record_trash_move(s: Session, batch: int, photo_id: int, original: str, trashed: str) -> None:
+    s.add(TrashMove(batch=batch, photo_id=photo_id, original_path=original, trashed_path=trashed,
+                    method="quarantine", at=time.time(), restored=False))
+
+
+def last_trash_batch(s: Session) -> list[TrashedFile]:
+    """The files of the most recent removal that are not restored yet (empty: nothing to undo)."""
+    batch = s.scalar(select(func.max(TrashMove.batch)).where(TrashMove.restored.is_(False)))
+    if batch is None:
+        return []
+    rows = s.scalars(select(TrashMove).where(TrashMove.batch == batch, TrashMove.restored.is_(False)))
+    return [TrashedFile(r.id, r.batch, r.photo_id, r.original_path, r.trashed_path) for r in rows]
+
+
+def mark_restored(s: Session, f: TrashedFile) -> None:
+    """The file is back at its place: its record is closed and the photo is readable again."""
+    s.execute(update(TrashMove).where(TrashMove.id == f.id).values(restored=True))
+    if f.photo_id is not None:
+        s.execute(update(PhotoRow).where(PhotoRow.id == f.photo_id).values(state=PhotoState.OK.value))

@@ -30,6 +30,7 @@ IMAGENET = {
 PER_CLASS = 4
 
 
+@pytest.mark.slow
 def test_imagenet_indices_name_the_classes():
     from timm.data import ImageNetInfo
 

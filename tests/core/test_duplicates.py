@@ -1,7 +1,6 @@
 """Duplicate grouping on toy values, the keeper rule on hand-made photos, the geometric check on real ones."""
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -188,11 +187,6 @@ def test_geometric_check_tells_a_copy_from_another_photo_of_the_same_thing(calte
     assert verify.inliers(a, b) >= 60
     assert verify.inliers(a, other) < 25
     assert verify.load_grey(str(tmp_path / "missing.jpg")) is None
-
-
-def test_photo_fields_used_by_the_rule_exist():
-    names = {f.name for f in dataclasses.fields(Photo)}
-    assert {"border", "grey", "jpeg_quality", "exif_tags", "taken_at", "mtime_ns"} <= names
 
 
 def test_jpeg_quality_estimate_matches_the_encoder(caltech: Path, tmp_path: Path):

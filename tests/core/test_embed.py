@@ -35,6 +35,7 @@ def test_onnx_vectors_match_torch_on_real_photos(caltech, engine):
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_frozen_padding_is_exactly_timm_same_padding():
     """The copy with static padding computes bit for bit what timm's shape-dependent padding does."""
     import torch

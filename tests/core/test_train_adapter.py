@@ -73,6 +73,7 @@ def test_apply_rejects_wrong_dim() -> None:
         Adapter(AdapterConfig(dim=16)).apply_numpy(np.zeros((3, 8), np.float32))
 
 
+@pytest.mark.slow
 def test_training_separates_toy_classes_and_is_seeded() -> None:
     x, labels = toy_classes()
     lab = np.concatenate([np.flatnonzero(labels == c)[:10] for c in range(4)])
@@ -107,6 +108,7 @@ def test_stop_returns_partial_adapter() -> None:
     assert res.adapter.apply_numpy(x).shape == x.shape
 
 
+@pytest.mark.slow
 def test_preservation_keeps_unlabelled_geometry() -> None:
     """With the library term, photos of an unlabelled class keep their ranking."""
     x, labels = toy_classes(seed=4)

@@ -1,7 +1,6 @@
 """GUI fixtures: a real window over a real library in a temporary home, settings and thumbnail cache."""
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -41,7 +40,7 @@ def photos(home: Path) -> Path:
 
 @pytest.fixture
 def window(qtbot, home, engine):
-    w = make_window(qtbot, home, engine)
+    w = make_window(qtbot, home)
     yield w
     w.close()  # joins every worker thread (closeEvent -> shutdown)
     assert w.shared.runner.pool.activeThreadCount() == 0

@@ -2,13 +2,17 @@
 answers, and runs `photosim adapt` the same way with progress; browsing goes on meanwhile."""
 from __future__ import annotations
 
+import pytest
+
 from gui_helpers import make_window
 from helpers import copy_photos
+
+pytestmark = pytest.mark.slow  # each indexes real photos in a fresh library
 
 
 def test_window_adapts_after_indexing_and_shows_the_version(qtbot, home, engine):
     tree = copy_photos(home / "Pictures", classes=("accordion", "camera", "chair", "cup"), per_class=10)
-    w = make_window(qtbot, home, engine)
+    w = make_window(qtbot, home)  # engine: the fixture exports the ONNX graph the child uses
     assert "version 0" in w.model_label.text()
     texts: list[str] = []
     w.index([str(tree)])

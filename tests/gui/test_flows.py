@@ -4,47 +4,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gui_helpers import index_and_wait, make_window, wait_idle
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+import pytest
+from gui_helpers import answer_next_box, drop, index_and_wait, make_window, wait_idle
+from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from photosim.services import labels
 from photosim.services.trash import QUARANTINE
 
 
-def answer_next_box(button) -> None:
-    """Press ``button`` in the next modal message box (the confirmation is shown for real)."""
-    def press():
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox):
-            box.button(button).click()
-        else:
-            QTimer.singleShot(50, press)
-    QTimer.singleShot(50, press)
-
-
-def drop(qtbot, target, mime: QMimeData) -> bool:
-    """Deliver the drag-enter and drop events a real drag would (Qt's test tools cannot drag)."""
-    pos = QPointF(target.rect().center())
-    enter = QDragEnterEvent(pos.toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    QApplication.sendEvent(target, enter)
-    if not enter.isAccepted():
-        return False
-    event = QDropEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    QApplication.sendEvent(target, event)
-    return event.isAccepted()
-
-
 def test_first_start_shows_welcome_and_settings_persist(qtbot, home, engine):
-    w = make_window(qtbot, home, engine)
+    w = make_window(qtbot, home)
     qtbot.waitUntil(lambda: not w.shared.runner.busy())
     assert w.stack.currentWidget() is w.welcome
     assert w.welcome.add.text() == "Add a folder…" and w.welcome.demo.isEnabled()
     w.similar.how_many.setValue(7)
     w.tabs.setCurrentIndex(2)
     w.close()
-    w2 = make_window(qtbot, home, engine)
+    w2 = make_window(qtbot, home)
     assert w2.similar.how_many.value() == 7 and w2.tabs.currentIndex() == 2
     w2.close()
 
@@ -256,6 +233,7 @@ def test_duplicates_trash_undo_refuse_and_not_duplicates(qtbot, window, photos, 
     assert dv.groups and dv.groups[0].kind == "exact"
 
 
+@pytest.mark.slow
 def test_cancel_stops_indexing(qtbot, window, home, caltech):
     window.index([str(caltech)])
     qtbot.waitUntil(lambda: window.progress.maximum() > 0 and window.progress.value() > 0, timeout=60000)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..unionfind import UnionFind
+
 
 @dataclass(frozen=True)
 class LabelGraph:
@@ -55,15 +57,6 @@ class LabelGraph:
         return int((pairs[:, None] * self.different * sizes[None, :]).sum())
 
 
-def _find(parent: np.ndarray, i: int) -> int:
-    root = i
-    while parent[root] != root:
-        root = parent[root]
-    while parent[i] != root:  # path compression
-        parent[i], i = root, parent[i]
-    return root
-
-
 def _as_rows(arr: np.ndarray | None, width: int, name: str) -> np.ndarray:
     if arr is None:
         return np.zeros((0, width), dtype=np.int64)
@@ -87,12 +80,10 @@ def build_graph(triplets: np.ndarray | None = None, pairs: np.ndarray | None = N
     if len(nodes) and nodes[0] < 0:
         raise ValueError("label indexes must be non-negative")
     local = {int(v): i for i, v in enumerate(nodes)}
-    parent = np.arange(len(nodes))
+    sets = UnionFind()
     for a, b in same:
-        ra, rb = _find(parent, local[int(a)]), _find(parent, local[int(b)])
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    roots = np.array([_find(parent, i) for i in range(len(nodes))], dtype=np.int64)
+        sets.union(local[int(a)], local[int(b)])
+    roots = np.array([sets.find(i) for i in range(len(nodes))], dtype=np.int64)
     _, component = np.unique(roots, return_inverse=True)
     n_comp = int(component.max()) + 1 if len(component) else 0
     different = np.zeros((n_comp, n_comp), dtype=bool)

@@ -6,7 +6,7 @@ for then, and when it arrives only that row is repainted.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, QUrl
 
@@ -18,17 +18,20 @@ ScoreRole = Qt.UserRole + 2
 PathRole = Qt.UserRole + 3
 NoteRole = Qt.UserRole + 4   # a short badge: "keep", "✓ same", …
 MarkRole = Qt.UserRole + 5   # True (same) / False (different) / None, for the ✓/✗ buttons
+CopiesRole = Qt.UserRole + 6  # how many other copies a row stands for (0: none): its badge can be clicked
 
 #: Mime type of a drag out of any photo grid: one absolute path per line.
 PATHS_MIME = "application/x-photosim-paths"
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: a row is found again by its item after rows move
 class Item:
     photo: Photo
     score: float | None = None
     note: str = ""
     mark: bool | None = None
+    copies: list["Item"] = field(default_factory=list)  # the other copies this row stands for, best first
+    expanded: bool = False  # its copies are shown as the rows right after it
 
 
 def make_items(photos: list[Photo], scores: list[float] | None = None, notes: list[str] | None = None) -> list[Item]:
@@ -86,10 +89,60 @@ class PhotoListModel(QAbstractListModel):
     def item(self, row: int) -> Item:
         return self._items[row]
 
+    def all_items(self) -> list[Item]:
+        """Every item, the copies of collapsed rows too (each once)."""
+        out, seen = [], set()
+        for it in self._items:
+            for x in (it, *it.copies):
+                if id(x) not in seen:
+                    seen.add(id(x))
+                    out.append(x)
+        return out
+
     def set_mark(self, row: int, mark: bool | None) -> None:
         self._items[row].mark = mark
         idx = self.index(row)
         self.dataChanged.emit(idx, idx, [MarkRole])
+
+    def set_item_mark(self, item: Item, mark: bool | None) -> None:
+        """Mark ``item`` wherever it is now (rows move when copies are shown or hidden)."""
+        item.mark = mark
+        for row, it in enumerate(self._items):
+            if it is item:
+                self.dataChanged.emit(self.index(row), self.index(row), [MarkRole])
+
+    def set_marks(self, marks: dict[int, bool]) -> None:
+        """The recorded mark of every item, by photo id (None where there is none), shown or collapsed."""
+        for it in self.all_items():
+            it.mark = marks.get(it.photo.id)
+        if self._items:
+            self.dataChanged.emit(self.index(0), self.index(len(self._items) - 1), [MarkRole])
+
+    def insert_items(self, row: int, items: list[Item]) -> None:
+        if not items:
+            return
+        self.beginInsertRows(QModelIndex(), row, row + len(items) - 1)
+        self._items[row:row] = items
+        self.endInsertRows()
+
+    def remove_items(self, row: int, count: int) -> None:
+        if count <= 0:
+            return
+        self.beginRemoveRows(QModelIndex(), row, row + count - 1)
+        del self._items[row:row + count]
+        self.endRemoveRows()
+
+    def toggle_copies(self, row: int) -> None:
+        """Show the copies a row stands for right after it, or hide them again."""
+        it = self._items[row]
+        if not it.copies:
+            return
+        if it.expanded:
+            self.remove_items(row + 1, len(it.copies))
+        else:
+            self.insert_items(row + 1, it.copies)
+        it.expanded = not it.expanded
+        self.dataChanged.emit(self.index(row), self.index(row), [NoteRole])
 
     def row_of(self, path: str) -> int:
         for n, it in enumerate(self._items):
@@ -117,7 +170,9 @@ class PhotoListModel(QAbstractListModel):
             return pix
         if role == Qt.ToolTipRole:
             score = f"\nsimilarity {it.score:.3f}" if it.score is not None else ""
-            return f"{p.path}\n{describe(p)}{score}"
+            copies = (f"\n{len(it.copies) + 1} copies of this photo: click the badge to "
+                      f"{'hide' if it.expanded else 'show'} the others") if it.copies else ""
+            return f"{p.path}\n{describe(p)}{score}{copies}"
         if role == PhotoRole:
             return p
         if role == ScoreRole:
@@ -125,9 +180,11 @@ class PhotoListModel(QAbstractListModel):
         if role == PathRole:
             return p.path
         if role == NoteRole:
-            return it.note
+            return f"{len(it.copies) + 1} copies {'▾' if it.expanded else '▸'}" if it.copies else it.note
         if role == MarkRole:
             return it.mark
+        if role == CopiesRole:
+            return len(it.copies)
         return None
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlags:

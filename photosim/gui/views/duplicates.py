@@ -10,11 +10,12 @@ import os
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
-                               QSplitter, QVBoxLayout, QWidget)
+                               QSplitter, QToolButton, QVBoxLayout, QWidget)
 
-from ...core.duplicates import DEFAULT_THRESHOLD, DuplicateGroup
+from ...core.duplicates import DuplicateGroup
 from ...core.types import Photo
 from ...services import labels
+from ...services.calibration import SET_BY_YOU, DupesThreshold, duplicate_threshold, set_duplicate_threshold
 from ...services.duplicates import find_duplicates
 from ..models.photo_list import PhotoListModel, human_bytes
 from ..shared import Shared
@@ -39,10 +40,20 @@ class DuplicatesView(QWidget):
         self.threshold.setRange(0.50, 1.00)
         self.threshold.setSingleStep(0.01)
         self.threshold.setDecimals(2)
-        self.threshold.setValue(shared.setting("dupes/threshold", DEFAULT_THRESHOLD, float))
-        self.threshold.setToolTip("How alike two photos must be to count as near duplicates (1.00 = identical)")
+        self.threshold.setToolTip("How alike two photos must be to count as near duplicates (1.00 = identical); "
+                                  "kept in the library, so `photosim dupes` uses it too")
+        # The library's threshold (services/calibration.py), the one the trash protects groups with;
+        # the box only shows it until the person edits it.
+        self.used_threshold: DupesThreshold | None = None
+        self._edited = False
+        self.threshold.valueChanged.connect(self._threshold_edited)
+        self.threshold_source = QLabel(self)
+        self.reset_threshold = QToolButton(self)
+        self.reset_threshold.setText("Reset")
+        self.reset_threshold.setToolTip("Forget your threshold: use the calibrated one, else the default")
+        self.reset_threshold.clicked.connect(self._reset_threshold)
         self.find = QPushButton("Find duplicates")
-        self.find.clicked.connect(self.refresh)
+        self.find.clicked.connect(lambda: self.refresh())
         self.summary = QLabel("Looking for duplicates…")
         self.list = QListWidget(self)
         self.list.currentRowChanged.connect(self._group_selected)
@@ -66,6 +77,8 @@ class DuplicatesView(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("Near-duplicate similarity ≥"))
         top.addWidget(self.threshold)
+        top.addWidget(self.threshold_source)
+        top.addWidget(self.reset_threshold)
         top.addWidget(self.find)
         top.addWidget(self.summary, 1)
         left = QWidget(self)
@@ -109,12 +122,39 @@ class DuplicatesView(QWidget):
         if self.isVisible():
             self.refresh()
 
-    def refresh(self) -> None:
+    def _threshold_edited(self) -> None:
+        self._edited = True
+
+    def _reset_threshold(self) -> None:
+        self._edited = False
+        self.refresh(forget_threshold=True)
+
+    def refresh(self, forget_threshold: bool = False) -> None:
         self._stale = False
-        threshold = self.threshold.value()
-        self.shared.settings.setValue("dupes/threshold", threshold)
+        lib = self.shared.lib
+        edited = self.threshold.value() if self._edited else None
+        self._edited = False
         self.summary.setText("Looking for duplicates…")
-        self.shared.run(self, "duplicates", lambda ctx: find_duplicates(self.shared.lib, threshold, ctx), self._show)
+
+        def work(ctx) -> tuple[DupesThreshold, list[DuplicateGroup]]:
+            if edited is not None or forget_threshold:
+                set_duplicate_threshold(lib, edited)  # None: back to calibrated/default
+            used = duplicate_threshold(lib)
+            return used, find_duplicates(lib, used.value, ctx)
+
+        self.shared.run(self, "duplicates", work, self._found)
+
+    def _found(self, result: tuple[DupesThreshold, list[DuplicateGroup]]) -> None:
+        used, groups = result
+        self.used_threshold = used
+        self.threshold.blockSignals(True)  # showing the library's value is not an edit
+        self.threshold.setValue(used.value)
+        self.threshold.blockSignals(False)
+        # The box shows two decimals within its range; a calibrated 0.8137 is shown in full beside it.
+        shown = abs(self.threshold.value() - used.value) < 1e-6
+        self.threshold_source.setText(f"({used.source})" if shown else f"= {used.value:.4g} ({used.source})")
+        self.reset_threshold.setEnabled(used.source == SET_BY_YOU)
+        self._show(groups)
 
     def _show(self, groups: list[DuplicateGroup]) -> None:
         previous = self.current_group()

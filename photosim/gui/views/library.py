@@ -1,29 +1,18 @@
 """The library: a folder panel (add, remove, rescan) and the grid of every indexed photo."""
 from __future__ import annotations
 
-import os
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
 
-from ...core.types import Photo, PhotoState
+from ...core.types import Photo
 from ...services import folders as folder_service
-from ...services.folders import Removal
-from ...store import repositories as repo
+from ...services.folders import Removal, ScanPlan
+from ...services.library import readable_photos
 from ..models.photo_list import Item, PathRole, PhotoListModel, make_items
-from ..shared import Shared
+from ..shared import Shared, ask_for_folder
 from ..widgets.grid import PhotoGrid
-
-
-def load_photos(shared: Shared) -> list[Photo]:
-    with shared.lib.db.session() as s:
-        return repo.all_photos(s, [PhotoState.OK])
-
-
-def load_folders(shared: Shared) -> list[str]:
-    with shared.lib.db.session() as s:
-        return repo.list_folders(s)
 
 
 class FoldersPanel(QWidget):
@@ -56,7 +45,7 @@ class FoldersPanel(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        self.shared.run(self, "folders", lambda ctx: load_folders(self.shared), self._show)
+        self.shared.run(self, "folders", lambda ctx: folder_service.folder_paths(self.shared.lib), self._show)
 
     def _show(self, folders: list[str]) -> None:
         self.list.clear()
@@ -69,9 +58,7 @@ class FoldersPanel(QWidget):
         return [self.list.item(i).text() for i in range(self.list.count())]
 
     def choose_folder(self) -> None:
-        start = os.path.expanduser("~/Pictures")
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos",
-                                                  start if os.path.isdir(start) else os.path.expanduser("~"))
+        folder = ask_for_folder(self)
         if folder:
             self.index_requested.emit([folder])
 
@@ -106,11 +93,15 @@ class FoldersPanel(QWidget):
         self.shared.photos_changed.emit()
 
     def rescan_all(self) -> None:
-        folders = [f for f in self.folders() if os.path.isdir(f)]
-        if folders:
-            self.index_requested.emit(folders)
-        else:
+        """What `photosim index` does with no path: every library folder; offline ones are reported."""
+        self.shared.run(self, "rescan", lambda ctx: folder_service.scan_plan(self.shared.lib, []), self._rescan)
+
+    def _rescan(self, plan: ScanPlan) -> None:
+        if not plan.roots and not plan.offline:
             self.shared.say("no folder to rescan: add one first")
+            return
+        # No paths: the indexer asks scan_plan itself, marks the offline folders' photos and reports them.
+        self.index_requested.emit([])
 
 
 class LibraryView(QWidget):
@@ -148,7 +139,7 @@ class LibraryView(QWidget):
 
     def refresh(self) -> None:
         # The rows are built on the worker too: for 100,000 photos that is most of a second.
-        self.shared.run(self, "list photos", lambda ctx: make_items(load_photos(self.shared)), self._show)
+        self.shared.run(self, "list photos", lambda ctx: make_items(readable_photos(self.shared.lib)), self._show)
 
     def _show(self, items: list[Item]) -> None:
         current = self.current_photo()

@@ -1,4 +1,7 @@
-"""Similar photos: the query, a ranked grid with similarity, ✓/✗ to teach, sliders for how many / how similar."""
+"""Similar photos: the query, a ranked grid with similarity, ✓/✗ to teach, sliders for how many / how similar.
+
+Copies of one photo are one cell with a "3 copies ▸" badge that shows them; the query's own copies are
+left out of the grid and named in the title, with a link that shows them first."""
 from __future__ import annotations
 
 import os
@@ -8,8 +11,8 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSl
 
 from ...core.types import Neighbour, Photo
 from ...services import labels
-from ...services.similar import photo_facts, similar
-from ..models.photo_list import PhotoListModel, describe, make_items
+from ...services.similar import SimilarAnswer, photo_facts, similar_answer
+from ..models.photo_list import Item, PhotoListModel, describe
 from ..shared import Shared, error_html
 from ..thumbnails import cache_key
 from ..widgets.grid import PhotoGrid
@@ -23,11 +26,14 @@ class SimilarView(QWidget):
         self.shared = shared
         self.query: str | None = None
         self.query_photo: Photo | None = None
-        self.results: list[Neighbour] = []
+        self.answer: SimilarAnswer | None = None
+        self.query_copy_items: list[Item] = []  # the query's own copies, shown first on request
+        self.query_copies_shown = False
         self.model = PhotoListModel(shared.thumbs, self)
         self.grid = PhotoGrid(self, buttons=True)
         self.grid.setModel(self.model)
         self.grid.delegate.marked.connect(self.mark)
+        self.grid.delegate.copies_clicked.connect(self.model.toggle_copies)
         self.grid.setToolTip("✓ = looks the same to me, ✗ = different. Your marks teach the Train tab.")
 
         self.thumb = QLabel(self)
@@ -35,7 +41,8 @@ class SimilarView(QWidget):
         self.thumb.setAlignment(Qt.AlignCenter)
         self.title = QLabel("Select a photo (or drop an image file here) to see the photos most like it.", self)
         self.title.setWordWrap(True)
-        self.title.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.title.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.LinksAccessibleByMouse)
+        self.title.linkActivated.connect(lambda _link: self.toggle_query_copies())
         self.how_many = QSlider(Qt.Horizontal, self)
         self.how_many.setRange(1, 200)
         self.how_many.setValue(shared.setting("similar/k", 24, int))
@@ -97,26 +104,51 @@ class SimilarView(QWidget):
         lib = self.shared.lib
 
         def find(ctx):
-            found = similar(lib, path, k, floor)
-            return found, labels.pair_marks(lib, path, [n.photo.id for n in found])
+            answer = similar_answer(lib, path, k, floor)
+            return answer, labels.pair_marks(lib, path, [n.photo.id for n in _every(answer)])
 
         self.shared.run(self, "similar", find, lambda got: self._show(path, *got), self._failed)
 
     def _failed(self, message: str) -> None:
         self.title.setText(error_html(message, self.palette()))
+        self.answer = None
         self.model.set_photos([])
 
-    def _show(self, path: str, found: list[Neighbour], marks: dict[int, bool]) -> None:
+    def _show(self, path: str, answer: SimilarAnswer, marks: dict[int, bool]) -> None:
         if path != self.query:
             return  # an older query answered late
-        self.results = found
-        items = make_items([n.photo for n in found], [n.similarity for n in found])
-        for item in items:  # the ✓/✗ recorded earlier for this query, so a refresh does not hide them
-            item.mark = marks.get(item.photo.id)
-        self.model.set_items(items)
+        self.answer, self.query_copies_shown = answer, False
+
+        def item(n: Neighbour, note: str = "") -> Item:
+            # the ✓/✗ recorded earlier for this query, so a refresh does not hide them
+            return Item(n.photo, n.similarity, note, marks.get(n.photo.id), [item(c, "copy") for c in n.copies])
+
+        self.model.set_items([item(n) for n in answer.results])
+        self.query_copy_items = [item(c, "copy of the query") for c in answer.query_copies]
+        self._title()
+
+    def _title(self) -> None:
+        answer, path = self.answer, self.query
         extra = f"<br>{describe(self.query_photo)}" if self.query_photo else ""
-        self.title.setText(f"<b>{len(found)}</b> photos most like <b>{os.path.basename(path)}</b>"
-                           f" (similarity 1.0 = identical){extra}<br><small>{path}</small>")
+        copies = ""
+        if answer.query_copies:
+            n = len(answer.query_copies)
+            copies = (f"<br>This photo has {n} other {'copy' if n == 1 else 'copies'} in the library, left out: "
+                      f"<a href='copies'>{'hide' if self.query_copies_shown else 'show'} "
+                      f"{'it' if n == 1 else 'them'}</a>")
+        self.title.setText(f"<b>{len(answer.results)}</b> photos most like <b>{os.path.basename(path)}</b>"
+                           f" (similarity 1.0 = identical){extra}{copies}<br><small>{path}</small>")
+
+    def toggle_query_copies(self) -> None:
+        """Show the query's own copies as the first cells (marked "copy of the query"), or hide them."""
+        if self.answer is None or not self.answer.query_copies:
+            return
+        if self.query_copies_shown:
+            self.model.remove_items(0, len(self.query_copy_items))
+        else:
+            self.model.insert_items(0, self.query_copy_items)
+        self.query_copies_shown = not self.query_copies_shown
+        self._title()
 
     def _show_query_thumb(self) -> None:
         if not self.query:
@@ -140,28 +172,27 @@ class SimilarView(QWidget):
     # --- labelling ----------------------------------------------------------------------
     def refresh_marks(self) -> None:
         """Labels changed (here or in the Labels tab): show the recorded ✓/✗ of the current results."""
-        path, found = self.query, list(self.results)
-        if not path or not found:
+        path, answer = self.query, self.answer
+        if not path or answer is None:
             return
         lib = self.shared.lib
 
         def show(marks: dict[int, bool]) -> None:
-            if path != self.query or len(self.results) != self.model.rowCount():
-                return
-            for row in range(self.model.rowCount()):
-                mark = marks.get(self.model.photo(row).id)
-                if self.model.item(row).mark is not mark:
-                    self.model.set_mark(row, mark)
+            if path == self.query and answer is self.answer:
+                for it in self.query_copy_items:
+                    it.mark = marks.get(it.photo.id)
+                self.model.set_marks(marks)
 
-        self.shared.run(self, "pair marks", lambda ctx: labels.pair_marks(lib, path, [n.photo.id for n in found]),
-                        show)
+        self.shared.run(self, "pair marks",
+                        lambda ctx: labels.pair_marks(lib, path, [n.photo.id for n in _every(answer)]), show)
 
     def mark(self, row: int, same: bool) -> None:
-        """Record a same/different pair between the query and this result."""
-        query, other = self.query, self.model.photo(row).path
+        """Record a same/different pair between the query and this result (a copy's cell too)."""
+        query, item = self.query, self.model.item(row)
+        other = item.photo.path
 
         def done(_label_id):
-            self.model.set_mark(row, same)
+            self.model.set_item_mark(item, same)
             self.shared.say(f"recorded: {os.path.basename(other)} is {'the same' if same else 'different'}")
             self.shared.labels_changed.emit()
 
@@ -185,3 +216,8 @@ class SimilarView(QWidget):
             self.shared.run(self, "read query", lambda ctx: photo_facts(self.shared.lib, path), open_compare)
         else:
             self.shared.say("select one result (to compare with the query) or two results")
+
+
+def _every(answer: SimilarAnswer) -> list[Neighbour]:
+    """Every photo an answer shows or can show: results, their copies, the query's copies."""
+    return [*answer.results, *(c for n in answer.results for c in n.copies), *answer.query_copies]

@@ -1,20 +1,12 @@
 """The first screen of a new library: add a folder, or try the demo photos."""
 from __future__ import annotations
 
-import os
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
-
-def demo_folder() -> str | None:
-    """The bundled demo photos: resources/demo in a checkout, photosim/demo when installed or bundled."""
-    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for candidate in (os.path.join(here, "resources", "demo"), os.path.join(here, "photosim", "demo"),
-                      os.path.join(os.path.dirname(here), "resources", "demo")):
-        if os.path.isdir(candidate):
-            return candidate
-    return None
+from ...services.demo import demo_folder, demo_photos
+from ..shared import ask_for_folder
 
 
 class WelcomeView(QWidget):
@@ -37,7 +29,7 @@ class WelcomeView(QWidget):
             self.demo.setEnabled(False)
             self.demo.setToolTip("The demo photos are not part of this installation")
         else:
-            self.demo.setToolTip(f"Index the {len(os.listdir(self.demo_path)) - 1} small demo photos")
+            self.demo.setToolTip(f"Index the {len(demo_photos(self.demo_path))} small demo photos")
         for b in (self.add, self.demo):
             b.setMinimumSize(260, 48)
             f = b.font()
@@ -60,8 +52,6 @@ class WelcomeView(QWidget):
         text.setMinimumHeight(text.heightForWidth(620))
 
     def choose(self) -> None:
-        start = os.path.expanduser("~/Pictures")
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos",
-                                                  start if os.path.isdir(start) else os.path.expanduser("~"))
+        folder = ask_for_folder(self)
         if folder:
             self.folder_chosen.emit(folder)

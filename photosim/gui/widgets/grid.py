@@ -6,20 +6,28 @@ without measuring each one, and the delegate only paints what is visible.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QPainter, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from ..models.photo_list import MarkRole, NoteRole, ScoreRole
+from ..models.photo_list import CopiesRole, MarkRole, NoteRole, ScoreRole
 from ..thumbnails import THUMB
 
 CELL = QSize(THUMB + 24, THUMB + 56)
 BUTTON = 26
 
 
+def _bold(font: QFont) -> QFont:
+    font = QFont(font)
+    font.setBold(True)
+    return font
+
+
 class PhotoDelegate(QStyledItemDelegate):
-    """Paints one cell; with ``buttons`` on, a ✓ and a ✗ under the thumbnail record a label."""
+    """Paints one cell; with ``buttons`` on, a ✓ and a ✗ under the thumbnail record a label.
+    A row that stands for several copies has a "3 copies ▸" badge: a click on it shows them."""
 
     marked = Signal(int, bool)
+    copies_clicked = Signal(int)
 
     def __init__(self, parent=None, buttons: bool = False) -> None:
         super().__init__(parent)
@@ -33,6 +41,19 @@ class PhotoDelegate(QStyledItemDelegate):
         y = cell.bottom() - BUTTON - 4
         x = cell.right() - 2 * BUTTON - 10 if same else cell.right() - BUTTON - 4
         return QRect(x, y, BUTTON, BUTTON)
+
+    def _line_rect(self, cell: QRect) -> QRect:
+        """The line under the name (score and note), clear of the ✓/✗ buttons."""
+        right = 2 * BUTTON + 14 if self.buttons else 0
+        return QRect(cell.x() + 8, cell.y() + THUMB + 29, cell.width() - 16 - right, 22)
+
+    def badge_rect(self, cell: QRect, index: QModelIndex, font: QFont) -> QRect | None:
+        """Where the "N copies" badge of a cell is (on the thumbnail's lower right corner, in view
+        coordinates); None when the row stands for no copies."""
+        if not index.data(CopiesRole):
+            return None
+        width = QFontMetrics(_bold(font)).horizontalAdvance(index.data(NoteRole)) + 12
+        return QRect(cell.x() + 12 + THUMB - width - 2, cell.y() + 8 + THUMB - 24, width, 22)
 
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         pal: QPalette = option.palette
@@ -61,15 +82,21 @@ class PhotoDelegate(QStyledItemDelegate):
         score = index.data(ScoreRole)
         if score is not None:
             line.append(f"{score:.3f}")
+        badge = self.badge_rect(r, index, option.font)
         note = index.data(NoteRole)
-        if note:
+        if note and badge is None:
             line.append(note)
+        p.setFont(_bold(option.font))
         if line:
-            f = p.font()
-            f.setBold(True)
-            p.setFont(f)
-            p.drawText(QRect(r.x() + 8, box.bottom() + 22, r.width() - 16, 22), Qt.AlignLeft | Qt.AlignVCenter,
-                       "  ".join(line))
+            where = self._line_rect(r)
+            p.drawText(where, Qt.AlignLeft | Qt.AlignVCenter,
+                       p.fontMetrics().elidedText("  ".join(line), Qt.ElideRight, where.width()))
+        if badge is not None:  # a pill on the thumbnail: stands out, and clicks on it open the copies
+            p.setPen(Qt.NoPen)
+            p.setBrush(pal.color(QPalette.Highlight))
+            p.drawRoundedRect(badge, 9, 9)
+            p.setPen(pal.color(QPalette.HighlightedText))
+            p.drawText(badge, Qt.AlignCenter, note)
         if self.buttons:
             mark = index.data(MarkRole)
             for same, glyph, colour in ((True, "✓", QColor(46, 160, 67)), (False, "✗", QColor(207, 34, 46))):
@@ -83,12 +110,16 @@ class PhotoDelegate(QStyledItemDelegate):
         p.restore()
 
     def editorEvent(self, event: QEvent, model, option: QStyleOptionViewItem, index: QModelIndex) -> bool:
-        if self.buttons and event.type() == QEvent.MouseButtonRelease and event.button() == Qt.LeftButton:
+        if event.type() == QEvent.MouseButtonRelease and event.button() == Qt.LeftButton:
             pos = event.position().toPoint()
-            for same in (True, False):
+            for same in (True, False) if self.buttons else ():
                 if self.button_rect(option.rect, same).contains(pos):
                     self.marked.emit(index.row(), same)
                     return True
+            badge = self.badge_rect(option.rect, index, option.font)
+            if badge is not None and badge.contains(pos):
+                self.copies_clicked.emit(index.row())
+                return True
         return super().editorEvent(event, model, option, index)
 
 
@@ -139,3 +170,9 @@ class PhotoGrid(QListView):
     def button_center(self, row: int, same: bool):
         """Centre of a ✓/✗ button in viewport coordinates (what a click there hits)."""
         return self.delegate.button_rect(self.visualRect(self.model().index(row, 0)), same).center()
+
+    def badge_center(self, row: int):
+        """Centre of a row's "N copies" badge in viewport coordinates (None: it has none)."""
+        index = self.model().index(row, 0)
+        badge = self.delegate.badge_rect(self.visualRect(index), index, self.font())
+        return badge.center() if badge is not None else None
