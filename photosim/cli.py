@@ -124,19 +124,23 @@ class JsonProgressContext(CliContext):
 
 def cmd_index(args) -> int:
     from .services.folders import OFFLINE
-    from .services.index_events import done_line
+    from .services.index_events import adapted_line, done_line
     from .services.indexing import index_folders
 
     lib = _library(args)
     if args.progress_json:
         with JsonProgressContext(args.progress_json) as jctx:
             r = index_folders(lib, args.paths, jctx, batch_size=args.batch_size, retry_errors=args.retry_errors)
+            adapted = _adapt_after_index(lib, jctx, r, args)
+            if adapted is not None:
+                jctx.emit(adapted_line(adapted))
             jctx.emit(done_line(r))
         if args.progress_json == "-":
             return 130 if r.cancelled else 0
     else:
         with CliContext(quiet=args.quiet) as ctx:
             r = index_folders(lib, args.paths, ctx, batch_size=args.batch_size, retry_errors=args.retry_errors)
+            adapted = _adapt_after_index(lib, ctx, r, args)
     state = "stopped" if r.cancelled else "done"
     print(f"{state}: {r.scanned} files found, {r.embedded} embedded ({r.rate:.1f} photos/s), "
           f"{r.unchanged} unchanged, {r.moved} moved, {r.failed} unreadable, {r.missing} newly missing")
@@ -144,7 +148,22 @@ def cmd_index(args) -> int:
         print(f"{OFFLINE}: {_shown(folder)}")
     if r.failed:
         print("see the unreadable ones with: photosim info --errors")
+    if adapted is not None:
+        print(f"adapted to this library's {adapted.photos} photos (model {adapted.model}, {adapted.dim} dimensions, "
+              f"{adapted.seconds:.1f} s); 'photosim models use {adapted.parent}' goes back")
     return 130 if r.cancelled else 0
+
+
+def _adapt_after_index(lib, ctx, report, args):
+    """The library adapts itself after indexing when it is due (services/adaptation.py); a cancel
+    of the adaptation counts as a stopped run, and the library keeps the version it had."""
+    from .services.adaptation import adapt_if_due
+
+    if report.cancelled or args.no_adapt:
+        return None
+    adapted = adapt_if_due(lib, ctx)
+    report.cancelled = ctx.cancelled()
+    return adapted
 
 
 def _similar_json(found) -> list[dict]:
@@ -442,12 +461,21 @@ def cmd_eval(args) -> int:
 
     spec = EmbeddingSpec(layer=args.layer, pooling=args.pooling, gem_p=args.gem_p)
     with CliContext(quiet=args.quiet) as ctx:
-        scores = evaluate_tree(args.root, ctx, spec)
+        ev = evaluate_tree(args.root, ctx, spec, adapted=not args.plain)
     if args.json:
-        _print_json({**scores.as_dict(), "embedding": spec.key})
-    else:
-        print(f"embedding {spec.key}: mAP {scores.map:.4f}, precision@10 {scores.precision_at_10:.4f}, "
-              f"R-precision {scores.r_precision:.4f} over {scores.queries} queries")
+        _print_json({**ev.plain.as_dict(), "embedding": spec.key, "photos": ev.photos,
+                     "adapted": ev.adapted.as_dict() if ev.adapted else None})
+        return 0
+
+    def line(name: str, sc) -> str:
+        return (f"{name}: mAP {sc.map:.4f}, mAP@50 {sc.map_at_50:.4f}, precision@10 {sc.precision_at_10:.4f}, "
+                f"R-precision {sc.r_precision:.4f} over {sc.queries} queries")
+
+    print(line(f"embedding {spec.key}", ev.plain))
+    if ev.adapted is not None:
+        print(line("adapted to these photos, as `similar` answers", ev.adapted))
+    elif not args.plain:
+        print("adapted: not measured (too few photos: such a library keeps the plain vectors)")
     return 0
 
 
@@ -522,20 +550,29 @@ def cmd_train(args) -> int:
                                  ("mining", args.mining)) if v is not None}
     with CliContext(unit="step") as ctx:
         summary = train(lib, ctx, seed=args.seed, **options)
-    print(f"trained model {summary['model']} on {summary['triplets']} triplets and {summary['pairs']} pairs "
+    on = f" on the library-adapted model {summary['on']}" if summary.get("on") else ""
+    print(f"trained model {summary['model']}{on} on {summary['triplets']} triplets and {summary['pairs']} pairs "
           f"in {summary['seconds']:.1f} s (final loss {summary['final_loss']:.4f}); it is now in use "
           f"('photosim models use 0' goes back)")
     return 0
 
 
 def cmd_adapt(args) -> int:
-    adapt = _training("adapt")
+    from .services.adaptation import adapt
+    from .services.index_events import adapted_line, done_line
+    from .services.indexing import IndexReport
 
     lib = _library(args)
+    if args.progress_json:  # the window runs this in a child, as it runs indexing
+        with JsonProgressContext(args.progress_json) as jctx:
+            result = adapt(lib, jctx, seed=args.seed)  # an error: one line on stderr, as for indexing
+            jctx.emit(adapted_line(result))
+            jctx.emit(done_line(IndexReport()))
+        return 0
     with CliContext(unit="step") as ctx:
-        summary = adapt(lib, ctx, seed=args.seed)
-    print(f"model {summary['model']} adapted to this library's {summary['photos']} photos; it is now in use "
-          f"('photosim models use 0' goes back)")
+        result = adapt(lib, ctx, seed=args.seed)
+    print(f"model {result.model} adapted to this library's {result.photos} photos ({result.dim} dimensions, "
+          f"{result.seconds:.1f} s); it is now in use ('photosim models use {result.parent}' goes back)")
     return 0
 
 
@@ -604,6 +641,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     c.add_argument("--progress-json", metavar="PATH", default=None,
                    help="write progress as JSON lines to PATH ('-': stdout, then nothing else is printed there)")
+    c.add_argument("--no-adapt", action="store_true",
+                   help="do not adapt the library afterwards, even when it is due ('photosim adapt' does it later)")
     c.set_defaults(func=cmd_index)
 
     c = _command(sub, "similar", help="the photos most similar to PHOTO (in the library or not)")
@@ -701,6 +740,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--layer", choices=LAYERS, default=default.layer)
     c.add_argument("--pooling", choices=POOLINGS, default=default.pooling)
     c.add_argument("--gem-p", type=float, default=default.gem_p)
+    c.add_argument("--plain", action="store_true", help="only the plain vectors (skip the adaptation)")
     c.add_argument("--json", action="store_true")
     c.add_argument("-q", "--quiet", action="store_true")
     c.set_defaults(func=cmd_eval)
@@ -727,8 +767,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0)
     c.set_defaults(func=cmd_train)
 
-    c = _command(sub, "adapt", help="adapt the embedding to this library without labels (self-supervised)")
+    c = _command(sub, "adapt", help="adapt similarity to this library now, without labels (indexing does it by itself)")
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--progress-json", metavar="PATH", default=None, help=argparse.SUPPRESS)
     c.set_defaults(func=cmd_adapt)
 
     c = _command(sub, "demo", help="index the bundled demo photos and show a search")

@@ -93,15 +93,6 @@ def test_train_without_labels_is_a_clear_error(labelled, capsys):
     assert code == 2 and "no usable labels" in err
 
 
-def test_adapt_without_labels_makes_a_new_version(labelled, capsys):
-    lib, tree, _ = labelled
-    code, out, err = run(capsys, "--library", lib, "adapt")
-    assert code == 0, err
-    models = json.loads(run(capsys, "--library", lib, "models", "--json")[1])
-    assert models[-1]["active"] and models[-1]["spec"]["kind"] == "selfsup"
-    assert models[-1]["vectors"] == 24
-
-
 def test_import_pair_labels_and_train_on_them(labelled, capsys):
     """`a,b,label` rows become same/different pairs (paths relative to the CSV), bad rows are named."""
     lib, tree, _ = labelled

@@ -53,6 +53,13 @@ class VectorIndex:
         self._index.add_items(np.ascontiguousarray(vectors, dtype=np.float32),
                               np.asarray(ids, dtype=np.int64), num_threads=threads, replace_deleted=True)
 
+    def vectors(self, ids) -> np.ndarray:
+        """The stored vectors of ``ids`` (query expansion reads its neighbours' vectors here, not from SQLite)."""
+        ids = np.asarray(ids, np.int64).ravel()
+        if not len(ids):
+            return np.zeros((0, self.dim), np.float32)
+        return np.asarray(self._index.get_items(ids.tolist()), np.float32).reshape(len(ids), self.dim)
+
     def ids(self) -> np.ndarray:
         return np.asarray(self._index.get_ids_list(), dtype=np.int64)
 

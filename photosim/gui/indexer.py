@@ -17,7 +17,7 @@ import sys
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from ..services.index_events import Progress, parse_line
+from ..services.index_events import Adapted, Progress, parse_line
 from ..services.indexing import IndexReport
 
 
@@ -35,9 +35,11 @@ class IndexProcess(QObject):
     progress = Signal(int, int, str)
     finished = Signal(object, str)  # (IndexReport or None, error message or "")
 
-    def __init__(self, library: str, paths: list[str], parent: QObject | None = None) -> None:
+    def __init__(self, library: str, paths: list[str], parent: QObject | None = None,
+                 command: list[str] | None = None) -> None:
         super().__init__(parent)
         self._report: IndexReport | None = None
+        self.adapted: Adapted | None = None  # when the library adapted itself
         self._stderr: list[str] = []
         self._ended = False
         self.proc = QProcess(self)
@@ -50,7 +52,9 @@ class IndexProcess(QObject):
         self.proc.errorOccurred.connect(self._error)
         self.proc.started.connect(self._lower_priority)
         cmd = cli_command()
-        self.proc.start(cmd[0], cmd[1:] + ["--library", library, "index", "--progress-json", "-", "--", *paths])
+        # `photosim adapt` runs the same way (command=["adapt"]): its progress and Cancel are indexing's.
+        args = ["index", "--progress-json", "-", "--", *paths] if command is None else [*command, "--progress-json", "-"]
+        self.proc.start(cmd[0], cmd[1:] + ["--library", library, *args])
 
     def _lower_priority(self) -> None:
         """Run the indexer at a lower CPU priority than the window: on a 2-core machine its decode
@@ -87,7 +91,9 @@ class IndexProcess(QObject):
     def _read_stdout(self) -> None:
         while self.proc.canReadLine():
             event = parse_line(bytes(self.proc.readLine().data()).decode("utf-8", "replace").strip())
-            if isinstance(event, Progress):
+            if isinstance(event, Adapted):
+                self.adapted = event
+            elif isinstance(event, Progress):
                 self.progress.emit(event.done, event.total, event.text)
             elif isinstance(event, IndexReport):
                 # Everything is committed and the index saved: the run is over for the window even

@@ -78,10 +78,12 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(220)
         self.rate = QLabel(self)
         self.cancel = QPushButton("Cancel", self)
-        self.cancel.setToolTip("Stop indexing; everything finished so far is kept")
+        self.cancel.setToolTip("Stop indexing (everything finished so far is kept) or adapting (the library keeps its version)")
         self.cancel.clicked.connect(self.cancel_indexing)
+        self.model_label = QLabel(self)  # which model version answers `similar`
         sb = self.statusBar()
         sb.addWidget(self.notice, 1)
+        sb.addPermanentWidget(self.model_label)
         for w in (self.rate, self.progress, self.cancel):
             sb.addPermanentWidget(w)
             w.hide()
@@ -97,6 +99,8 @@ class MainWindow(QMainWindow):
         self._action(bar, "Compare", QKeySequence("Ctrl+D"), self.compare_library_selection,
                      "Compare two selected photos side by side")
         self._action(bar, "Find", QKeySequence.Find, self.focus_filter, "Filter the photos by name (Ctrl+F)")
+        self._action(bar, "Adapt", QKeySequence(), self.adapt_now,
+                     "Adapt similarity to this library now (indexing does it by itself when the library has grown)")
 
         # --- wiring ---------------------------------------------------------------------
         self.welcome.folder_chosen.connect(lambda p: self.index([p]))
@@ -111,6 +115,8 @@ class MainWindow(QMainWindow):
         self.duplicates.trash_requested.connect(self.confirm_trash)
         self.similar.compare_requested.connect(self.open_compare)
         self.tabs.currentChanged.connect(lambda i: self.shared.settings.setValue("last_view", i))
+        self.shared.model_changed.connect(self.show_model)
+        self.show_model()
 
         self.tabs.setCurrentIndex(self.shared.setting("last_view", 0, int))
         geometry = self.shared.settings.value("geometry")
@@ -132,9 +138,9 @@ class MainWindow(QMainWindow):
         return a
 
     # --- indexing -----------------------------------------------------------------------
-    def index(self, paths: list[str]) -> None:
+    def index(self, paths: list[str], command: list[str] | None = None) -> None:
         if self.index_task is not None:
-            self.shared.say("indexing is already running")
+            self.shared.say("indexing or adapting is already running")
             return
         self.stack.setCurrentIndex(1)
         self.tabs.setCurrentIndex(0)
@@ -145,11 +151,31 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 0)
         self.rate.setText("scanning…")
         self._cancel_at = 0.0
-        self.index_task = IndexProcess(self.shared.lib.directory, paths, self)
+        self.index_task = IndexProcess(self.shared.lib.directory, paths, self, command=command)
         self.index_task.progress.connect(self._index_progress)
         self.index_task.finished.connect(self._index_ended)
 
+    def adapt_now(self) -> None:
+        """`photosim adapt` in a child, like indexing: browsing goes on, progress and Cancel below."""
+        self.index([], command=["adapt"])
+
+    def show_model(self) -> None:
+        from ..services.models import list_models
+
+        try:
+            active = next(m for m in list_models(self.shared.lib) if m["active"])
+        except Exception:  # noqa: BLE001 - a label must never take the window down
+            return
+        self.model_label.setText(f"similar: {active['name']} (version {active['id']})")
+        self.model_label.setToolTip("The model version that answers 'similar'; 'photosim models use 0' "
+                                    "goes back to the plain vectors")
+
     def _index_progress(self, done: int, total: int, text: str) -> None:
+        if text.startswith("adapting"):  # steps, not photos: no rate
+            self.progress.setRange(0, max(total, 1))
+            self.progress.setValue(done)
+            self.rate.setText(f"{text} (step {min(done + 1, total)} of {total})" if total else text)
+            return
         if total <= 0:
             self.progress.setRange(0, 0)
             self.rate.setText(text or "working…")
@@ -179,11 +205,18 @@ class MainWindow(QMainWindow):
         self.shared.lib.drop_cached_index()  # the child saved a newer HNSW file; load it on next use
         for w in (self.rate, self.progress, self.cancel):
             w.hide()
+        self.show_model()
         self.shared.photos_changed.emit()
 
     def _indexed(self, report: IndexReport) -> None:
         self.last_report = report
+        adapted = self.index_task.adapted if self.index_task is not None else None
         self._index_end()
+        if adapted is not None:
+            self.shared.model_changed.emit()
+            self.shared.say(f"Adapted to this library's {adapted.photos:,} photos (version {adapted.model}).")
+            if not report.scanned:
+                return
         state = "Stopped" if report.cancelled else "Done"
         text = (f"{state}: {report.scanned:,} files, {report.embedded:,} new ({report.rate:.1f} photos/s), "
                 f"{report.unchanged:,} unchanged, {report.failed} unreadable")

@@ -3,7 +3,9 @@
 The window indexes in a child `photosim index` (gui/indexer.py); this module is
 the one definition of what passes between them, one JSON object a line:
 ``{"event": "progress", "done", "total", "text"}`` while it runs, then
-``{"event": "done", ...every IndexReport field but the error list}``.
+``{"event": "done", ...every IndexReport field but the error list}``; between them, when the library
+adapted itself after indexing (or on `photosim adapt`), ``{"event": "adapted", "model", "parent",
+"photos", "dim", "seconds"}`` (progress of the adaptation is "progress" with texts "adapting: ...").
 """
 from __future__ import annotations
 
@@ -24,6 +26,23 @@ class Progress:
     text: str = ""
 
 
+@dataclass(frozen=True)
+class Adapted:
+    """The library switched to a version adapted to it (services/adaptation.py)."""
+
+    model: int
+    parent: int
+    photos: int
+    dim: int
+    seconds: float
+
+
+def adapted_line(result) -> str:
+    """``result``: an adaptation.AdaptResult."""
+    return json.dumps({"event": "adapted", "model": result.model, "parent": result.parent, "photos": result.photos,
+                       "dim": result.dim, "seconds": round(result.seconds, 2)}, ensure_ascii=True)
+
+
 def progress_line(done: int, total: int, text: str = "") -> str:
     return json.dumps({"event": "progress", "done": done, "total": total, "text": text}, ensure_ascii=True)
 
@@ -32,7 +51,7 @@ def done_line(report: IndexReport) -> str:
     return json.dumps({"event": "done", **{k: getattr(report, k) for k in REPORT_FIELDS}}, ensure_ascii=True)
 
 
-def parse_line(line: str) -> Progress | IndexReport | None:
+def parse_line(line: str) -> Progress | IndexReport | Adapted | None:
     """The event on one line; None for anything else (a blank or a stray line)."""
     try:
         event = json.loads(line)
@@ -44,4 +63,6 @@ def parse_line(line: str) -> Progress | IndexReport | None:
         return Progress(int(event["done"]), int(event["total"]), str(event.get("text", "")))
     if event.get("event") == "done":
         return IndexReport(**{k: event[k] for k in REPORT_FIELDS if k in event})
+    if event.get("event") == "adapted":
+        return Adapted(*(event[k] for k in ("model", "parent", "photos", "dim", "seconds")))
     return None

@@ -37,7 +37,7 @@ from ..store.db import WRITE_ERRORS
 from ..store.library import Library
 from . import UserError
 from .folders import scan_plan
-from .models import apply_model
+from .models import map_new_photos
 
 CHECKPOINT_SECONDS = 20.0
 _DISK_FULL = (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))
@@ -239,8 +239,8 @@ def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskCont
                     repo.record_error(s, e)
                 for m in batch.others:
                     repo.move_photo(s, m.photo_id, m.stat.path, m.stat)
-                if ids and active != 0:
-                    active_vectors = apply_model(s, active, batch.vectors)
+                if ids and active != 0:  # an adapted version also augments them from their neighbours
+                    active_vectors = map_new_photos(lib, s, active, batch.vectors)
                     repo.put_vectors(s, active, ids, active_vectors)
                 repo.clear_in_flight(s, [d.path for d in batch.photos] + [e.path for e in batch.errors]
                                      + [m.stat.path for m in batch.others])

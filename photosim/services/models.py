@@ -1,26 +1,106 @@
-"""Model versions: version 0 is the pretrained backbone; later ones are trained adapters
-applied to the stored base vectors (so switching never decodes a photo again)."""
+"""Model versions: version 0 is the pretrained backbone; later ones are trained adapters or
+adaptations to the library (core/adapt.py) applied to the stored base vectors, so switching never
+decodes a photo again.
+
+An adapted version ("kind": "library") maps a base vector through its parent version (0 or a
+trained one) and its projection; its stored vectors are also augmented with their neighbours, and
+`similar` expands queries with it (``expansion``)."""
 from __future__ import annotations
+
+import json
 
 import numpy as np
 
+from ..core.adapt import Projection, exact_neighbours, weighted_mean
+from ..core.index import VectorIndex
 from ..store import repositories as repo
 from ..store.db import Session
 from ..store.library import Library
 from . import UserError
 
+LIBRARY_KIND = "library"
+
 
 def apply_model(s: Session, model_id: int, base_vectors: np.ndarray) -> np.ndarray:
-    """The vectors of ``model_id`` for photos whose base (version 0) vectors are given."""
+    """The vectors of ``model_id`` for photos whose base (version 0) vectors are given
+    (for an adapted version: projected, not yet augmented)."""
     if model_id == 0:
         return base_vectors
     row = repo.get_model(s, model_id)
     if row is None or row.weights is None:
         raise UserError(f"model version {model_id} does not exist")
-    return _adapter(model_id, row.weights).apply_numpy(base_vectors)
+    parent = apply_model(s, row.parent_id or 0, base_vectors)  # versions build on their parent
+    if json.loads(row.spec).get("kind") == LIBRARY_KIND:
+        return _projection(model_id, row.weights).apply(parent)
+    return _adapter(model_id, row.weights).apply_numpy(parent)
+
+
+def library_ancestor(s: Session, model_id: int) -> int | None:
+    """The adapted version ``model_id`` is or builds on (a version trained on an adapted one), if any."""
+    while model_id:
+        row = repo.get_model(s, model_id)
+        if row is None:
+            return None
+        if json.loads(row.spec).get("kind") == LIBRARY_KIND:
+            return model_id
+        model_id = row.parent_id or 0
+    return None
+
+
+def model_kind(s: Session, model_id: int) -> str:
+    row = repo.get_model(s, model_id)
+    return "" if row is None or model_id == 0 else json.loads(row.spec).get("kind", "")
+
+
+def expansion(lib: Library, model_id: int) -> Projection | None:
+    """The adaptation whose query expansion `similar` applies for ``model_id`` (None: plain search)."""
+    key = ("expansion", lib.directory, model_id)  # ids repeat across libraries (one process, many in tests)
+    if key not in _adapters:
+        with lib.db.session() as s:
+            ancestor = library_ancestor(s, model_id)
+            row = repo.get_model(s, ancestor) if ancestor else None
+            _adapters[key] = _projection(ancestor, row.weights) if row is not None else None
+    return _adapters[key]
+
+
+def map_new_photos(lib: Library, s: Session, model_id: int, base_vectors: np.ndarray) -> np.ndarray:
+    """The vectors to store for photos new to an active ``model_id``: for an adapted version,
+    projected and augmented at once from their current neighbours (those in the index and those
+    in the same batch); older photos are refreshed at the next adaptation."""
+    vectors = apply_model(s, model_id, base_vectors)
+    projection = expansion(lib, model_id) if model_id != 0 else None
+    if projection is None or not len(vectors):
+        return vectors
+    return augment_new(projection, lib.index(model_id), vectors)
+
+
+def augment_new(projection: Projection, index: VectorIndex, projected: np.ndarray) -> np.ndarray:
+    k, n, d = projection.k, len(projected), projected.shape[1]
+    idx, sims = exact_neighbours(projected, k)
+    vecs, scores = projected[idx], sims
+    if index.count() and index.dim == d:
+        ids, isims = index.query(projected, k)
+        vecs = np.concatenate([vecs, index.vectors(ids).reshape(n, ids.shape[1], d)], axis=1)
+        scores = np.concatenate([scores, isims], axis=1)
+    best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return weighted_mean(projected, np.take_along_axis(vecs, best[:, :, None], axis=1),
+                         np.take_along_axis(scores, best, axis=1), projection.alpha)
 
 
 _adapters: dict = {}
+
+
+def forget_model(model_id: int) -> None:
+    """Drop what this process cached of a removed version (its id may be given again later)."""
+    for key in [k for k in _adapters if k[0] == model_id or (k[0] == "expansion" and k[-1] == model_id)]:
+        del _adapters[key]
+
+
+def _projection(model_id: int, weights: bytes) -> Projection:
+    key = (model_id, hash(weights))
+    if key not in _adapters:
+        _adapters[key] = Projection.from_bytes(weights)
+    return _adapters[key]
 
 
 def _adapter(model_id: int, weights: bytes):
@@ -75,6 +155,22 @@ def materialise(lib: Library, model_id: int, chunk: int = 20000) -> tuple[np.nda
     ids, new = base_ids[need], None
     with lib.db.session() as s:
         new = apply_model(s, model_id, base[need])
+        row = repo.get_model(s, model_id)
+        parent = row.parent_id or 0
+        on_adapted = json.loads(row.spec).get("kind") != LIBRARY_KIND and library_ancestor(s, parent) == parent != 0
+        stored_ids, stored = repo.get_vectors(s, parent, ids.tolist()) if on_adapted else (np.zeros(0, np.int64), None)
+    if len(stored_ids):  # trained on an adapted version: from its stored (augmented) vectors, as trained
+        at = np.searchsorted(ids, stored_ids)
+        new[at] = _adapter(model_id, row.weights).apply_numpy(stored)
+        return _store_new(lib, model_id, ids, new, have)
+    if len(have) and expansion(lib, model_id) is not None:  # photos added while another version answered
+        new = np.concatenate([augment_new(expansion(lib, model_id), lib.index(model_id), new[i:i + 1024])
+                              for i in range(0, len(new), 1024)])
+    return _store_new(lib, model_id, ids, new, have, chunk)
+
+
+def _store_new(lib: Library, model_id: int, ids: np.ndarray, new: np.ndarray, have: np.ndarray,
+               chunk: int = 20000) -> tuple[np.ndarray, np.ndarray] | None:
     for start in range(0, len(ids), chunk):  # one transaction per chunk: a crash keeps what is written
         with lib.db.session() as s:
             repo.put_vectors(s, model_id, ids[start:start + chunk].tolist(), new[start:start + chunk], fresh=True)

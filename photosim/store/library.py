@@ -108,6 +108,16 @@ class Library:
                     "dim": index.dim}
             _atomic_write(self._sidecar_path(model_id), json.dumps(meta))
 
+    def remove_index(self, model_id: int) -> None:
+        """Forget a removed model version's index (loaded copy and files)."""
+        with self._lock:
+            self._indexes.pop(model_id, None)
+            for path in (self.index_path(model_id), self._sidecar_path(model_id)):
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+
     def drop_cached_index(self) -> None:
         with self._lock:
             self._indexes.clear()

@@ -320,6 +320,25 @@ def get_vectors(s: Session, model_id: int, ids: Sequence[int] | None = None) -> 
     return out_ids, np.frombuffer(blob, np.float32).reshape(len(rows), -1).copy()
 
 
+def iter_vectors(s: Session, model_id: int, chunk: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(photo ids, vectors) of one model version in chunks, by photo id: a large library's base
+    vectors (5 GB per million photos) are never all in memory at once."""
+    last = -1
+    while True:
+        rows = s.execute(select(Vector.photo_id, Vector.data)
+                         .where(Vector.model_id == model_id, Vector.photo_id > last)
+                         .order_by(Vector.photo_id).limit(chunk)).all()
+        if not rows:
+            return
+        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        yield ids, np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), -1).copy()
+        last = int(ids[-1])
+
+
+def vector_count(s: Session, model_id: int) -> int:
+    return int(s.scalar(select(func.count()).select_from(Vector).where(Vector.model_id == model_id)) or 0)
+
+
 def vector_ids(s: Session, model_id: int) -> np.ndarray:
     return np.fromiter(s.scalars(select(Vector.photo_id).where(Vector.model_id == model_id)), np.int64)
 
@@ -342,6 +361,14 @@ def list_models(s: Session) -> list[dict]:
 
 def get_model(s: Session, model_id: int) -> ModelVersion | None:
     return s.get(ModelVersion, model_id)
+
+
+def delete_model(s: Session, model_id: int) -> None:
+    """Remove a derived model version and its vectors (never version 0)."""
+    if model_id == 0:
+        raise ValueError("version 0 holds the base vectors and is never removed")
+    s.execute(delete(Vector).where(Vector.model_id == model_id))
+    s.execute(delete(ModelVersion).where(ModelVersion.id == model_id))
 
 
 def add_model(s: Session, name: str, spec: dict, weights: bytes | None, summary: dict, parent: int = 0) -> int:

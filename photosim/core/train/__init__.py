@@ -1,4 +1,4 @@
-"""Fine-tuning on user labels and self-supervised adaptation.
+"""Fine-tuning on user labels (adapting to the library without labels is core/adapt.py).
 
 Pure numpy/torch: the trained model is an adapter on stored base vectors, so
 training and applying it never touch images, the database or the GUI.

@@ -1,0 +1,222 @@
+"""The library adapts itself: a model version learned from its own photos, without labels.
+
+After indexing (``adapt_if_due``, called by `photosim index` and so by the window's indexing child)
+and on `photosim adapt` (``adapt``): a projection is fit on the library's base vectors (through
+the trained version the user chose, if any), every photo's vector is projected and augmented with
+its neighbours, the version's index is built, and only then does the library switch to it; the
+version it replaces is removed. core/adapt.py has the maths, docs/eval.md the measurements.
+
+A person who went back with `photosim models use 0` (or to a trained version) keeps that choice:
+only a library that answers with an adapted version, or that was never adapted, adapts by itself.
+A version trained on an adapted one (services/training.py) is not re-adapted by itself (a new
+projection would change the space it was trained in); its new photos are still projected and
+augmented at once, and `photosim adapt` adapts on top of it when asked.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.adapt import MIN_PHOTOS, K, exact_neighbours, fit_projection, weighted_mean
+from ..core.index import VectorIndex
+from ..core.types import TaskContext
+from ..store import repositories as repo
+from ..store.library import Library
+from . import UserError
+from .models import LIBRARY_KIND, apply_model, forget_model, model_kind
+
+#: Re-adapt by itself once the library grew by this share since the last adaptation. Photos added
+#: in between are projected and augmented at once: adding as many photos as the library had (a share
+#: of 1.0) cost mAP@50 0.005 against a fresh adaptation, a quarter nothing measurable (docs/eval.md,
+#: drift). A quarter keeps the drift unmeasurable while a large library re-adapts rarely (at 1M
+#: photos an adaptation takes minutes).
+REFRESH_SHARE = 0.25
+#: Up to this many photos the neighbours are found exactly; beyond, through an HNSW index.
+EXACT_LIMIT = 20_000
+CHUNK = 20_000
+#: Search beam when finding every photo's neighbours for the augmentation: the weights make a missed
+#: far neighbour cost little, and a narrow beam is several times faster than `similar`'s.
+AUGMENT_EF = 64
+
+
+@dataclass(frozen=True)
+class AdaptResult:
+    model: int
+    parent: int
+    photos: int
+    dim: int
+    seconds: float
+    stages: dict = field(default_factory=dict)  # seconds per step: fit, project, augment, store, index
+
+    def as_dict(self) -> dict:
+        return {"model": self.model, "parent": self.parent, "photos": self.photos, "dim": self.dim,
+                "seconds": round(self.seconds, 2), "stages": self.stages}
+
+
+def parent_of_active(lib: Library) -> int:
+    """What an adaptation builds on: the active version, or the parent of an adapted one."""
+    active = lib.active_model
+    with lib.db.session() as s:
+        if model_kind(s, active) == LIBRARY_KIND:
+            return int(repo.get_model(s, active).parent_id or 0)
+    return active
+
+
+def due(lib: Library) -> str | None:
+    """Why the library should adapt now, or None."""
+    active = lib.active_model
+    with lib.db.session() as s:
+        photos = repo.vector_count(s, 0)
+        if photos < MIN_PHOTOS:
+            return None
+        if model_kind(s, active) == LIBRARY_KIND:
+            fitted = int(json.loads(repo.get_model(s, active).summary or "{}").get("photos", 0))
+            grown = photos - fitted
+            return f"the library grew by {grown} photos" if grown > REFRESH_SHARE * max(fitted, 1) else None
+        ever = any(m["spec"].get("kind") == LIBRARY_KIND for m in repo.list_models(s))
+    return "the library was never adapted" if active == 0 and not ever and lib.db.get_meta("adapted_once") is None \
+        else None
+
+
+def adapt_if_due(lib: Library, ctx: TaskContext) -> AdaptResult | None:
+    """Adapt when ``due`` says so (after indexing); None when not needed or cancelled."""
+    if due(lib) is None or ctx.cancelled():
+        return None
+    try:
+        return adapt(lib, ctx)
+    except UserError:
+        if ctx.cancelled():
+            return None
+        raise
+
+
+def adapt(lib: Library, ctx: TaskContext, parent: int | None = None, seed: int = 0) -> AdaptResult:
+    """Fit, project, augment, index, switch. A cancel or a crash leaves the library on the version
+    it had (a half-written version is not active, and is removed by the next adaptation)."""
+    started = time.perf_counter()
+    parent = parent_of_active(lib) if parent is None else parent
+    with lib.db.session() as s:
+        n = repo.vector_count(s, 0)
+    if n < MIN_PHOTOS:
+        raise UserError(f"the library has {n} photos; adapting needs at least {MIN_PHOTOS}, "
+                        "below that it keeps the plain vectors")
+    steps = 4
+    stages: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def stage(name: str) -> None:
+        nonlocal clock
+        stages[name] = round(time.perf_counter() - clock, 2)
+        clock = time.perf_counter()
+
+    ctx.progress(0, steps, "adapting: learning the projection")
+    projection = _fit(lib, parent, n, seed)
+    stage("fit")
+    ids, projected = _project_all(lib, parent, projection, ctx, steps)
+    stage("project")
+    _check(ctx)
+    ctx.progress(2, steps, "adapting: augmenting with neighbours")
+    augmented = _augment(projected, projection.k, projection.alpha, ctx)
+    del projected
+    stage("augment")
+    _check(ctx)
+    summary = {"photos": int(n), "dim": projection.dim, "k": projection.k, "alpha": projection.alpha,
+               "adapted_at": time.strftime("%Y-%m-%d %H:%M")}
+    with lib.db.session() as s:
+        name = "adapted to this library" + ("" if parent == 0 else f" (on version {parent})")
+        model_id = repo.add_model(s, name, {"kind": LIBRARY_KIND, "dim": projection.dim, "k": projection.k,
+                                            "alpha": projection.alpha}, projection.to_bytes(), summary, parent=parent)
+    try:
+        for start in range(0, len(ids), CHUNK):  # one transaction per chunk: memory stays bounded
+            _check(ctx)
+            with lib.db.session() as s:
+                repo.put_vectors(s, model_id, ids[start:start + CHUNK].tolist(), augmented[start:start + CHUNK],
+                                 fresh=True)
+        stage("store")
+        ctx.progress(3, steps, "adapting: building the index")
+        lib.rebuild_index(model_id, ids, augmented)
+        stage("index")
+        _check(ctx)
+    except BaseException:
+        _remove(lib, model_id)
+        raise
+    lib.set_active_model(model_id)
+    lib.db.set_meta("adapted_once", "1")
+    # Removed only now, after the new row exists: SQLite gives a removed highest id out again, and
+    # a process that cached the old version under that id must never meet a different one.
+    _remove_inactive(lib)
+    ctx.progress(steps, steps, "adapting: done")
+    summary["seconds"] = time.perf_counter() - started
+    with lib.db.session() as s:
+        repo.get_model(s, model_id).summary = json.dumps({**summary, "seconds": round(summary["seconds"], 1)})
+    return AdaptResult(model_id, parent, int(n), projection.dim, summary["seconds"], stages)
+
+
+def _check(ctx: TaskContext) -> None:
+    if ctx.cancelled():
+        raise UserError("adapting cancelled; the library still uses its previous version")
+
+
+def _fit(lib: Library, parent: int, n: int, seed: int):
+    from ..core.adapt import FIT_SAMPLE
+
+    with lib.db.session() as s:
+        all_ids = repo.vector_ids(s, 0)
+        if len(all_ids) > FIT_SAMPLE:
+            all_ids = np.sort(np.random.default_rng(seed).choice(all_ids, FIT_SAMPLE, replace=False))
+        _, sample = repo.get_vectors(s, 0, all_ids.tolist())
+        sample = apply_model(s, parent, sample)
+    return fit_projection(sample, n_photos=n, seed=seed)
+
+
+def _project_all(lib: Library, parent: int, projection, ctx: TaskContext, steps: int):
+    ids_parts, parts = [], []
+    with lib.db.session() as s:
+        for ids, base in repo.iter_vectors(s, 0, CHUNK):
+            _check(ctx)
+            ids_parts.append(ids)
+            parts.append(projection.apply(apply_model(s, parent, base)))
+    ctx.progress(1, steps, "adapting: projecting")
+    return np.concatenate(ids_parts), np.concatenate(parts)
+
+
+def _augment(projected: np.ndarray, k: int, alpha: float, ctx: TaskContext) -> np.ndarray:
+    n = len(projected)
+    out = np.empty_like(projected)
+    if n <= EXACT_LIMIT:
+        idx, sims = exact_neighbours(projected, k)
+        return weighted_mean(projected, projected[idx], sims, alpha)
+    index = VectorIndex.build(np.arange(n), projected)  # rows as labels
+    for start in range(0, n, CHUNK):
+        _check(ctx)
+        rows, sims = index.query(projected[start:start + CHUNK], k + 1, ef=AUGMENT_EF)
+        own = rows == np.arange(start, start + len(rows))[:, None]
+        sims = np.where(own, 0.0, sims)  # itself counts once, as the vector being augmented
+        out[start:start + len(rows)] = weighted_mean(projected[start:start + CHUNK], projected[rows], sims, alpha)
+    return out
+
+
+def _remove(lib: Library, model_id: int) -> None:
+    with lib.db.session() as s:
+        repo.delete_model(s, model_id)
+    lib.remove_index(model_id)
+    forget_model(model_id)
+
+
+def _remove_inactive(lib: Library) -> None:
+    """Adapted versions are derived data: the ones not in use are removed (their vectors are as
+    large as the library), and `photosim adapt` makes a fresh one at any time."""
+    active = lib.active_model
+    with lib.db.session() as s:
+        models = repo.list_models(s)
+    parents = {m["parent"] for m in models}  # a version trained on an adapted one needs it
+    stale = [m["id"] for m in models
+             if m["spec"].get("kind") == LIBRARY_KIND and m["id"] != active and m["id"] not in parents]
+    for model_id in stale:
+        _remove(lib, model_id)
+
+
+__all__ = ["AdaptResult", "MIN_PHOTOS", "K", "adapt", "adapt_if_due", "due", "parent_of_active"]

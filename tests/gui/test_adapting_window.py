@@ -1,0 +1,40 @@
+"""The window adapts the library after indexing (in the indexing child), says which version
+answers, and runs `photosim adapt` the same way with progress; browsing goes on meanwhile."""
+from __future__ import annotations
+
+import pytest
+
+from gui_helpers import make_window
+from helpers import copy_photos
+
+pytestmark = pytest.mark.slow  # each indexes real photos in a fresh library
+
+
+def test_window_adapts_after_indexing_and_shows_the_version(qtbot, home, engine):
+    tree = copy_photos(home / "Pictures", classes=("accordion", "camera", "chair", "cup"), per_class=10)
+    w = make_window(qtbot, home)  # engine: the fixture exports the ONNX graph the child uses
+    assert "version 0" in w.model_label.text()
+    texts: list[str] = []
+    w.index([str(tree)])
+    w.index_task.progress.connect(lambda done, total, text: texts.append(text))
+    qtbot.waitUntil(lambda: w.index_task is None and w.last_report is not None, timeout=180000)
+    assert any(t.startswith("adapting") for t in texts), texts
+    active = w.shared.lib.active_model
+    assert active != 0 and f"version {active}" in w.model_label.text()
+    assert "adapted to this library" in w.model_label.text()
+
+    # Similar answers with the adapted version: a photo's first results are its own class.
+    query = sorted((tree / "chair").iterdir())[0]
+    w.similar.set_query(str(query))
+    qtbot.waitUntil(lambda: w.similar.query == str(query) and w.similar.model.rowCount() > 0, timeout=60000)
+    top = [w.similar.model.photo(r).path for r in range(min(5, w.similar.model.rowCount()))]
+    assert sum("/chair/" in p for p in top) >= 4, top
+
+    # "Adapt" runs `photosim adapt` in a child: a fresh version replaces the one in use.
+    w.last_report = None
+    w.adapt_now()
+    assert w.index_task is not None and w.cancel.isVisible()
+    w.library.grid.setFocus()  # the window still takes input while the child works
+    qtbot.waitUntil(lambda: w.index_task is None and w.last_report is not None, timeout=180000)
+    assert w.shared.lib.active_model not in (0, active)
+    assert f"version {w.shared.lib.active_model}" in w.model_label.text()
