@@ -85,12 +85,12 @@ def _print_json(obj) -> None:
 
 
 def _size(n: float) -> str:
-    if n < 1024:
-        return f"{n:.0f} bytes"
-    for unit in ("KB", "MB", "GB"):
+    """Bytes as the window shows them (gui/models/photo_list.human_bytes): 0 B, 12.3 KB, 4.5 MB."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
-        if n < 1024 or unit == "GB":
-            return f"{n:.1f} {unit}"
+    return f"{n} B"
 
 
 def _shown(path: str) -> str:
@@ -267,25 +267,22 @@ def cmd_dupes(args) -> int:
     if not groups:
         print("no duplicates found")
     for n, g in enumerate(groups, 1):
-        print(f"group {n} ({g.kind}): keep {_shown(g.keep.path)} — {g.reason}")
-        for p, s in zip(g.photos[1:], g.similarities[1:]):
-            marks = "".join(m for m, on in ((" [same bytes]", p.id in g.same_bytes),
+        # The reason names the keeper; the lines below give every member's path, the keeper first.
+        print(f"group {n} ({g.kind}): {g.reason}")
+        for p, s in zip(g.photos, g.similarities):
+            marks = "".join(m for m, on in ((" [keep]", p.id == g.keep.id), (" [same bytes]", p.id in g.same_bytes),
                                             (" [copy]", p.id in g.copy_of and p.id not in g.same_bytes),
-                                            (" [protected]", p.id in g.protected), (" [kept]", g.kept(p))) if on)
+                                            (" [protected]", p.id in g.protected),
+                                            (" [kept]", g.kept(p) and p.id != g.keep.id)) if on)
             print(f"    {s:.3f}  {_shown(p.path)}{marks}")
     if groups:
-        spare = sum(g.bytes_to_free for g in groups)
-        print(f"{len(groups)} groups; up to {_size(spare)} to free "
-              f"('photosim dupes --remove-copies' keeps the best of each, one undo step)")
+        from .services.cleanup import plan_removal
+
+        plan = plan_removal(groups)  # the figure `--remove-copies --dry-run` and the window show: copies only
+        print(f"{len(groups)} groups; up to {_size(plan.bytes)} to free by removing {len(plan.photos)} copies "
+              f"('photosim dupes --remove-copies' keeps the best of each, one undo step; "
+              f"--kind burst for bursts)")
     return 0
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
 
 
 def _remove_copies(lib, groups, args) -> int:

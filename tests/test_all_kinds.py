@@ -195,7 +195,8 @@ def test_json_and_listing_mark_copies_inside_a_burst(mixed, capsys):
     pair = next(g for g in json.loads(out) if g["kind"] == "raw+jpeg")
     assert len(pair["keepers"]) == 2 and pair["bytes_to_free"] == 0
     code, out, _ = run(capsys, "--library", lib, "dupes")
-    assert "(burst): keep" in out and "(raw+jpeg): keep" in out and "IMG_0001.JPG [kept]" in out
+    assert "(burst): best shot frame-sharp.jpg" in out and "(raw+jpeg): RAW + JPEG pair: keep both" in out
+    assert "IMG_0001.JPG [kept]" in out
 
 
 def test_similar_shows_each_capture_once_and_each_burst_frame_apart(mixed):

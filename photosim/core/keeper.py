@@ -130,6 +130,12 @@ def guard_text(p: Photo, f: KeeperFacts) -> str | None:
     return None
 
 
+def guard_name(f: KeeperFacts) -> str | None:
+    """The name of the first guard that applies (the one guard_text describes)."""
+    return next((name for name, on in zip(("border", "upscale", "greyscale", "recompression"), f.guards) if on),
+                None)
+
+
 # ---- the rules a person orders ---------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -239,7 +245,7 @@ class Ranking:
 
     photos: list[Photo]
     reason: str
-    decided_by: str              # a rule name, "a guard", "the older file", "the order found", "" (nothing to decide)
+    decided_by: str              # a rule name, "the <name> guard", "the older file", "the order found", "" (nothing)
     guards: list[str] = field(default_factory=list)   # guards that overrode the rules, in words
     notes: dict[int, str] = field(default_factory=dict)  # photo id -> why it is not kept
 
@@ -269,15 +275,24 @@ def rank(photos: list[Photo], rules: KeeperRules = KeeperRules(), upscaled: set[
     keep = keepers[0]
     notes = {p.id: _why_not(p, keep, facts, rule_key, rules) for p in rest}
     decided_by = _deciding_rule(keep, rest[0], facts, rule_key, rules)
-    guards = []
+    guards, told = [], set()
     by_rules = min(photos, key=lambda p: (rule_key(p), p.mtime_ns, p.id))
     if by_rules.id not in {k.id for k in keepers} and facts[by_rules.id].derived:
         rule = _first_difference(by_rules, keep, rule_key, rules) or "the rules"
         guards.append(f"{os.path.basename(by_rules.path)} {guard_text(by_rules, facts[by_rules.id])}, "
                       f"so it is not kept though {rule} preferred it")
-    head = f"keep {names} (decided by {decided_by}" + (f"; guard: {'; '.join(guards)}" if guards else "") + ")"
-    return Ranking(ranked, head + ": " + "; ".join(f"{os.path.basename(p.path)} {notes[p.id]}" for p in rest),
-                   decided_by, guards, notes)
+        told.add(by_rules.id)  # its note is the guard's words: said once, in the head
+        guard = f"the {guard_name(facts[by_rules.id])} guard"
+        # One sentence: the rule that decided and the guard that applied (or the guard alone, if it decided).
+        if decided_by.endswith(" guard"):  # a guard decided: the one that set aside the rules' choice
+            decided_by = guard
+            head = f"keep {names} (decided by {guard}: {guards[0]})"
+        else:
+            head = f"keep {names} (decided by {decided_by}, after {guard}: {guards[0]})"
+    else:
+        head = f"keep {names} (decided by {decided_by})"
+    tail = "; ".join(f"{os.path.basename(p.path)} {notes[p.id]}" for p in rest if p.id not in told)
+    return Ranking(ranked, head + (": " + tail if tail else ""), decided_by, guards, notes)
 
 
 def _first_difference(a: Photo, b: Photo, rule_key, rules: KeeperRules) -> str | None:
@@ -293,7 +308,7 @@ def _deciding_rule(keep: Photo, other: Photo, facts: dict[int, KeeperFacts], rul
     if rule_key(keep) < rule_key(other):
         return _first_difference(keep, other, rule_key, rules) or "the order found"
     if facts[other.id].guards > facts[keep.id].guards:
-        return "a guard"
+        return f"the {guard_name(facts[other.id])} guard"
     return "the older file" if keep.mtime_ns < other.mtime_ns else "the order found"
 
 

@@ -116,9 +116,10 @@ def test_white_background_original_is_not_bordered_but_a_letterboxed_copy_is():
     # Underived copies first (the crop lost pixels, nothing was done to it), then the derived ones.
     assert [p.id for p in ranked] == [1, 3, 4, 2]
     # The rules alone would keep the taller letterbox: the guard says so in the reason.
-    assert why.startswith("keep IMG_1.jpg (decided by resolution; guard: IMG_2.jpg has an added border, "
-                          "so it is not kept though resolution preferred it): ")
-    assert "IMG_2.jpg has an added border" in why
+    # One sentence: the rule that decided, then the guard that applied, each member's story told once.
+    assert why.startswith("keep IMG_1.jpg (decided by resolution, after the border guard: IMG_2.jpg has an added "
+                          "border, so it is not kept though resolution preferred it): ")
+    assert why.count("IMG_2.jpg") == 1
     assert "IMG_3.jpg is smaller (252×168)" in why
     assert "IMG_4.jpg is a later, more compressed copy (JPEG quality ≈35)" in why
 

@@ -2,6 +2,8 @@
 overridden silently, and groups hold each photo once with their exact copies marked."""
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,9 +93,14 @@ def test_a_guard_beats_every_rule_and_the_reason_says_which():
         assert r.photos[0].id == 1, order
         assert r.guards, order  # the rules alone preferred a derived copy: said in the reason
         assert "guard:" in r.reason and "so it is not kept though" in r.reason
+        for p in (upscaled, grey, recompressed):  # each member's story is told once, not again after the head
+            name = os.path.basename(p.path)
+            assert r.reason.count(name) == 1, (order, r.reason)
     r = rank([upscaled, original], KeeperRules(order=("resolution",)), upscaled={2})
-    assert r.reason.startswith("keep IMG_1.jpg (decided by a guard; guard: IMG_2.jpg is an upscaled copy "
-                               "(600×400, no more detail), so it is not kept though resolution preferred it)")
+    # One sentence: the guard decided, and which rule it overrode.
+    assert r.decided_by == "the upscale guard"
+    assert r.reason == ("keep IMG_1.jpg (decided by the upscale guard: IMG_2.jpg is an upscaled copy "
+                        "(600×400, no more detail), so it is not kept though resolution preferred it)")
     # No guard overrode anything: none is named in the head of the reason.
     r = rank([photo(5, 200, 100), photo(6, 300, 200)], KeeperRules(order=("resolution",)))
     assert "guard" not in r.reason and r.guards == []

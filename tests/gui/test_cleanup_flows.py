@@ -114,7 +114,7 @@ def test_folder_lock_protects_its_photos_everywhere(qtbot, window, photos):
     window.tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: not window.shared.runner.busy() and dv.list.count() == 2
                     and all(g.protected for g in dv.groups))
-    assert not dv.keep_best.isEnabled() and "up to 0 B to free" in dv.summary.text()
+    assert not dv.keep_best.isEnabled() and "up to 0 B to free (0 photos)" in dv.summary.text()
     dv.list.setCurrentRow(0)
     assert "always kept" in dv.reason.text() and "protected" in dv.model.item(1).note
     assert dv.grid.selected_rows() == []
@@ -184,13 +184,14 @@ def test_bursts_go_only_from_their_scope_and_a_raw_jpeg_pair_shows_both_kept(qtb
     assert [dv.model.item(r).note for r in range(2)] == ["★ keep", "★ keep"]
     assert "RAW + JPEG pair" in dv.reason.text() and dv.grid.selected_rows() == []  # nothing suggested
 
-    dv.scope.setCurrentText("Exact and near copies")
-    qtbot.mouseClick(dv.keep_best, Qt.LeftButton)
-    qtbot.waitUntil(lambda: "nothing to remove" in window.notice.text())
+    # The default scope (copies) has nothing to take here: the figure says so and the button is off.
+    assert dv.scope.currentText() == "Exact and near copies"
+    assert "up to 0 B to free (0 photos)" in dv.summary.text() and not dv.keep_best.isEnabled()
     assert tree_digest(folder) == before
 
     assert "Bursts only (all but the best shot)" in [dv.scope.itemText(i) for i in range(dv.scope.count())]
     dv.scope.setCurrentText("Bursts only (all but the best shot)")
+    qtbot.waitUntil(lambda: dv.keep_best.isEnabled() and "(1 photo)" in dv.summary.text())
     seen: list[str] = []
     answer_boxes(QMessageBox.Yes, seen)
     qtbot.mouseClick(dv.keep_best, Qt.LeftButton)
@@ -205,3 +206,56 @@ def test_bursts_go_only_from_their_scope_and_a_raw_jpeg_pair_shows_both_kept(qtb
     qtbot.keyClick(dv.grid, Qt.Key_Z, Qt.ControlModifier)
     qtbot.waitUntil(lambda: "restored 1" in window.notice.text())
     assert tree_digest(folder) == before
+
+
+def test_window_and_cli_dry_run_free_the_same_photos(qtbot, window, photos, home, caltech, capsys):
+    """The window's "up to X to free" is what `dupes --remove-copies --dry-run` would move, on one
+    library: copies only by default (a burst's frames are different moments), bursts when asked."""
+    import re
+
+    import numpy as np
+    from PIL import Image
+
+    from burst_set import defocus
+    from photosim.cli import main
+
+    with Image.open(caltech / "bonsai" / "image_0001.jpg") as im:  # a class the fixture's photos leave out
+        arr = np.asarray(im.convert("RGB"))
+    w = arr.shape[1]
+    burst = photos / "burst"
+    burst.mkdir()
+    Image.fromarray(arr[:, : w * 9 // 10]).save(burst / "frame-sharp.jpg", quality=92)
+    Image.fromarray(defocus(arr[:, w // 10:], 2.5)).save(burst / "frame-blurred.jpg", quality=92)
+    dv = to_duplicates(qtbot, window, photos)
+    qtbot.waitUntil(lambda: any(g.kind == "burst" for g in dv.groups) and not window.shared.runner.busy())
+    frames = next(g for g in dv.groups if g.kind == "burst").removable
+    assert frames  # the burst's own suggestion selects a frame ...
+    library = str(home / "library")
+
+    def dry_run(*kinds: str) -> tuple[int, str]:
+        capsys.readouterr()
+        code = main(["--library", library, "dupes", "--remove-copies", "--dry-run",
+                     *(a for k in kinds for a in ("--kind", k))])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        found = re.search(r"would move (\d+) photo\(s\), ([\d.]+ [KMG]?B),", out)
+        assert found, out
+        assert not any(f"would move: {p.path}" in out for p in frames) or "burst" in kinds
+        return int(found.group(1)), found.group(2)
+
+    def window_figure() -> tuple[int, str]:
+        found = re.search(r"up to ([\d.]+ [KMG]?B) to free \((\d+) photos?\)", dv.summary.text())
+        assert found, dv.summary.text()
+        return int(found.group(2)), found.group(1)
+
+    copies = [p for g in dv.groups if g.kind != "burst" for p in g.removable]
+    assert window_figure() == dry_run() == (len(copies), human_bytes(sum(p.size for p in copies)))
+    # ... but the default removal of copies never takes it, and the figure does not count it.
+    assert all(f.path not in dv.summary.text() for f in frames)
+    dv.scope.setCurrentText("Copies and bursts (all but the best shot)")
+    qtbot.waitUntil(lambda: window_figure()[0] == len(copies) + len(frames) and not window.shared.runner.busy())
+    assert window_figure() == dry_run("exact", "near", "burst")
+    capsys.readouterr()
+    assert main(["--library", library, "dupes"]) == 0
+    assert f"up to {human_bytes(sum(p.size for p in copies))} to free by removing {len(copies)} copies" in \
+        capsys.readouterr().out

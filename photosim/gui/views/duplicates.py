@@ -118,6 +118,8 @@ class DuplicatesView(QWidget):
         self.show_rules.toggled.connect(self.rules_pane.setVisible)
         self.scope = QComboBox(self)
         self.scope.addItems(list(SCOPES))
+        self.scope.setToolTip("What 'Keep the best in every group' may take; the figure to free follows it")
+        self.scope.currentTextChanged.connect(lambda _: self._replan())
         self.keep_best = QPushButton("Keep the best in every group…")
         self.keep_best.setToolTip("Move every photo that is not kept to the quarantine, in all groups at once; "
                                   "asks once, and Ctrl+Z puts them all back")
@@ -196,18 +198,27 @@ class DuplicatesView(QWidget):
         lib = self.shared.lib
         edited = self.threshold.value() if self._edited else None
         self._edited = False
+        kinds = SCOPES[self.scope.currentText()]
         self.summary.setText("Looking for duplicates…")
 
-        def work(ctx) -> tuple[DupesThreshold, list[DuplicateGroup]]:
+        def work(ctx) -> tuple[DupesThreshold, list[DuplicateGroup], RemovalPlan]:
             if edited is not None or forget_threshold:
                 set_duplicate_threshold(lib, edited)  # None: back to calibrated/default
             used = duplicate_threshold(lib)
-            return used, find_duplicates(lib, used.value, ctx)
+            groups = find_duplicates(lib, used.value, ctx)
+            # The figure to free is the plan "Keep the best" would carry out (and `dupes --remove-copies
+            # --dry-run` prints): copies only by default, never a burst frame.
+            return used, groups, plan_removal(groups, kinds)
 
         self.shared.run(self, "duplicates", work, self._found)
 
-    def _found(self, result: tuple[DupesThreshold, list[DuplicateGroup]]) -> None:
-        used, groups = result
+    def _replan(self) -> None:
+        """The scope changed: the figure to free follows it."""
+        groups, kinds = list(self.groups), SCOPES[self.scope.currentText()]
+        self.shared.run(self, "plan removal", lambda ctx: plan_removal(groups, kinds), self._show_free)
+
+    def _found(self, result: tuple[DupesThreshold, list[DuplicateGroup], RemovalPlan]) -> None:
+        used, groups, plan = result
         self.used_threshold = used
         self.threshold.blockSignals(True)  # showing the library's value is not an edit
         self.threshold.setValue(used.value)
@@ -217,6 +228,17 @@ class DuplicatesView(QWidget):
         self.threshold_source.setText(f"({used.source})" if shown else f"= {used.value:.4g} ({used.source})")
         self.reset_threshold.setEnabled(used.source == SET_BY_YOU)
         self._show(groups)
+        self._show_free(plan)
+
+    def _show_free(self, plan: RemovalPlan) -> None:
+        """The summary line: the groups by kind, and what "Keep the best" in the chosen scope would free."""
+        count = {k: sum(g.kind == k for g in self.groups) for k in KINDS}
+        kinds = ", ".join(f"{n} {k}" for k, n in count.items() if n or k in ("exact", "near"))
+        self.summary.setText(f"{len(self.groups)} groups ({kinds}) · up to {human_bytes(plan.bytes)} to free "
+                             f"({len(plan.photos)} photo{'s' if len(plan.photos) != 1 else ''})")
+        self.summary.setToolTip(f"What 'Keep the best in every group' would move now ({self.scope.currentText()}); "
+                                "each group's own figure is what its suggestion selects")
+        self.keep_best.setEnabled(bool(plan.photos) and self._removal_task is None)
 
     def _show(self, groups: list[DuplicateGroup]) -> None:
         previous = self.current_group()
@@ -226,13 +248,7 @@ class DuplicatesView(QWidget):
             item = QListWidgetItem(group_title(n, g))
             item.setToolTip(g.reason)
             self.list.addItem(item)
-        count = {k: sum(g.kind == k for g in groups) for k in KINDS}
-        kinds = ", ".join(f"{n} {k}" for k, n in count.items() if n or k in ("exact", "near"))
-        spare = sum(g.bytes_to_free for g in groups)  # each photo is in one group: counted once
-        self.summary.setText(f"{len(groups)} groups ({kinds}) · up to {human_bytes(spare)} to free")
-        self.keep_best.setEnabled(spare > 0)
         if not groups:
-            self.keep_best.setEnabled(False)
             self.reason.setText("No duplicates found. Lower the similarity to look for looser matches.")
             self.model.set_photos([])
             self._set_compare(None, None)
@@ -253,7 +269,6 @@ class DuplicatesView(QWidget):
         if g is None:
             return
         kind = KIND_WORDS.get(g.kind, g.kind)
-        star = "best shot" if g.kind == "burst" else ("keepers" if len(g.keepers) > 1 else "keeper")
         extra = ""
         if g.same_bytes and g.kind != "exact":
             extra += f" {len(g.same_bytes)} of them repeat another's bytes (= same bytes)."
@@ -261,8 +276,8 @@ class DuplicatesView(QWidget):
             extra += f" {len(g.protected)} in a protected folder (always kept)."
         if not g.removable:
             extra += " Nothing here will be removed."
-        keep = ", ".join(os.path.basename(p.path) for p in g.keepers)
-        self.reason.setText(f"<b>{len(g.photos)} {kind}.</b> Suggested {star} ★ <b>{keep}</b> — {g.reason}.{extra}")
+        # The reason names the keeper (★ in the grid) itself: said once.
+        self.reason.setText(f"<b>{len(g.photos)} {kind}.</b> Suggestion (★): {g.reason}.{extra}")
         self.model.set_photos(g.photos, g.similarities, member_notes(g))
         sel = self.grid.selectionModel()
         sel.clear()
