@@ -21,6 +21,10 @@ from pidng.dng import DNG, dngIFD, dngTag
 from pidng.packing import pack12
 
 BITS = 12
+IDENTITY_MATRIX = [[1, 1], [0, 1], [0, 1], [0, 1], [1, 1], [0, 1], [0, 1], [0, 1], [1, 1]]
+#: XYZ (D65) -> linear sRGB: the ColorMatrix1 of a "camera" whose sensor sees in sRGB primaries, as mosaic() writes.
+SRGB_MATRIX = [[round(v * 10000), 10000] for v in (3.2406, -1.5372, -0.4986, -0.9689, 1.8758, 0.0415,
+                                                   0.0557, -0.2040, 1.0570)]
 
 
 def mosaic(rgb: np.ndarray) -> np.ndarray:
@@ -35,13 +39,15 @@ def mosaic(rgb: np.ndarray) -> np.ndarray:
 
 
 def write_dng(picture: Image.Image, path: Path, preview: bool = False, orientation: int = 1,
-              taken: str | None = None, subsec: str | None = None, camera: tuple[str, str] = ("Photosim", "Bayer 1")
-              ) -> Path:
+              taken: str | None = None, subsec: str | None = None, camera: tuple[str, str] = ("Photosim", "Bayer 1"),
+              colour_matrix: list[list[int]] | None = None) -> Path:
     """Write ``picture`` (RGB, as it should be displayed when ``orientation`` is 1) as a DNG.
 
     ``orientation`` is the EXIF/TIFF orientation the camera records: the sensor
     data is stored turned the other way, so that LibRaw turning it upright gives
     ``picture`` back. ``preview``: embed ``picture`` (stored the same way) as a JPEG.
+    ``colour_matrix``: ColorMatrix1 as 9 rationals [num, den] (default: identity, which LibRaw renders
+    with shifted colours; SRGB_MATRIX renders the photo's own colours).
     """
     stored = _stored(picture.convert("RGB"), orientation)
     w, h = (stored.width // 2) * 2, (stored.height // 2) * 2
@@ -53,7 +59,7 @@ def write_dng(picture: Image.Image, path: Path, preview: bool = False, orientati
                        (Tag.PhotometricInterpretation, PhotometricInterpretation.Color_Filter_Array),
                        (Tag.CFARepeatPatternDim, [2, 2]), (Tag.CFAPattern, CFAPattern.RGGB),
                        (Tag.BlackLevel, 0), (Tag.WhiteLevel, (1 << BITS) - 1),
-                       (Tag.ColorMatrix1, [[1, 1], [0, 1], [0, 1], [0, 1], [1, 1], [0, 1], [0, 1], [0, 1], [1, 1]]),
+                       (Tag.ColorMatrix1, colour_matrix or IDENTITY_MATRIX),
                        (Tag.CalibrationIlluminant1, CalibrationIlluminant.D65),
                        (Tag.AsShotNeutral, [[1, 1], [1, 1], [1, 1]]), (Tag.BaselineExposure, [[0, 100]]),
                        (Tag.Make, camera[0]), (Tag.Model, camera[1]), (Tag.UniqueCameraModel, " ".join(camera)),

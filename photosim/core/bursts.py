@@ -53,7 +53,8 @@ MOVED_MATCHES = 12
 MOVED_PIXELS = 12.0
 #: A picture this much less sharp than another of the same size and framing is another moment: a copy
 #: cropped and enlarged back to its size by up to MAX_ENLARGEMENT keeps at least 0.7 of its sharpness
-#: (measured on the shared photos, docs/duplicates.md), a shaken or misfocused frame about half.
+#: (measured on the shared photos; benchmarks/bursts_quality.py checks that no cropped copy is taken for a
+#: frame), a shaken or misfocused frame about half.
 SHARPNESS_STEP = 0.6
 MAX_ENLARGEMENT = 0.15
 #: JPEG qualities this close count as "the same encoder settings" for the sharpness rule.

@@ -279,3 +279,5 @@ def test_duplicates_lists_a_burst_with_its_best_shot(qtbot, window, home, caltec
     assert os.path.basename(dv.groups[0].keep.path) == "frame-sharp.jpg"
     assert "best shot frame-sharp.jpg" in dv.reason.text() and dv.model.item(0).note == "★ best shot"
     assert dv.compare is not None and "Sharpness" in dv.compare.differences
+    # What the best shot was chosen by leads the table, in sight without scrolling.
+    assert [dv.compare.table.item(r, 0).text() for r in range(3)] == ["Sharpness", "Exposure", "Taken"]

@@ -62,7 +62,9 @@ class _Zoomable(QWidget):
 
 
 class CompareWidget(QWidget):
-    def __init__(self, a: Photo, b: Photo, shared, captions=("Left:", "Right:"), parent=None) -> None:
+    def __init__(self, a: Photo, b: Photo, shared, captions=("Left:", "Right:"), parent=None,
+                 first: tuple[str, ...] = ()) -> None:
+        """``first``: facts to list at the top of the table (what this choice was made by)."""
         super().__init__(parent)
         self.left = _Zoomable(a, shared, captions[0], self)
         self.right = _Zoomable(b, shared, captions[1], self)
@@ -85,7 +87,10 @@ class CompareWidget(QWidget):
         self.table.setHorizontalHeaderLabels(["", captions[0].rstrip(":"), captions[1].rstrip(":")])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        fa, fb = facts(a), facts(b)
+        def order(row: tuple[str, str]) -> int:
+            return first.index(row[0]) if row[0] in first else len(first)
+
+        fa, fb = (sorted(facts(p), key=order) for p in (a, b))
         self.differences: list[str] = []
         for (name, va), (_, vb) in zip(fa, fb):
             r = self.table.rowCount()

@@ -34,6 +34,8 @@ SCOPES = {"Exact and near copies": ("exact", "near"), "Exact copies only": ("exa
           "Copies and bursts (all but the best shot)": ("exact", "near", "burst"),
           "Bursts only (all but the best shot)": ("burst",),
           "RAW + JPEG pairs (the format rule's choice)": ("raw+jpeg",)}
+#: The compare table's rows a burst's best shot is chosen by (gui/views/compare.facts).
+BEST_SHOT_FACTS = ("Sharpness", "Exposure", "Taken")
 #: How a group's kind reads in a sentence.
 KIND_WORDS = {"exact": "exact copies (the same bytes)", "near": "near duplicates",
               "burst": "frames of a burst (different moments)", "raw+jpeg": "photos: a RAW and its camera JPEG"}
@@ -139,7 +141,7 @@ class DuplicatesView(QWidget):
         top.addWidget(self.threshold_source)
         top.addWidget(self.reset_threshold)
         top.addWidget(self.find)
-        top.addWidget(self.summary, 1)
+        top.addStretch(1)
         top.addWidget(self.show_rules)
         top.addWidget(self.scope)
         top.addWidget(self.keep_best)
@@ -166,9 +168,10 @@ class DuplicatesView(QWidget):
         split = QSplitter(Qt.Horizontal, self)
         split.addWidget(left)
         split.addWidget(right)
-        split.setSizes([380, 900])
+        split.setSizes([440, 840])
         lay = QVBoxLayout(self)
         lay.addLayout(top)
+        lay.addWidget(self.summary)  # a line of its own: a long summary never widens the window
         lay.addWidget(self.rules_pane)
         lay.addWidget(split, 1)
         self._stale = True
@@ -271,7 +274,8 @@ class DuplicatesView(QWidget):
         kind = KIND_WORDS.get(g.kind, g.kind)
         extra = ""
         if g.same_bytes and g.kind != "exact":
-            extra += f" {len(g.same_bytes)} of them repeat another's bytes (= same bytes)."
+            n = len(g.same_bytes)
+            extra += f" {n} of them repeat{'s' if n == 1 else ''} another's bytes (= same bytes)."
         if g.protected:
             extra += f" {len(g.protected)} in a protected folder (always kept)."
         if not g.removable:
@@ -307,8 +311,12 @@ class DuplicatesView(QWidget):
             self.compare = None
         if a is not None and b is not None:
             g = self.current_group()
-            captions = ("Best shot:", "Frame:") if g is not None and g.kind == "burst" else ("Keeper:", "Copy:")
-            self.compare = CompareWidget(a, b, self.shared, captions, self)
+            burst = g is not None and g.kind == "burst"
+            # A photo that stays too (a RAW's camera JPEG, a protected copy) is not called a copy.
+            captions = ("Best shot:", "Frame:") if burst else \
+                ("Kept:", "Also kept:") if g is not None and g.kept(b) else ("Keeper:", "Copy:")
+            # A best shot is chosen by sharpness and exposure: those rows first, in sight without scrolling.
+            self.compare = CompareWidget(a, b, self.shared, captions, self, BEST_SHOT_FACTS if burst else ())
             self.compare_box.addWidget(self.compare)
 
     def selected_photos(self) -> list[Photo]:

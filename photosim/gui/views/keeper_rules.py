@@ -66,15 +66,23 @@ class KeeperRulesPane(QGroupBox):
                 form.addRow(label, row)
             else:
                 form.addRow(label, self.edits[key])
-        lay = QVBoxLayout(self)
-        lay.addWidget(QLabel("Rules, in order (tick to use):"))
-        lay.addLayout(top)
-        lay.addLayout(form)
+        # The ordered list beside its parameters, so the pane stays low and every rule is in sight.
+        rules = QVBoxLayout()
+        rules.addWidget(QLabel("Rules, in order (tick to use):"))
+        rules.addLayout(top)
+        params = QVBoxLayout()
+        params.addLayout(form)
+        params.addStretch(1)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.apply)
-        lay.addLayout(buttons)
+        params.addLayout(buttons)
+        lay = QHBoxLayout(self)
+        lay.addLayout(rules, 1)
+        lay.addLayout(params, 1)
         self.load()
+        rows = self.rules.count() * self.rules.sizeHintForRow(0) + 2 * self.rules.frameWidth() + 2
+        self.rules.setMinimumHeight(min(rows, self.rules.maximumHeight()))
 
     def load(self) -> None:
         lib = self.shared.lib

@@ -49,6 +49,9 @@ class FoldersPanel(QWidget):
         self.shared = shared
         self.list = QListWidget(self)
         self.list.setToolTip("Folders in this library")
+        # Long paths lose their middle, not their end: the folder's own name (which one is locked) stays.
+        self.list.setTextElideMode(Qt.ElideMiddle)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.add = QPushButton("Add a folder…")
         self.remove = QPushButton("Remove")
         self.remove.setToolTip("Stop watching the selected folder (no file is touched)")
