@@ -107,7 +107,7 @@ class CompareWidget(QWidget):
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)
         height = self.table.verticalHeader().length() + self.table.horizontalHeader().height() + 6
-        self.table.setMinimumHeight(min(height, 200))
+        self.table.setMinimumHeight(min(height, 130))  # four rows; it scrolls, and the burst rows lead
         self.table.setMaximumHeight(height)
         lay = QVBoxLayout(self)
         lay.addLayout(pics, 1)

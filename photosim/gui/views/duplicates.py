@@ -24,7 +24,7 @@ from ...services.duplicates import find_duplicates
 from ...services.trash import Removal
 from ..models.photo_list import PhotoListModel, human_bytes
 from ..shared import Shared
-from ..widgets.grid import PhotoGrid
+from ..widgets.grid import CELL, PhotoGrid
 from .compare import CompareWidget
 from .keeper_rules import KeeperRulesPane
 
@@ -100,7 +100,8 @@ class DuplicatesView(QWidget):
         self.model = PhotoListModel(shared.thumbs, self)
         self.grid = PhotoGrid(self)
         self.grid.setModel(self.model)
-        self.grid.setMinimumHeight(240)
+        # One whole row of cells (thumbnail, name, the ★ keep / = same bytes note) always shows.
+        self.grid.setMinimumHeight(CELL.height() + 2 * self.grid.frameWidth() + 8)
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         self.grid.trash_requested.connect(self.trash_selected)
         self.trash = QPushButton("Move selected to trash…")
@@ -120,6 +121,9 @@ class DuplicatesView(QWidget):
         self.show_rules.toggled.connect(self.rules_pane.setVisible)
         self.scope = QComboBox(self)
         self.scope.addItems(list(SCOPES))
+        # Shown whole when open; closed, it need not widen the window to its longest choice.
+        self.scope.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.scope.setMinimumContentsLength(22)
         self.scope.setToolTip("What 'Keep the best in every group' may take; the figure to free follows it")
         self.scope.currentTextChanged.connect(lambda _: self._replan())
         self.keep_best = QPushButton("Keep the best in every group…")
