@@ -149,8 +149,15 @@ def test_training_in_an_adapted_library_builds_on_the_adapted_version(caltech, t
     trained = lib.active_model
     assert models[trained]["parent"] == adapted and models[trained]["vectors"] == 40
     assert adapted in models  # kept: the trained version builds on it
+    # Trained with the options of the adapted space (margin on its distance scale, semi-hard mining,
+    # the neighbour-keeping library term), the --epochs given kept; its shown similarity placed anew.
+    summary = models[trained]["summary"]
+    assert summary["options"]["mining"] == "semi-hard" and summary["options"]["preserve"] == "kl"
+    assert summary["options"]["epochs"] == 5 and summary["options"]["margin"] > 1.0
+    assert len(summary["shown_scale"]) == 101
     found = similar(lib, str(acc[5]), k=5)
     assert sum("accordion" in n.photo.path for n in found) >= 4
+    assert all(n.shown is not None for n in found)
     lib.close()
 
 
