@@ -207,13 +207,15 @@ def _augment(projected: np.ndarray, k: int, alpha: float, ctx: TaskContext) -> n
         for start in range(0, n, EXACT_CHUNK):  # exact, a chunk of queries at a time
             _check(ctx)
             ctx.progress(start, n, text)
-            idx, sims = exact_neighbours(projected, k, projected[start:start + EXACT_CHUNK], exclude_self=False,
-                                         own_rows=np.arange(start, min(start + EXACT_CHUNK, n)))
-            out[start:start + len(idx)] = weighted_mean(projected[start:start + EXACT_CHUNK], projected[idx], sims, alpha)
+            part = projected[start:start + EXACT_CHUNK]
+            idx, sims = exact_neighbours(projected, k, part, exclude_self=False,
+                                         own_rows=np.arange(start, start + len(part)))
+            out[start:start + len(part)] = weighted_mean(part, projected[idx], sims, alpha)
         ctx.progress(n, n, text)
         return out
     # rows as labels; finding the neighbours needs this index first (it is half of this step's work)
-    index = VectorIndex.build(np.arange(n), projected, progress=_reporter(ctx, f"{text} (linking them)"))
+    linking = _reporter(ctx, f"adapting 3/{STEPS}: linking photos to their neighbours")
+    index = VectorIndex.build(np.arange(n), projected, progress=linking)
     for start in range(0, n, CHUNK):
         _check(ctx)
         ctx.progress(start, n, text)

@@ -235,8 +235,8 @@ def similar_many(lib: Library, queries: Sequence[str], k: int = 10, min_similari
         raise UserError("-k must be at least 1")
     model = lib.active_model  # read once: each read is a database round trip
     shown = scale(lib, model)
-    answers = _similar_many(lib, model, queries, k, min_similarity if shown is None else shown.raw_floor(min_similarity),
-                            all_copies)
+    floor = min_similarity if shown is None else shown.raw_floor(min_similarity)
+    answers = _similar_many(lib, model, queries, k, floor, all_copies)
     return answers if shown is None else [_with_scores(a, shown) for a in answers]
 
 
