@@ -37,7 +37,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from photosim.core.train import TrainOptions, train  # noqa: E402
+from photosim.core.train import TrainOptions, adapted_options, train  # noqa: E402
+from photosim.core.train.trainer import median_squared_distance  # noqa: E402
 
 DATA = Path(os.environ.get("PHOTOSIM_BENCH_DATA", ROOT.parent / "shared" / "data" / "caltech101-20"))
 CACHE = Path(os.environ.get("PHOTOSIM_BENCH_CACHE", "/tmp/ft_cache"))
@@ -180,6 +181,10 @@ def evaluate(opts: TrainOptions | None, vecs: np.ndarray, labels: np.ndarray, n_
     before = score(space)
     if opts is None:
         return {"before": before, "after": before, "seconds": 0.0}
+    if adapted and opts is SHIPPED:  # what `photosim train` uses in an adapted library (services/training.py)
+        opts = adapted_options(space)
+    elif callable(opts):  # a sweep entry: options made from the space trained in
+        opts = opts(space)
     trip = draw_triplets(pool, n_triplets, seed)
     t0 = time.perf_counter()
     res = train(space, trip, np.arange(len(space)), opts, seed=seed)
@@ -191,6 +196,9 @@ def evaluate(opts: TrainOptions | None, vecs: np.ndarray, labels: np.ndarray, n_
 # -- designs ------------------------------------------------------------------------
 
 SHIPPED = TrainOptions()
+#: In an adapted library `photosim train` uses core/train/trainer.py's adapted_options.
+ADAPTED_NAME = ("shipped + library adaptation (as `photosim train` there: margin 0.76 x median squared distance, "
+                "semi-hard, neighbour KL 0.3 at t 0.3)")
 
 DESIGNS: dict[str, TrainOptions] = {
     # The plain head of the issue: 1280 -> 256 projection, batch-hard, nothing kept.
@@ -211,6 +219,29 @@ DESIGNS: dict[str, TrainOptions] = {
 }
 
 
+def _share(share: float):
+    """adapted_options with the margin at ``share`` of the space's median squared distance."""
+    return lambda v: adapted_options(v, margin=round(share * median_squared_distance(v), 3))
+
+
+#: What was tried in the adapted space before adapted_options was chosen (`--sweep`: 300 triplets,
+#: adaptation on, its own section of docs/finetune.md).
+SWEEP: dict[str, object] = {
+    "gram 1.0, batch-hard, margin 1.0 (the plain defaults)": TrainOptions(),
+    "gram 1.0, batch-hard, margin 1.45": TrainOptions(margin=1.45),
+    "gram 3.0, batch-hard, margin 1.45": TrainOptions(margin=1.45, preserve_weight=3.0),
+    "gram 1.0, batch-hard, margin 1.0, 200 epochs": TrainOptions(epochs=200),
+    "neighbour KL 0.3 t 0.3, batch-hard, margin 1.45": TrainOptions(margin=1.45, preserve="kl", preserve_weight=0.3,
+                                                                    temperature=0.3),
+    "neighbour KL 0.1 t 0.1, batch-hard, margin 1.45": TrainOptions(margin=1.45, preserve="kl", preserve_weight=0.1,
+                                                                    temperature=0.1),
+    "neighbour KL 0.3 t 0.3, semi-hard, margin 0.69 x median d2": _share(0.69),
+    "neighbour KL 0.3 t 0.3, semi-hard, margin 0.76 x median d2 (shipped)": _share(0.76),
+    "neighbour KL 0.3 t 0.3, semi-hard, margin 0.83 x median d2": _share(0.83),
+    "neighbour KL 0.3 t 0.3, semi-hard, margin 0.95 x median d2": _share(0.95),
+}
+
+
 def run_design(name: str, opts: TrainOptions, vecs: np.ndarray, labels: np.ndarray, n_triplets: int,
                adapted: bool = False) -> dict:
     runs = [evaluate(opts, vecs, labels, n_triplets, s, adapted) for s in SEEDS]
@@ -220,7 +251,7 @@ def run_design(name: str, opts: TrainOptions, vecs: np.ndarray, labels: np.ndarr
     ab = np.array([r["after"][1] for r in runs])
     closed = (aa - ba) / (1 - ba)
     return {
-        "name": name + (" + library adaptation" if adapted else ""), "n": n_triplets, "adapted": adapted, "before_a": ba.mean(), "before_b": bb.mean(),
+        "name": ADAPTED_NAME if adapted and opts is SHIPPED else name + (" + library adaptation" if adapted else ""), "n": n_triplets, "adapted": adapted, "before_a": ba.mean(), "before_b": bb.mean(),
         "a": aa.mean(), "a_spread": np.ptp(aa), "b": ab.mean(), "b_spread": np.ptp(ab),
         "gain_a": (aa - ba).mean(), "drop_b": (ab - bb).mean(), "worst_drop_b": (ab - bb).min(),
         "closed": closed.mean(), "closed_spread": np.ptp(closed), "worst_closed": closed.min(),
@@ -259,9 +290,14 @@ def main() -> None:
     ap.add_argument("--triplets", default="300,20")
     ap.add_argument("--pooling", default="gem")
     ap.add_argument("--no-doc", action="store_true", help="print only; leave docs/finetune.md alone")
+    ap.add_argument("--sweep", action="store_true",
+                    help="only the options tried in the adapted space (SWEEP, 300 triplets), into their own section")
     args = ap.parse_args()
     torch.set_num_threads(1)
     vecs, labels, _ = base_vectors("head", args.pooling)
+    if args.sweep:
+        sweep(vecs, labels, not args.no_doc)
+        return
     rows = []
     print(HEADER, flush=True)
     for n in [int(t) for t in args.triplets.split(",")]:
@@ -272,6 +308,24 @@ def main() -> None:
                 print(format_row(row), flush=True)
     if not args.no_doc:
         write_doc(rows, args.pooling)
+
+
+def sweep(vecs: np.ndarray, labels: np.ndarray, write: bool) -> None:
+    print(HEADER, flush=True)
+    rows = []
+    for name, opts in SWEEP.items():
+        row = run_design(name, opts, vecs, labels, 300, adapted=True)
+        row["name"] = name
+        rows.append(row)
+        print(format_row(row), flush=True)
+    if not write:
+        return
+    from _docs import write_section
+
+    write_section("finetune_adapted_sweep", (
+        "Options tried for training in an adapted library (`python benchmarks/finetune_eval.py --sweep`): "
+        f"300 triplets, adaptation on, {len(SEEDS)} seeds {SEEDS}, columns as in the results below.\n\n"
+        + "\n".join([HEADER, *[format_row(r) for r in rows]]) + "\n"), ROOT / "docs" / "finetune.md")
 
 
 def write_doc(rows: list[dict], pooling: str) -> None:

@@ -115,9 +115,11 @@ def bench_similar(lib, vectors: np.ndarray, queries: int, rng: np.random.Generat
     times, results = [], []
     for p in paths:
         t = time.perf_counter()
-        got = similar(lib, p, k=10)
+        similar(lib, p, k=10)  # timed as a person asks: copies folded into one result
         times.append(time.perf_counter() - t)
-        results.append([n.photo.id for n in got])
+    # Recall is the search's: with copies folded a copy of a result stands in its place and an 11th
+    # photo is shown, so it is measured on the unfolded answer (--all-copies), as before folding.
+    results = [[n.photo.id for n in similar(lib, p, k=10, all_copies=True)] for p in paths]
     truth = exact_knn(stored, stored[picks], 11)
     recalls = []
     for q, row, got in zip(picks, truth, results):
@@ -206,9 +208,10 @@ def bench_adapted(lib, queries: int, rng: np.random.Generator) -> dict:
     times, results = [], []
     for path in paths:
         t0 = time.perf_counter()
-        got = similar(lib, path, k=10)
+        similar(lib, path, k=10)  # timed as a person asks: copies folded into one result
         times.append(time.perf_counter() - t0)
-        results.append([n.photo.id for n in got])
+    # The search's recall, on the unfolded answer (--all-copies): see bench_similar.
+    results = [[n.photo.id for n in similar(lib, path, k=10, all_copies=True)] for path in paths]
     # Recall of the search: the query `similar` searched with (expanded by the product's own
     # expand_query), its HNSW top 10 against the exact top 10 over the same stored vectors.
     # Also the whole pipeline against an exact one (exact neighbours for the expansion too):
@@ -385,7 +388,8 @@ def render_adapted(out: dict, args) -> list[str]:
         f"neighbour augmentation, index build) | {a['seconds']:.0f} s | < 600 s at 1M |",
         f"| `similar` on the adapted version, query expansion included (p50 / p95 over {a['queries']} queries) "
         f"| {a['p50']:.1f} / {a['p95']:.1f} ms | < 20 ms |",
-        f"| its recall@10 vs exact search over the same vectors with the same (expanded) query (mean; worst query) "
+        f"| its recall@10 vs exact search over the same vectors with the same (expanded) query, copies not folded "
+        f"(mean; worst query) "
         f"| {a['recall']:.3f}; {a['worst_recall']:.1f} | >= 0.95 |",
         f"| the whole answer vs an all-exact one (exact neighbours for the expansion too; the 10th nearest is "
         f"within {a['gap']:.4f} of the 1st in the median here, so near-ties reorder) | {a['pipeline_recall']:.3f} | |",
@@ -423,7 +427,7 @@ def render(out: dict, args, before: str, after: str) -> str:
         "| figure | measured | target |", "|---|---:|---:|",
         f"| `similar` latency, plain vectors, index loaded (p50 / p95 / max over {s['queries']} queries) "
         f"| {s['p50']:.1f} / {s['p95']:.1f} / {s['max']:.1f} ms | < 50 ms |",
-        f"| `similar` recall@10 vs exact search (mean; worst query; queries below 0.5) "
+        f"| `similar` recall@10 vs exact search, copies not folded (mean; worst query; queries below 0.5) "
         f"| {s['recall']:.3f}; {s['worst_recall']:.1f}; {s['below_half']} | >= 0.95 |",
         f"| `dupes` over {args.n:,} photos, geometric check included ({d['candidates']:,} candidate pairs, "
         f"{d['checks']:,} geometric checks on stored keypoints, {d['files_read']} photos read from files; "

@@ -53,7 +53,7 @@ class CliContext:
     def progress(self, done: int, total: int, text: str = "") -> None:
         if self._quiet or total <= 0:
             return
-        if self._bar is None or self._bar.total != total:
+        if self._bar is None or self._bar.total != total or done < self._bar.n:  # a new count (a new step)
             from tqdm import tqdm
 
             if self._bar is not None:
@@ -167,17 +167,20 @@ def _adapt_after_index(lib, ctx, report, args):
 
 
 def _similar_json(found) -> list[dict]:
-    """A result's path and similarity; a result that stands for several copies lists the others."""
-    return [{"path": n.photo.path, "similarity": round(n.similarity, 4),
-             **({"copies": [{"path": c.photo.path, "similarity": round(c.similarity, 4)} for c in n.copies]}
-                if n.copies else {})} for n in found]
+    """A result's path, its raw cosine ("similarity", as scripts always read it) and the number the text
+    output shows ("score": the same for plain versions, placed among the library's own best matches
+    for adapted ones); a result that stands for several copies lists the others."""
+    def entry(n) -> dict:
+        return {"path": n.photo.path, "similarity": round(n.similarity, 4), "score": round(n.score, 4)}
+
+    return [{**entry(n), **({"copies": [entry(c) for c in n.copies]} if n.copies else {})} for n in found]
 
 
 def _similar_lines(answer, indent: str = "") -> list[str]:
     lines = []
     for n in answer.results:
         more = f"  ({len(n.copies) + 1} copies)" if n.copies else ""
-        lines.append(f"{indent}{n.similarity:.3f}  {_shown(n.photo.path)}{more}")
+        lines.append(f"{indent}{n.score:.3f}  {_shown(n.photo.path)}{more}")
     if answer.query_copies:
         lines.append(f"{indent}(the query has {len(answer.query_copies)} other "
                      f"cop{'y' if len(answer.query_copies) == 1 else 'ies'} in the library, left out; --all-copies lists them)")
@@ -566,7 +569,7 @@ def cmd_adapt(args) -> int:
             jctx.emit(adapted_line(result))
             jctx.emit(done_line(IndexReport()))
         return 0
-    with CliContext(unit="step") as ctx:
+    with CliContext(unit="photo") as ctx:  # each step counts photos: rate and time left per step
         result = adapt(lib, ctx, seed=args.seed)
     print(f"model {result.model} adapted to this library's {result.photos} photos ({result.dim} dimensions, "
           f"{result.seconds:.1f} s); it is now in use ('photosim models use {result.parent}' goes back)")
@@ -648,8 +651,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also the query paths in FILE, one a line ('-': standard input)")
     c.add_argument("-k", type=int, default=10, help="how many distinct photos (default 10)")
     c.add_argument("--json", action="store_true",
-                   help="one query: a list of {path, similarity}; several (or --from): an object from each "
-                        "query, as given, to its list")
+                   help="one query: a list of {path, similarity, score}; several (or --from): an object from each "
+                        "query, as given, to its list. similarity: the raw cosine; score: the number the text shows "
+                        "(the same for the plain model; for a library-adapted one, the cosine placed among this "
+                        "library's own best matches, 0-1)")
     c.add_argument("--all-copies", action="store_true",
                    help="list every copy of a photo as its own result (and the query's own copies)")
     c.set_defaults(func=cmd_similar, parser=c)

@@ -55,6 +55,16 @@ def test_index_adapts_and_similar_meets_the_bar(caltech, tmp_path, capsys):
     print(f"adapted through similar: mAP@50 {got.map_at_50:.4f}, P@10 {got.precision_at_10:.4f}")
     assert got.map_at_50 >= MIN_MAP50 and got.precision_at_10 >= MIN_P10
 
+    # Adapted cosines of a photo's ten first results all sit near 1 (0.96-0.99 here), so the number
+    # shown is placed among the library's own best matches: a first result and a tenth read apart,
+    # and the first photo of another class reads about 0.
+    found = similar(lib, str(sorted((caltech / "chair").iterdir())[0]), k=60)
+    raw, shown = [n.similarity for n in found], [n.score for n in found]
+    assert min(raw[:10]) > 0.9, raw[:10]
+    assert shown[0] >= 0.5 and shown[9] <= 0.4 and shown == sorted(shown, reverse=True), shown[:10]
+    other = next(n for n in found if "/chair/" not in n.photo.path)
+    assert other.score <= 0.05, (other.photo.path, other.similarity, other.score)
+
     # Going back: version 0 answers, and a rescan does not adapt against the person's choice.
     assert run(capsys, "--library", lib_dir, "models", "use", "0")[0] == 0
     plain = similar_scores(lib, ids, labels, depth=50)
@@ -139,6 +149,93 @@ def test_training_in_an_adapted_library_builds_on_the_adapted_version(caltech, t
     trained = lib.active_model
     assert models[trained]["parent"] == adapted and models[trained]["vectors"] == 40
     assert adapted in models  # kept: the trained version builds on it
+    # Trained with the options of the adapted space (margin on its distance scale, semi-hard mining,
+    # the neighbour-keeping library term), the --epochs given kept; its shown similarity placed anew.
+    summary = models[trained]["summary"]
+    assert summary["options"]["mining"] == "semi-hard" and summary["options"]["preserve"] == "kl"
+    assert summary["options"]["epochs"] == 5 and summary["options"]["margin"] > 1.0
+    assert len(summary["shown_scale"]) == 101
     found = similar(lib, str(acc[5]), k=5)
     assert sum("accordion" in n.photo.path for n in found) >= 4
+    assert all(n.shown is not None for n in found)
+    lib.close()
+
+
+class _StopInStep(Recorder):
+    """Asks to stop once a report of the given adaptation step arrived."""
+
+    def __init__(self, step: str) -> None:
+        super().__init__()
+        self.step = step
+
+    def cancelled(self) -> bool:
+        return any(text.startswith(self.step) for _, _, text in self.reports)
+
+
+def test_adaptation_counts_photos_and_a_cancel_in_any_step_keeps_the_version(caltech, tmp_path, capsys):
+    tree = copy_photos(tmp_path / "photos", classes=("accordion", "camera", "chair", "cup"), per_class=10)
+    lib_dir = str(tmp_path / "lib")
+    assert run(capsys, "--library", lib_dir, "index", "-q", "--no-adapt", str(tree))[0] == 0
+    lib = Library(lib_dir)
+    rec = Recorder()
+    first = adaptation.adapt(lib, rec).model
+    # Every counted step counts the library's photos, from 0 up to all 40, never backwards.
+    steps: dict[str, list[int]] = {}
+    for done, total, text in rec.reports:
+        if total:
+            assert total == 40, (done, total, text)
+            steps.setdefault(text, []).append(done)
+    assert {t.split(":")[0] for t in steps} == {f"adapting {i}/{adaptation.STEPS}" for i in (2, 3, 4, 5)}, steps
+    for text, counts in steps.items():
+        assert counts[0] == 0 and counts[-1] == 40 and counts == sorted(counts), (text, counts)
+    assert rec.reports[0] == (0, 0, f"adapting 1/{adaptation.STEPS}: learning the projection")
+
+    query = str(sorted((tree / "chair").iterdir())[0])
+    before = [n.photo.path for n in similar(lib, query, k=5)]
+    for step in (2, 3, 4, 5):
+        stopper = _StopInStep(f"adapting {step}/")
+        with pytest.raises(UserError, match="cancelled"):
+            adaptation.adapt(lib, stopper)
+        assert lib.active_model == first
+        models = json.loads(run(capsys, "--library", lib_dir, "models", "--json")[1])
+        assert [m["id"] for m in models] == [0, first], step  # the half-made version is gone
+        assert [n.photo.path for n in similar(lib, query, k=5)] == before
+    lib.close()
+
+
+def test_adapted_similarity_is_shown_on_the_librarys_scale(caltech, tmp_path, capsys):
+    """Adapted cosines of a photo's first results all sit near 1; the number shown tells a first
+    result from an unrelated photo, never reorders, and the slider's floor filters on it."""
+    tree = copy_photos(tmp_path / "photos", classes=("accordion", "camera", "chair", "cup"), per_class=10)
+    lib_dir = str(tmp_path / "lib")
+    assert run(capsys, "--library", lib_dir, "index", "-q", str(tree))[0] == 0
+    lib = Library(lib_dir)
+    with lib.db.session() as s:
+        stored = json.loads(repo.get_model(s, lib.active_model).summary)["shown_scale"]
+    assert len(stored) == 101 and stored == sorted(stored)
+    query = str(sorted((tree / "chair").iterdir())[0])
+    found = similar(lib, query, k=39)
+    raw = [n.similarity for n in found]
+    shown = [n.score for n in found]
+    assert all(n.shown is not None for n in found)
+    assert shown == sorted(shown, reverse=True) and all(0.0 <= v <= 1.0 for v in shown)
+    assert shown[0] >= 0.5 and shown[-1] <= 0.05, shown  # a first result and an unrelated photo read apart
+    assert shown[0] - shown[4] > raw[0] - raw[4]  # the spread among good matches is what is shown
+
+    floor = shown[5]
+    kept = similar(lib, query, k=39, min_similarity=floor)
+    assert [n.photo.path for n in kept] == [n.photo.path for n in found if n.score >= floor]
+
+    code, out, _ = run(capsys, "--library", lib_dir, "similar", query, "-k", "3", "--json")
+    rows = json.loads(out)
+    assert code == 0 and [r["path"] for r in rows] == [n.photo.path for n in found[:3]]
+    assert [r["similarity"] for r in rows] == [round(v, 4) for v in raw[:3]]
+    assert [r["score"] for r in rows] == [round(v, 4) for v in shown[:3]]
+    text = run(capsys, "--library", lib_dir, "similar", query, "-k", "3")[1].splitlines()
+    assert [float(line.split()[0]) for line in text[:3]] == [round(v, 3) for v in shown[:3]]
+
+    # The plain version shows the cosine itself.
+    assert run(capsys, "--library", lib_dir, "models", "use", "0")[0] == 0
+    plain = similar(lib, query, k=5)
+    assert all(n.shown is None and n.score == n.similarity for n in plain)
     lib.close()

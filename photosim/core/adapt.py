@@ -144,19 +144,23 @@ def weighted_mean(vectors: np.ndarray, neighbours: np.ndarray, sims: np.ndarray,
 
 
 def exact_neighbours(vectors: np.ndarray, k: int, queries: np.ndarray | None = None,
-                     exclude_self: bool = True, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+                     exclude_self: bool = True, chunk: int = 2048,
+                     own_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` most similar rows of ``vectors`` for each query row (default: every row, itself
-    left out): (row indexes, similarities), best first. Exact, in chunks to bound memory."""
+    left out): (row indexes, similarities), best first. Exact, in chunks to bound memory.
+    ``own_rows``: for given ``queries`` that are rows of ``vectors``, their rows (left out)."""
     q_all = vectors if queries is None else queries
-    k = min(k, len(vectors) - (1 if exclude_self and queries is None else 0))
+    if queries is None and exclude_self:
+        own_rows = np.arange(len(vectors))
+    k = min(k, len(vectors) - (0 if own_rows is None else 1))
     idx = np.zeros((len(q_all), max(k, 0)), np.int64)
     sims = np.zeros((len(q_all), max(k, 0)), np.float32)
     if k <= 0:
         return idx, sims
     for start in range(0, len(q_all), chunk):
         s = q_all[start:start + chunk] @ vectors.T
-        if exclude_self and queries is None:
-            s[np.arange(len(s)), np.arange(start, start + len(s))] = -np.inf
+        if own_rows is not None:
+            s[np.arange(len(s)), own_rows[start:start + len(s)]] = -np.inf
         part = np.argpartition(-s, k - 1, axis=1)[:, :k]
         ps = np.take_along_axis(s, part, axis=1)
         order = np.argsort(-ps, axis=1, kind="stable")

@@ -104,9 +104,17 @@ class VectorIndex:
         return self
 
     @classmethod
-    def build(cls, ids: np.ndarray, vectors: np.ndarray) -> "VectorIndex":
+    def build(cls, ids: np.ndarray, vectors: np.ndarray, progress=None, chunk: int = 50_000) -> "VectorIndex":
+        """``progress(done, total)``, if given, is called between chunks of ``chunk`` vectors (it may
+        raise to stop the build)."""
         index = cls(vectors.shape[1] if len(vectors) else 1, capacity=len(ids))
-        index.add(ids, vectors)
+        if progress is None:
+            index.add(ids, vectors)
+            return index
+        for start in range(0, len(ids), chunk):
+            progress(start, len(ids))
+            index.add(ids[start:start + chunk], vectors[start:start + chunk])
+        progress(len(ids), len(ids))
         return index
 
 

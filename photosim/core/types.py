@@ -84,6 +84,12 @@ class Neighbour:
     photo: Photo
     similarity: float
     copies: tuple["Neighbour", ...] = ()  # the other photos of its duplicate group, shown as one result
+    shown: float | None = None  # the similarity as shown (services/shown_similarity.py); None: ``similarity``
+
+    @property
+    def score(self) -> float:
+        """What a person is shown: 1.0 for the closest, rising with ``similarity``."""
+        return self.similarity if self.shown is None else self.shown
 
 
 class TaskContext(Protocol):

@@ -40,7 +40,7 @@ class MainWindow(QMainWindow):
         self.shared = Shared(lib, settings, thumbs, self)
         self.shared.notice.connect(self._notice)
         self.index_task: IndexProcess | None = None
-        self._index_started = 0.0
+        self._index_started, self._index_text = 0.0, ""
         self._cancel_at = 0.0
         self.cancel_seconds: float | None = None  # how long the last Cancel took to stop the indexer
         self.last_report: IndexReport | None = None
@@ -144,7 +144,7 @@ class MainWindow(QMainWindow):
             return
         self.stack.setCurrentIndex(1)
         self.tabs.setCurrentIndex(0)
-        self._index_started = 0.0
+        self._index_started, self._index_text = 0.0, ""
         for w in (self.rate, self.progress, self.cancel):
             w.show()
         self.cancel.setEnabled(True)
@@ -171,11 +171,9 @@ class MainWindow(QMainWindow):
                                     "goes back to the plain vectors")
 
     def _index_progress(self, done: int, total: int, text: str) -> None:
-        if text.startswith("adapting"):  # steps, not photos: no rate
-            self.progress.setRange(0, max(total, 1))
-            self.progress.setValue(done)
-            self.rate.setText(f"{text} (step {min(done + 1, total)} of {total})" if total else text)
-            return
+        adapting = text.startswith("adapting")
+        if adapting and text != self._index_text:  # each step of adapting counts the photos again: its own rate
+            self._index_text, self._index_started = text, 0.0
         if total <= 0:
             self.progress.setRange(0, 0)
             self.rate.setText(text or "working…")
@@ -189,7 +187,7 @@ class MainWindow(QMainWindow):
         rate = (done - self._index_base) / elapsed if elapsed > 0.5 else 0.0
         eta = f", about {_duration((total - done) / rate)} left" if rate > 0 else ""
         self.rate.setText(f"{text} {done:,}/{total:,} · {rate:.1f} photos/s{eta}")
-        if done and done % 256 < 32:
+        if done and done % 256 < 32 and not adapting:
             self.shared.photos_changed.emit()  # let the grid fill while indexing runs
 
     def _index_ended(self, report: IndexReport | None, message: str) -> None:

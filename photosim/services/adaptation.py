@@ -27,6 +27,7 @@ from ..store import repositories as repo
 from ..store.library import Library
 from . import UserError
 from .models import LIBRARY_KIND, apply_model, forget_model, model_kind
+from .shown_similarity import remember as remember_scale
 
 #: Re-adapt by itself once the library grew by this share since the last adaptation. Photos added
 #: in between are projected and augmented at once: adding as many photos as the library had (a share
@@ -37,6 +38,10 @@ REFRESH_SHARE = 0.25
 #: Up to this many photos the neighbours are found exactly; beyond, through an HNSW index.
 EXACT_LIMIT = 20_000
 CHUNK = 20_000
+#: Queries per exact-neighbour chunk in a small library: progress and cancel between chunks.
+EXACT_CHUNK = 2048
+#: The steps adaptation reports (each in photos, with its own count): fit, project, augment, store, index.
+STEPS = 5
 #: Search beam when finding every photo's neighbours for the augmentation: the weights make a missed
 #: far neighbour cost little, and a narrow beam is several times faster than `similar`'s.
 AUGMENT_EF = 64
@@ -103,7 +108,6 @@ def adapt(lib: Library, ctx: TaskContext, parent: int | None = None, seed: int =
     if n < MIN_PHOTOS:
         raise UserError(f"the library has {n} photos; adapting needs at least {MIN_PHOTOS}, "
                         "below that it keeps the plain vectors")
-    steps = 4
     stages: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -112,13 +116,12 @@ def adapt(lib: Library, ctx: TaskContext, parent: int | None = None, seed: int =
         stages[name] = round(time.perf_counter() - clock, 2)
         clock = time.perf_counter()
 
-    ctx.progress(0, steps, "adapting: learning the projection")
+    ctx.progress(0, 0, f"adapting 1/{STEPS}: learning the projection")  # seconds, sampled: no count to show
     projection = _fit(lib, parent, n, seed)
     stage("fit")
-    ids, projected = _project_all(lib, parent, projection, ctx, steps)
+    ids, projected = _project_all(lib, parent, projection, ctx, n)
     stage("project")
     _check(ctx)
-    ctx.progress(2, steps, "adapting: augmenting with neighbours")
     augmented = _augment(projected, projection.k, projection.alpha, ctx)
     del projected
     stage("augment")
@@ -132,13 +135,15 @@ def adapt(lib: Library, ctx: TaskContext, parent: int | None = None, seed: int =
     try:
         for start in range(0, len(ids), CHUNK):  # one transaction per chunk: memory stays bounded
             _check(ctx)
+            ctx.progress(start, len(ids), f"adapting 4/{STEPS}: storing")
             with lib.db.session() as s:
                 repo.put_vectors(s, model_id, ids[start:start + CHUNK].tolist(), augmented[start:start + CHUNK],
                                  fresh=True)
+        ctx.progress(len(ids), len(ids), f"adapting 4/{STEPS}: storing")
         stage("store")
-        ctx.progress(3, steps, "adapting: building the index")
-        lib.rebuild_index(model_id, ids, augmented)
+        lib.rebuild_index(model_id, ids, augmented, progress=_reporter(ctx, f"adapting 5/{STEPS}: indexing"))
         stage("index")
+        remember_scale(lib, model_id)  # the similarity `similar` shows for it (services/shown_similarity.py)
         _check(ctx)
     except BaseException:
         _remove(lib, model_id)
@@ -148,11 +153,19 @@ def adapt(lib: Library, ctx: TaskContext, parent: int | None = None, seed: int =
     # Removed only now, after the new row exists: SQLite gives a removed highest id out again, and
     # a process that cached the old version under that id must never meet a different one.
     _remove_inactive(lib)
-    ctx.progress(steps, steps, "adapting: done")
     summary["seconds"] = time.perf_counter() - started
     with lib.db.session() as s:
-        repo.get_model(s, model_id).summary = json.dumps({**summary, "seconds": round(summary["seconds"], 1)})
+        row = repo.get_model(s, model_id)
+        row.summary = json.dumps({**json.loads(row.summary or "{}"), "seconds": round(summary["seconds"], 1)})
     return AdaptResult(model_id, parent, int(n), projection.dim, summary["seconds"], stages)
+
+
+def _reporter(ctx: TaskContext, text: str):
+    """A callback ``(done, total)`` for work done in chunks: reports progress, raises on a cancel."""
+    def report(done: int, total: int) -> None:
+        _check(ctx)
+        ctx.progress(done, total, text)
+    return report
 
 
 def _check(ctx: TaskContext) -> None:
@@ -172,30 +185,45 @@ def _fit(lib: Library, parent: int, n: int, seed: int):
     return fit_projection(sample, n_photos=n, seed=seed)
 
 
-def _project_all(lib: Library, parent: int, projection, ctx: TaskContext, steps: int):
-    ids_parts, parts = [], []
+def _project_all(lib: Library, parent: int, projection, ctx: TaskContext, n: int):
+    ids_parts, parts, done = [], [], 0
+    text = f"adapting 2/{STEPS}: projecting"
+    ctx.progress(0, n, text)
     with lib.db.session() as s:
         for ids, base in repo.iter_vectors(s, 0, CHUNK):
             _check(ctx)
             ids_parts.append(ids)
             parts.append(projection.apply(apply_model(s, parent, base)))
-    ctx.progress(1, steps, "adapting: projecting")
+            done += len(ids)
+            ctx.progress(min(done, n), n, text)
     return np.concatenate(ids_parts), np.concatenate(parts)
 
 
 def _augment(projected: np.ndarray, k: int, alpha: float, ctx: TaskContext) -> np.ndarray:
     n = len(projected)
     out = np.empty_like(projected)
+    text = f"adapting 3/{STEPS}: augmenting with neighbours"
     if n <= EXACT_LIMIT:
-        idx, sims = exact_neighbours(projected, k)
-        return weighted_mean(projected, projected[idx], sims, alpha)
-    index = VectorIndex.build(np.arange(n), projected)  # rows as labels
+        for start in range(0, n, EXACT_CHUNK):  # exact, a chunk of queries at a time
+            _check(ctx)
+            ctx.progress(start, n, text)
+            part = projected[start:start + EXACT_CHUNK]
+            idx, sims = exact_neighbours(projected, k, part, exclude_self=False,
+                                         own_rows=np.arange(start, start + len(part)))
+            out[start:start + len(part)] = weighted_mean(part, projected[idx], sims, alpha)
+        ctx.progress(n, n, text)
+        return out
+    # rows as labels; finding the neighbours needs this index first (it is half of this step's work)
+    linking = _reporter(ctx, f"adapting 3/{STEPS}: linking photos to their neighbours")
+    index = VectorIndex.build(np.arange(n), projected, progress=linking)
     for start in range(0, n, CHUNK):
         _check(ctx)
+        ctx.progress(start, n, text)
         rows, sims = index.query(projected[start:start + CHUNK], k + 1, ef=AUGMENT_EF)
         own = rows == np.arange(start, start + len(rows))[:, None]
         sims = np.where(own, 0.0, sims)  # itself counts once, as the vector being augmented
         out[start:start + len(rows)] = weighted_mean(projected[start:start + CHUNK], projected[rows], sims, alpha)
+    ctx.progress(n, n, text)
     return out
 
 

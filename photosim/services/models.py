@@ -92,8 +92,21 @@ _adapters: dict = {}
 
 def forget_model(model_id: int) -> None:
     """Drop what this process cached of a removed version (its id may be given again later)."""
-    for key in [k for k in _adapters if k[0] == model_id or (k[0] == "expansion" and k[-1] == model_id)]:
+    for key in [k for k in _adapters if k[0] == model_id or (isinstance(k[0], str) and k[-1] == model_id)]:
         del _adapters[key]
+
+
+def cached(kind: str, lib: Library, model_id: int, make):
+    """What ``make()`` derives from version ``model_id`` of ``lib``, made once per process (until
+    forget_model, or ``refresh``)."""
+    key = (kind, lib.directory, model_id)
+    if key not in _adapters:
+        _adapters[key] = make()
+    return _adapters[key]
+
+
+def refresh(kind: str, lib: Library, model_id: int) -> None:
+    _adapters.pop((kind, lib.directory, model_id), None)
 
 
 def _projection(model_id: int, weights: bytes) -> Projection:

@@ -30,6 +30,7 @@ from . import UserError
 from .calibration import duplicate_threshold
 from .duplicates import copy_groups
 from .models import apply_model, expansion
+from .shown_similarity import Scale, scale
 
 #: Photos from outside the library decoded (on all cores) and embedded together.
 EMBED_BATCH = 32
@@ -228,10 +229,28 @@ def similar_many(lib: Library, queries: Sequence[str], k: int = 10, min_similari
     geometric check at the library's duplicate threshold) are one result, and k counts distinct
     photos; the query's own copies are left out like the query itself and listed apart.
     ``all_copies`` lists every photo as its own result, the query's copies among them.
+    ``min_similarity`` is on the scale shown (services/shown_similarity.py), as each result's ``score``.
     """
     if k < 1:
         raise UserError("-k must be at least 1")
     model = lib.active_model  # read once: each read is a database round trip
+    shown = scale(lib, model)
+    floor = min_similarity if shown is None else shown.raw_floor(min_similarity)
+    answers = _similar_many(lib, model, queries, k, floor, all_copies)
+    return answers if shown is None else [_with_scores(a, shown) for a in answers]
+
+
+def _with_scores(answer: SimilarAnswer, shown: Scale) -> SimilarAnswer:
+    def scored(n: Neighbour) -> Neighbour:
+        return replace(n, shown=round(shown.shown(n.similarity), 4), copies=tuple(scored(c) for c in n.copies))
+
+    answer.results = [scored(n) for n in answer.results]
+    answer.query_copies = [scored(n) for n in answer.query_copies]
+    return answer
+
+
+def _similar_many(lib: Library, model: int, queries: Sequence[str], k: int, min_similarity: float,
+                  all_copies: bool) -> list[SimilarAnswer]:
     got = query_vectors(lib, queries, model)
     answers = [SimilarAnswer(q, error=g.error) for q, g in zip(queries, got)]
     todo = [n for n, g in enumerate(got) if g.error is None]

@@ -14,13 +14,14 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.train.trainer import TrainOptions
+from ..core.train.trainer import TrainOptions, adapted_options
 from ..core.train.trainer import train as train_adapter
 from ..core.types import TaskContext
 from ..store import repositories as repo
 from ..store.library import Library
 from . import UserError
 from .models import library_ancestor, use_model
+from .shown_similarity import remember as remember_scale
 
 
 def label_rows(lib: Library, model_id: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -46,10 +47,13 @@ def train(lib: Library, ctx: TaskContext, on_loss: Callable[[int, float], None] 
         raise UserError(f"bad training option: {exc}") from exc
     # In a library adapted to itself, the adapter learns on the adapted (projected, augmented) vectors
     # and answers with the same query expansion: trained on the plain vectors and adapted afterwards,
-    # classes nobody labelled lost 0.02 mAP (docs/finetune.md); on the adapted ones, under 0.01.
+    # classes nobody labelled lost 0.02 mAP (docs/finetune.md); on the adapted ones, under 0.01. There
+    # the training options follow the adapted space (core/train/trainer.py, adapted_options).
     with lib.db.session() as s:
         on = library_ancestor(s, lib.active_model) or 0
     ids, base, triplets, pairs = label_rows(lib, on)
+    if on and len(ids):  # adapted vectors: margin on their distance scale, neighbour-keeping library term
+        opts = adapted_options(base, **options)
     if not len(ids):
         raise UserError("the library has no photos yet; run 'photosim index FOLDER' first")
     if not len(triplets) and not (len(pairs) and (pairs[:, 2] == 0).any()):
@@ -70,4 +74,5 @@ def train(lib: Library, ctx: TaskContext, on_loss: Callable[[int, float], None] 
                                   {"kind": "adapter", **summary["options"]}, result.adapter.to_bytes(), summary, parent=on)
     ctx.progress(0, 0, "applying the new model to the library")
     use_model(lib, model_id)
+    remember_scale(lib, model_id)  # on an adapted version, the similarity `similar` shows is placed anew
     return {**summary, "model": model_id, "on": on, "loss_history": result.summary.get("loss_history", [])}

@@ -70,12 +70,13 @@ class Library:
             return index
 
     def rebuild_index(self, model_id: int, ids: np.ndarray | None = None,
-                      vectors: np.ndarray | None = None) -> VectorIndex:
-        """Build the index from SQLite, or from ``ids``/``vectors`` the caller just stored there."""
+                      vectors: np.ndarray | None = None, progress=None) -> VectorIndex:
+        """Build the index from SQLite, or from ``ids``/``vectors`` the caller just stored there.
+        ``progress(done, total)``: see VectorIndex.build."""
         if ids is None or vectors is None:
             with self.db.session() as s:
                 ids, vectors = repo.get_vectors(s, model_id)
-        index = VectorIndex.build(ids, vectors) if len(ids) else VectorIndex(1, 16)
+        index = VectorIndex.build(ids, vectors, progress) if len(ids) else VectorIndex(1, 16)
         with self._lock:
             self._indexes[model_id] = index
             self.save_index(model_id)

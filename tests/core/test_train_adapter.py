@@ -123,3 +123,21 @@ def test_preservation_keeps_unlabelled_geometry() -> None:
     kept = drift(TrainOptions(epochs=60, lr=3e-3, hidden=32, preserve_weight=3.0))
     free = drift(TrainOptions(epochs=60, lr=3e-3, hidden=32, preserve="none"))
     assert kept < 0.5 * free, (kept, free)
+
+
+def test_adapted_options_follow_the_distance_scale() -> None:
+    """In an adapted library the margin is a share of the vectors' median squared distance; what
+    the caller gives explicitly wins."""
+    from photosim.core.train.trainer import ADAPTED_MARGIN_SHARE, adapted_options, median_squared_distance
+
+    rng = np.random.default_rng(0)
+    spread = unit(rng, 500, 32)  # unrelated directions: squared distances about 2
+    x = unit(rng, 500, 32) * 0.4 + 1.0  # photos around one shared direction: much closer together
+    tight = x / np.linalg.norm(x, axis=1, keepdims=True)
+    wide, near = median_squared_distance(spread), median_squared_distance(tight)
+    assert 1.8 < wide < 2.2 and near < 0.5
+    assert adapted_options(spread).margin == pytest.approx(ADAPTED_MARGIN_SHARE * wide, abs=1e-3)
+    assert adapted_options(tight).margin == pytest.approx(ADAPTED_MARGIN_SHARE * near, abs=1e-3)
+    assert adapted_options(spread).preserve == "kl" and adapted_options(spread).mining == "semi-hard"
+    assert adapted_options(spread, margin=0.3, epochs=7).margin == 0.3
+    assert adapted_options(spread, margin=0.3, epochs=7).epochs == 7

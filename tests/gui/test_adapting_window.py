@@ -15,10 +15,17 @@ def test_window_adapts_after_indexing_and_shows_the_version(qtbot, home, engine)
     w = make_window(qtbot, home)  # engine: the fixture exports the ONNX graph the child uses
     assert "version 0" in w.model_label.text()
     texts: list[str] = []
+    shown: list[tuple[int, str]] = []  # the progress bar's maximum and the status text, as each report arrived
     w.index([str(tree)])
     w.index_task.progress.connect(lambda done, total, text: texts.append(text))
+    w.index_task.progress.connect(lambda done, total, text: shown.append((w.progress.maximum(), w.rate.text())))
     qtbot.waitUntil(lambda: w.index_task is None and w.last_report is not None, timeout=180000)
     assert any(t.startswith("adapting") for t in texts), texts
+    # Adapting counts photos, step by step, with a rate like indexing: "adapting 3/5: … 40/40 · … photos/s".
+    counted = [(top, text) for top, text in shown if text.startswith("adapting") and "/40 · " in text]
+    assert counted and all(top == 40 and "photos/s" in text for top, text in counted), shown
+    assert {text.split(":")[0] for _, text in counted} >= {"adapting 2/5", "adapting 3/5", "adapting 4/5",
+                                                          "adapting 5/5"}, counted
     active = w.shared.lib.active_model
     assert active != 0 and f"version {active}" in w.model_label.text()
     assert "adapted to this library" in w.model_label.text()

@@ -10,7 +10,8 @@ import importlib
 # Resolved on first use (PEP 562) so that torch-free modules of this package
 # (strategies, apply) can be imported where torch is not installed.
 _EXPORTS = {"Adapter": ".adapter", "AdapterConfig": ".adapter", "TrainOptions": ".trainer",
-            "TrainResult": ".trainer", "train": ".trainer"}
+            "TrainResult": ".trainer", "train": ".trainer",
+            "adapted_options": ".trainer"}
 
 __all__ = list(_EXPORTS)
 

@@ -121,7 +121,7 @@ class SimilarView(QWidget):
 
         def item(n: Neighbour, note: str = "") -> Item:
             # the ✓/✗ recorded earlier for this query, so a refresh does not hide them
-            return Item(n.photo, n.similarity, note, marks.get(n.photo.id), [item(c, "copy") for c in n.copies])
+            return Item(n.photo, n.score, note, marks.get(n.photo.id), [item(c, "copy") for c in n.copies])
 
         self.model.set_items([item(n) for n in answer.results])
         self.query_copy_items = [item(c, "copy of the query") for c in answer.query_copies]
@@ -136,8 +136,11 @@ class SimilarView(QWidget):
             copies = (f"<br>This photo has {n} other {'copy' if n == 1 else 'copies'} in the library, left out: "
                       f"<a href='copies'>{'hide' if self.query_copies_shown else 'show'} "
                       f"{'it' if n == 1 else 'them'}</a>")
+        # an adapted version shows its similarity placed among the library's own best matches
+        scale = (" (similarity among this library's best matches: 0.9 = a usual first result, 0 = unrelated)"
+                 if any(n.shown is not None for n in answer.results) else " (similarity 1.0 = identical)")
         self.title.setText(f"<b>{len(answer.results)}</b> photos most like <b>{os.path.basename(path)}</b>"
-                           f" (similarity 1.0 = identical){extra}{copies}<br><small>{path}</small>")
+                           f"{scale}{extra}{copies}<br><small>{path}</small>")
 
     def toggle_query_copies(self) -> None:
         """Show the query's own copies as the first cells (marked "copy of the query"), or hide them."""
