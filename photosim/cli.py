@@ -224,7 +224,8 @@ def cmd_similar(args) -> int:
 def cmd_dupes(args) -> int:
     from .services import settings
     from .services.calibration import SET_BY_YOU, calibrate, duplicate_threshold
-    from .services.duplicates import find_duplicates, group_as_json, write_csv
+    from .services.duplicates import find_duplicates, group_as_json
+    from .services.export import write_csv
 
     lib = _library(args)
     used = duplicate_threshold(lib)
