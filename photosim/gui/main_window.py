@@ -18,7 +18,7 @@ from ..services.indexing import IndexReport
 from ..services.library import Library
 from .indexer import IndexProcess
 from .models.photo_list import human_bytes, paths_from_mime
-from .shared import Shared, error_html
+from .shared import Shared, error_html, resize_within_screen
 from .thumbnails import ThumbnailLoader
 from .views.compare import CompareDialog, ViewerDialog
 from .views.duplicates import DuplicatesView
@@ -123,7 +123,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 860)
+            resize_within_screen(self, 1400, 860)
         self.stack.setCurrentIndex(1)
         self.library.grid.setFocus()  # so Ctrl+Z means "undo the trash", not "undo typing"
         self.shared.run(self, "folders", lambda ctx: folder_service.folder_paths(self.shared.lib),
