@@ -29,7 +29,7 @@ def resize_within_screen(widget: QWidget, width: int, height: int) -> None:
     screen = widget.screen() or QGuiApplication.primaryScreen()
     if screen is not None:
         free = screen.availableGeometry()
-        width, height = min(width, free.width()), min(height, free.height() - 40)  # the title bar
+        width, height = min(width, free.width() - 16), min(height, free.height() - 40)  # borders, title bar
     least = widget.minimumSizeHint()
     widget.resize(max(width, least.width()), max(height, least.height()))
 
