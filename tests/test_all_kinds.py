@@ -274,3 +274,13 @@ def test_csv_sizes_are_what_the_removals_would_free(mixed, capsys, tmp_path):
     assert f"would move 2 photo(s), {_size(freed)}," in summary, summary
     sizes = {r["path"]: int(r["size"]) for r in rows}
     assert freed == sum(sizes[p] for p in moved)
+
+    # --json carries the same figures a group.
+    import json
+
+    code, out, _ = run(capsys, "--library", lib, "dupes", "--json")
+    groups = json.loads(out)
+    assert sum(g["freed_by_default"] for g in groups) == total("freed_by_default")[1]
+    burst = next(g for g in groups if g["kind"] == "burst")
+    assert burst["freed_by_kind"] == freed and burst["freed_by_default"] == sizes[
+        str(tree / "burst" / "later" / "frame-blurred copy.jpg")] < burst["bytes_to_free"]
