@@ -227,7 +227,8 @@ def cmd_similar(args) -> int:
 def cmd_dupes(args) -> int:
     from .services import settings
     from .services.calibration import SET_BY_YOU, calibrate, duplicate_threshold
-    from .services.duplicates import find_duplicates, group_as_json, write_csv
+    from .services.duplicates import find_duplicates
+    from .services.export import groups_as_json, write_csv
 
     lib = _library(args)
     used = duplicate_threshold(lib)
@@ -263,7 +264,7 @@ def cmd_dupes(args) -> int:
     if args.remove_copies:
         return _remove_copies(lib, groups, args)
     if args.json:
-        _print_json([group_as_json(g) for g in groups])
+        _print_json(groups_as_json(groups))
         return 0
     if args.csv:
         return 0

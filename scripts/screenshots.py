@@ -191,7 +191,6 @@ def cleanup_scenes(app: QApplication, w: MainWindow, photos: str) -> None:
     dv.rules_pane.load()  # nothing applied: the library keeps its rules
     dv.show_rules.setChecked(False)
     settle(app, w, 0.3)
-    w.resize(1600, 900)  # the pane made the window taller; back to the size of the other scenes
     seen: list = []
     shot_next_box("11-keep-the-best-confirm", seen)
     dv.keep_best.click()
@@ -283,6 +282,7 @@ def main() -> int:
         if OPTIONS.quick:
             w.tabs.setCurrentIndex(0)
             w.open_compare(w.similar.query_photo, w.similar.model.photo(0))
+            w.compare_dialog.resize(1100, 760)  # its size on a large screen (the offscreen one is 800 px)
             settle(app, w)
             shot(w.compare_dialog, "7-compare")
             w.compare_dialog.close()
@@ -303,12 +303,14 @@ def main() -> int:
 
         w.tabs.setCurrentIndex(0)
         w.open_compare(w.similar.query_photo, w.similar.model.photo(0))
+        w.compare_dialog.resize(1100, 760)  # its size on a large screen (the offscreen one is 800 px)
         settle(app, w)
         w.compare_dialog.compare.left.view.set_scale(1.5)
         settle(app, w, 0.5)
         shot(w.compare_dialog, "7-compare")
         w.compare_dialog.close()
         w.open_viewer(w.similar.model.photo(0))
+        w.viewer.resize(900, 700)
         settle(app, w)
         shot(w.viewer, "8-viewer")
         w.viewer.close()

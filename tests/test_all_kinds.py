@@ -23,7 +23,7 @@ from helpers import Recorder, copy_photos  # noqa: E402
 from raw_samples import write_dng  # noqa: E402
 from test_readonly_tree import tree_digest  # noqa: E402
 
-from photosim.cli import main  # noqa: E402
+from photosim.cli import _size, main  # noqa: E402
 from photosim.core.keeper import KeeperRules  # noqa: E402
 from photosim.services.duplicates import find_duplicates  # noqa: E402
 from photosim.services.indexing import index_folders  # noqa: E402
@@ -239,3 +239,48 @@ def test_similar_shows_each_capture_once_and_each_burst_frame_apart(mixed):
             [str(tree / "backup" / accordion.name)]
     finally:
         lib.close()
+
+
+def test_csv_sizes_are_what_the_removals_would_free(mixed, capsys, tmp_path):
+    """The CSV's freed_by_default adds up to the dry run of the default removal (copies only, the burst's
+    byte copy of a frame included, never a frame nor the RAW + JPEG pair); freed_by_kind on the burst's
+    rows to the dry run of `--kind burst`."""
+    lib, tree, *_ = mixed
+    csv_path = tmp_path / "groups.csv"
+    assert run(capsys, "--library", lib, "dupes", "--csv", str(csv_path))[0] == 0
+    rows = list(csv.DictReader(csv_path.open(encoding="utf-8")))
+
+    def would_move(*kind: str) -> tuple[set[str], str]:
+        code, out, _ = run(capsys, "--library", lib, "dupes", "--remove-copies", "--dry-run", *kind)
+        assert code == 0 and "nothing moved" in out
+        moved = {line.split("would move: ")[1].split("  (keeping")[0] for line in out.splitlines()
+                 if line.startswith("would move: ")}
+        return moved, out.splitlines()[-1]
+
+    def total(column: str, kind: str | None = None) -> tuple[set[str], int]:
+        chosen = [r for r in rows if int(r[column]) and kind in (None, r["kind"])]
+        return {r["path"] for r in chosen}, sum(int(r[column]) for r in chosen)
+
+    moved, summary = would_move()
+    paths, freed = total("freed_by_default")
+    assert paths == moved and len(moved) == 3, (paths, moved)  # backup copy, small.jpg, the frame's byte copy
+    assert str(tree / "burst" / "later" / "frame-blurred copy.jpg") in paths
+    assert f"would move 3 photo(s), {_size(freed)}," in summary, summary
+    assert not any(int(r["freed_by_default"]) for r in rows if r["kind"] == "raw+jpeg")
+
+    moved, summary = would_move("--kind", "burst")
+    paths, freed = total("freed_by_kind", "burst")
+    assert paths == moved == {str(tree / "burst" / "later" / n) for n in ("frame-blurred.jpg", "frame-blurred copy.jpg")}
+    assert f"would move 2 photo(s), {_size(freed)}," in summary, summary
+    sizes = {r["path"]: int(r["size"]) for r in rows}
+    assert freed == sum(sizes[p] for p in moved)
+
+    # --json carries the same figures a group.
+    import json
+
+    code, out, _ = run(capsys, "--library", lib, "dupes", "--json")
+    groups = json.loads(out)
+    assert sum(g["freed_by_default"] for g in groups) == total("freed_by_default")[1]
+    burst = next(g for g in groups if g["kind"] == "burst")
+    assert burst["freed_by_kind"] == freed and burst["freed_by_default"] == sizes[
+        str(tree / "burst" / "later" / "frame-blurred copy.jpg")] < burst["bytes_to_free"]

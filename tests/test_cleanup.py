@@ -192,12 +192,14 @@ def test_csv_has_every_photo_once_with_keeper_reason_and_sizes(cleanup_tree, cap
     code, _, err = run(capsys, "--library", lib, "dupes", "--csv", str(out_csv))
     assert code == 0 and "2 groups (5 photos)" in err
     rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
-    assert [k for k in rows[0]] == ["group", "kind", "path", "keeper", "reason", "size", "bytes_to_free",
-                                    "exact_copy_of", "protected"]
+    assert [k for k in rows[0]] == ["group", "kind", "path", "keeper", "reason", "size", "freed_by_default",
+                                    "freed_by_kind", "exact_copy_of", "protected"]
     paths = [r["path"] for r in rows]
     assert len(paths) == len(set(paths)) == 5
     assert sum(r["keeper"] == "yes" for r in rows) == 2 and all(r["reason"] for r in rows)
-    assert sum(int(r["bytes_to_free"]) for r in rows) == sum(g["bytes_to_free"] for g in groups_json(capsys, lib))
+    # Copies only (exact and near groups): what the default removal frees is each group's extras.
+    assert sum(int(r["freed_by_default"]) for r in rows) == sum(g["bytes_to_free"] for g in groups_json(capsys, lib))
+    assert all(r["freed_by_default"] == r["freed_by_kind"] for r in rows)
     assert sum(bool(r["exact_copy_of"]) for r in rows) == 2
 
 

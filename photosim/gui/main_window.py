@@ -7,8 +7,8 @@ import time
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter,
-                               QStackedWidget, QTabWidget, QToolBar)
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton,
+                               QSplitter, QStackedWidget, QTabWidget, QToolBar)
 
 from ..core.scan import is_photo_name
 from ..core.types import Photo
@@ -18,7 +18,7 @@ from ..services.indexing import IndexReport
 from ..services.library import Library
 from .indexer import IndexProcess
 from .models.photo_list import human_bytes, paths_from_mime
-from .shared import Shared, error_html
+from .shared import Shared, error_html, resize_within_screen
 from .thumbnails import ThumbnailLoader
 from .views.compare import CompareDialog, ViewerDialog
 from .views.duplicates import DuplicatesView
@@ -109,6 +109,8 @@ class MainWindow(QMainWindow):
         self.shared.query_requested.connect(self.show_similar_to)
         for grid in (self.library.grid, self.similar.grid, self.duplicates.grid):
             grid.open_requested.connect(lambda idx, g=grid: self.open_viewer(g.model().data(idx, Qt.UserRole + 1)))
+            grid.setContextMenuPolicy(Qt.CustomContextMenu)
+            grid.customContextMenuRequested.connect(lambda pos, g=grid: self._photo_menu_at(g, pos))
         self.library.grid.trash_requested.connect(lambda: self.confirm_trash(self.library.selected_photos()))
         self.similar.grid.trash_requested.connect(
             lambda: self.confirm_trash([self.similar.model.photo(r) for r in self.similar.grid.selected_rows()]))
@@ -123,7 +125,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 860)
+            resize_within_screen(self, 1400, 860)
         self.stack.setCurrentIndex(1)
         self.library.grid.setFocus()  # so Ctrl+Z means "undo the trash", not "undo typing"
         self.shared.run(self, "folders", lambda ctx: folder_service.folder_paths(self.shared.lib),
@@ -265,6 +267,18 @@ class MainWindow(QMainWindow):
         if photo is not None:
             self.viewer = ViewerDialog(photo, self.shared, self)
             self.viewer.show()
+
+    def photo_menu(self, photo: Photo) -> QMenu:
+        """What a right click on a photo offers: its folder's lock (a subfolder can be protected here
+        without adding it to the library)."""
+        menu = QMenu(self)
+        self.folders.add_lock_action(menu, photo.path)
+        return menu
+
+    def _photo_menu_at(self, grid, pos) -> None:
+        photo = grid.model().data(grid.indexAt(pos), Qt.UserRole + 1)
+        if isinstance(photo, Photo):
+            self.photo_menu(photo).exec(grid.viewport().mapToGlobal(pos))
 
     def open_compare(self, a: Photo, b: Photo) -> None:
         self.compare_dialog = CompareDialog(a, b, self.shared, self)

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import shiboken6
 from PySide6.QtCore import QObject, QSettings, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from ..services.library import Library
@@ -21,6 +21,17 @@ def ask_for_folder(parent: QWidget) -> str | None:
     folder = QFileDialog.getExistingDirectory(parent, "Add a folder of photos",
                                               start if os.path.isdir(start) else os.path.expanduser("~"))
     return folder or None
+
+
+def resize_within_screen(widget: QWidget, width: int, height: int) -> None:
+    """Open ``widget`` at ``width`` x ``height``, or smaller where its screen's free area is smaller (a
+    1366x768 laptop), never below its own minimum."""
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    if screen is not None:
+        free = screen.availableGeometry()
+        width, height = min(width, free.width() - 16), min(height, free.height() - 40)  # borders, title bar
+    least = widget.minimumSizeHint()
+    widget.resize(max(width, least.width()), max(height, least.height()))
 
 
 def error_html(text: str, palette: QPalette) -> str:

@@ -4,11 +4,9 @@ bursts and RAW + JPEG pairs.
 Reads photos only; may write to the library the keypoints of photos indexed before they were stored."""
 from __future__ import annotations
 
-import csv
 import os
 import threading
 from collections import OrderedDict
-from typing import TextIO
 
 import numpy as np
 
@@ -341,30 +339,12 @@ def group_as_json(g: DuplicateGroup) -> dict:
     return {"kind": g.kind, "keep": g.keep.path, "keepers": [p.path for p in g.keepers], "reason": g.reason,
             "decided_by": g.decided_by, "guards": g.guards, "bytes_to_free": g.bytes_to_free,
             "photos": [{"path": p.path, "similarity": s, "keep": g.kept(p), "protected": p.id in g.protected,
-                        "exact_copy_of": _path_of(g, g.same_bytes.get(p.id)),
-                        "copy_of": _path_of(g, g.copy_of.get(p.id)), "size": p.size,
+                        "exact_copy_of": path_of(g, g.same_bytes.get(p.id)),
+                        "copy_of": path_of(g, g.copy_of.get(p.id)), "size": p.size,
                         "note": member_note(g, p)}
                        for p, s in zip(g.photos, g.similarities)]}
 
 
-def _path_of(g: DuplicateGroup, photo_id: int | None) -> str | None:
+def path_of(g: DuplicateGroup, photo_id: int | None) -> str | None:
+    """The path of the member with this id; None for no id."""
     return next((p.path for p in g.photos if p.id == photo_id), None) if photo_id is not None else None
-
-
-CSV_COLUMNS = ("group", "kind", "path", "keeper", "reason", "size", "bytes_to_free", "exact_copy_of", "protected")
-
-
-def write_csv(groups: list[DuplicateGroup], fh: TextIO) -> int:
-    """One row per photo (each photo is in one group, so the sizes add up); rows written."""
-    out = csv.writer(fh)
-    out.writerow(CSV_COLUMNS)
-    n = 0
-    for number, g in enumerate(groups, 1):
-        for p in g.photos:
-            removable = not g.kept(p)
-            reason = g.reason if p.id == g.keep.id else member_note(g, p)
-            out.writerow([number, g.kind, p.path, "yes" if g.kept(p) else "no", reason, p.size,
-                          p.size if removable else 0, _path_of(g, g.same_bytes.get(p.id)) or "",
-                          "yes" if p.id in g.protected else "no"])
-            n += 1
-    return n

@@ -259,3 +259,57 @@ def test_window_and_cli_dry_run_free_the_same_photos(qtbot, window, photos, home
     assert main(["--library", library, "dupes"]) == 0
     assert f"up to {human_bytes(sum(p.size for p in copies))} to free by removing {len(copies)} copies" in \
         capsys.readouterr().out
+
+
+def right_click(grid, row: int, then) -> list[str]:
+    """Right-click the photo at ``row`` (the context-menu event a mouse sends) and hand the menu that
+    opens to ``then`` (which triggers an action); the texts of its actions are returned."""
+    from PySide6.QtGui import QContextMenuEvent
+    from PySide6.QtWidgets import QMenu
+
+    seen: list[str] = []
+
+    def act():
+        menu = QApplication.activePopupWidget()
+        if not isinstance(menu, QMenu):
+            QTimer.singleShot(50, act)
+            return
+        seen.extend(a.text() for a in menu.actions())
+        then(menu)
+        menu.close()
+
+    QTimer.singleShot(50, act)
+    pos = grid.visualRect(grid.model().index(row, 0)).center()
+    QApplication.sendEvent(grid.viewport(), QContextMenuEvent(QContextMenuEvent.Mouse, pos))
+    return seen
+
+
+def test_a_photos_menu_protects_its_subfolder(qtbot, window, photos):
+    """A folder inside a library folder is protected from a photo's right-click menu, through the same
+    service as `photosim folders protect`: listed with its lock, its copy no longer proposed; the same
+    menu lifts the lock."""
+    dv = to_duplicates(qtbot, window, photos)
+    copies = str(photos / "copies")
+    exact = next(g for g in dv.groups if g.kind == "exact")
+    copy = next(p for p in exact.photos if p.path.startswith(copies + os.sep))
+    assert exact.removable == [copy]
+    dv.list.setCurrentRow(dv.groups.index(exact))
+    row = [p.id for p in dv.model.photos()].index(copy.id)
+
+    texts = right_click(dv.grid, row, lambda menu: menu.actions()[0].trigger())
+    assert texts == ["Protect the folder “copies”"]
+    qtbot.waitUntil(lambda: folder_service.protected_folders(window.shared.lib) == [copies])
+    panel = window.folders
+    qtbot.waitUntil(lambda: copies in [panel.list.item(i).text() for i in range(panel.list.count())])
+    qtbot.waitUntil(lambda: not window.shared.runner.busy() and any(
+        g.kind == "exact" and copy.id in g.protected for g in dv.groups))
+    exact = next(g for g in dv.groups if g.kind == "exact")
+    assert exact.removable == []  # the copy in the protected subfolder is never proposed
+
+    dv.list.setCurrentRow(dv.groups.index(exact))
+    row = [p.id for p in dv.model.photos()].index(copy.id)
+    texts = right_click(dv.grid, row, lambda menu: menu.actions()[0].trigger())
+    assert texts == ["Unprotect the folder “copies”"]
+    qtbot.waitUntil(lambda: folder_service.protected_folders(window.shared.lib) == [])
+    qtbot.waitUntil(lambda: not window.shared.runner.busy() and any(
+        g.kind == "exact" and g.removable == [copy] for g in dv.groups))

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QTable
 
 from ...core.types import Photo
 from ..models.photo_list import human_bytes
+from ..shared import resize_within_screen
 from ..widgets.zoom import ZoomLink, ZoomView, load_image
 
 
@@ -82,7 +83,8 @@ class CompareWidget(QWidget):
             button.clicked.connect(slot)
             tools.addWidget(button)
         tools.addStretch(1)
-        tools.addWidget(QLabel("Zoom and pan move both photos together."))
+        # One line for both notes (the table's caption too): the Duplicates view fits a 768-pixel screen.
+        tools.addWidget(QLabel("Zoom and pan move both photos; bold rows differ."))
         self.table = QTableWidget(0, 3, self)
         self.table.setHorizontalHeaderLabels(["", captions[0].rstrip(":"), captions[1].rstrip(":")])
         self.table.verticalHeader().hide()
@@ -107,12 +109,14 @@ class CompareWidget(QWidget):
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)
         height = self.table.verticalHeader().length() + self.table.horizontalHeader().height() + 6
-        self.table.setMinimumHeight(min(height, 130))  # four rows; it scrolls, and the burst rows lead
+        rows = min(self.table.rowCount(), 2)  # it scrolls; a burst's best-shot rows (sharpness, exposure) lead
+        self.table.setMinimumHeight(min(height, self.table.horizontalHeader().height() + 6
+                                        + rows * self.table.verticalHeader().defaultSectionSize()))
         self.table.setMaximumHeight(height)
         lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)  # where it is put gives the margins (a dialog, the Duplicates view)
         lay.addLayout(pics, 1)
         lay.addLayout(tools)
-        lay.addWidget(QLabel("Differences (bold rows differ):"))
         lay.addWidget(self.table)
 
 
@@ -126,7 +130,7 @@ class CompareDialog(QDialog):
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
         lay.addWidget(close, 0, Qt.AlignRight)
-        self.resize(1100, 760)
+        resize_within_screen(self, 1100, 760)
 
 
 class ViewerDialog(QDialog):
@@ -144,4 +148,4 @@ class ViewerDialog(QDialog):
         lay.addWidget(info)
         QShortcut(QKeySequence(Qt.Key_Space), self, self.accept)
         shared.run(self, "load image", lambda ctx: load_image(photo.path), self.view.set_image)
-        self.resize(900, 700)
+        resize_within_screen(self, 900, 700)

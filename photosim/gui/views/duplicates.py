@@ -13,7 +13,7 @@ import time
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QMessageBox, QPushButton, QSplitter, QToolButton, QVBoxLayout, QWidget)
+                               QMessageBox, QPushButton, QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from ...core.duplicates import KINDS, DuplicateGroup
 from ...core.types import Photo
@@ -93,6 +93,7 @@ class DuplicatesView(QWidget):
         self.find = QPushButton("Find duplicates")
         self.find.clicked.connect(lambda: self.refresh())
         self.summary = QLabel("Looking for duplicates…")
+        self.summary.setWordWrap(True)  # beside the button it describes; a long one wraps, never widens the window
         self.list = QListWidget(self)
         self.list.currentRowChanged.connect(self._group_selected)
         self.reason = QLabel(self)
@@ -113,17 +114,16 @@ class DuplicatesView(QWidget):
         self.compare_box = QVBoxLayout()
         self.compare: CompareWidget | None = None
         self.rules_pane = KeeperRulesPane(shared, self)
-        self.rules_pane.hide()
         self.rules_pane.applied.connect(self.refresh)
         self.show_rules = QPushButton("Keeper rules…")
         self.show_rules.setCheckable(True)
-        self.show_rules.setToolTip("Choose and order the rules that pick the photo to keep")
-        self.show_rules.toggled.connect(self.rules_pane.setVisible)
+        self.show_rules.setToolTip("Choose and order the rules that pick the photo to keep "
+                                   "(shown in place of the comparison, beside the group's ★)")
         self.scope = QComboBox(self)
         self.scope.addItems(list(SCOPES))
         # Shown whole when open; closed, it need not widen the window to its longest choice.
         self.scope.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.scope.setMinimumContentsLength(22)
+        self.scope.setMinimumContentsLength(18)
         self.scope.setToolTip("What 'Keep the best in every group' may take; the figure to free follows it")
         self.scope.currentTextChanged.connect(lambda _: self._replan())
         self.keep_best = QPushButton("Keep the best in every group…")
@@ -139,6 +139,8 @@ class DuplicatesView(QWidget):
         self._removal_task = None
         self._removal_started = 0.0
 
+        # Two rows, so the window fits a 1366-pixel-wide laptop screen: how groups are found and kept, then
+        # what "Keep the best" would free in the chosen scope beside the button that does it.
         top = QHBoxLayout()
         top.addWidget(QLabel("Near-duplicate similarity ≥"))
         top.addWidget(self.threshold)
@@ -147,9 +149,11 @@ class DuplicatesView(QWidget):
         top.addWidget(self.find)
         top.addStretch(1)
         top.addWidget(self.show_rules)
-        top.addWidget(self.scope)
-        top.addWidget(self.keep_best)
-        top.addWidget(self.stop)
+        act = QHBoxLayout()
+        act.addWidget(self.summary, 1)
+        act.addWidget(self.scope)
+        act.addWidget(self.keep_best)
+        act.addWidget(self.stop)
         left = QWidget(self)
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -167,16 +171,22 @@ class DuplicatesView(QWidget):
         buttons.addWidget(self.trash)
         rl.addLayout(buttons)
         holder = QWidget(self)
+        self.compare_box.setContentsMargins(0, 0, 0, 0)
         holder.setLayout(self.compare_box)
-        rl.addWidget(holder, 3)
+        # The keeper rules open in the comparison's place: the window stays as tall (a 768-pixel screen),
+        # and the group's ★ stays in sight above them while the rules change.
+        self.detail = QStackedWidget(self)
+        self.detail.addWidget(holder)
+        self.detail.addWidget(self.rules_pane)
+        self.show_rules.toggled.connect(lambda on: self.detail.setCurrentWidget(self.rules_pane if on else holder))
+        rl.addWidget(self.detail, 3)
         split = QSplitter(Qt.Horizontal, self)
         split.addWidget(left)
         split.addWidget(right)
         split.setSizes([440, 840])
         lay = QVBoxLayout(self)
         lay.addLayout(top)
-        lay.addWidget(self.summary)  # a line of its own: a long summary never widens the window
-        lay.addWidget(self.rules_pane)
+        lay.addLayout(act)
         lay.addWidget(split, 1)
         self._stale = True
         shared.photos_changed.connect(self._changed)

@@ -70,16 +70,17 @@ class KeeperRulesPane(QGroupBox):
         rules = QVBoxLayout()
         rules.addWidget(QLabel("Rules, in order (tick to use):"))
         rules.addLayout(top)
+        rules.addStretch(1)  # taller than it needs (in the comparison's place): the list stays under its title
         params = QVBoxLayout()
         params.addLayout(form)
-        params.addStretch(1)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.apply)
         params.addLayout(buttons)
+        params.addStretch(1)
         lay = QHBoxLayout(self)
-        lay.addLayout(rules, 1)
-        lay.addLayout(params, 1)
+        lay.addLayout(rules, 3)  # the rules' descriptions are the longer text
+        lay.addLayout(params, 2)
         self.load()
         rows = self.rules.count() * self.rules.sizeHintForRow(0) + 2 * self.rules.frameWidth() + 2
         self.rules.setMinimumHeight(min(rows, self.rules.maximumHeight()))

@@ -1,11 +1,12 @@
 """The library: a folder panel (add, remove, rescan, protect) and the grid of every indexed photo."""
 from __future__ import annotations
 
+import os
 
 from PySide6.QtCore import QPointF, QRectF, QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPen, QPixmap
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMenu, QMessageBox,
+                               QPushButton, QVBoxLayout, QWidget)
 
 from ...core.types import Photo
 from ...services import folders as folder_service
@@ -47,6 +48,7 @@ class FoldersPanel(QWidget):
     def __init__(self, shared: Shared, parent=None) -> None:
         super().__init__(parent)
         self.shared = shared
+        self.locked: list[str] = []  # the folders shown with a lock, outermost first
         self.list = QListWidget(self)
         self.list.setToolTip("Folders in this library")
         # Long paths lose their middle, not their end: the folder's own name (which one is locked) stays.
@@ -99,7 +101,27 @@ class FoldersPanel(QWidget):
             if path == current:
                 self.list.setCurrentItem(item)
         self.shared.settings.setValue("folders", [path for path, watched, _ in rows if watched])
+        self.locked = sorted((path for path, _, protected in rows if protected), key=len)
         self._current_changed()
+
+    def add_lock_action(self, menu: QMenu, photo_path: str) -> QAction:
+        """The lock for a photo's own folder, in a photo's menu: protect that folder (a subfolder of a
+        library folder too), or lift the lock that covers it. The same service as `photosim folders
+        protect`; the folder is then listed here with its lock."""
+        folder = os.path.dirname(photo_path)
+        # The outermost locked folder that holds the photo is one that was protected itself (a watched
+        # folder inside it is listed as locked too).
+        lock = folder_service.protecting_folder(folder, self.locked)
+        if lock is None:
+            action = menu.addAction(self.lock_icon, f"Protect the folder “{os.path.basename(folder) or folder}”")
+            action.setToolTip(f"{folder}: its photos are never proposed for removal, and the trash refuses them")
+            action.triggered.connect(lambda: self.set_protected(folder, True))
+        else:
+            action = menu.addAction(self.lock_icon, f"Unprotect the folder “{os.path.basename(lock) or lock}”")
+            action.setToolTip(f"{lock} is protected; this photo is in it")
+            action.triggered.connect(lambda: self.set_protected(lock, False))
+        menu.setToolTipsVisible(True)
+        return action
 
     def folders(self) -> list[str]:
         items = [self.list.item(i) for i in range(self.list.count())]

@@ -11,6 +11,9 @@ from ...services import labels
 from ..models.photo_list import paths_from_mime
 from ..thumbnails import cache_key
 
+#: A slot's picture, a side (logical pixels): three slots and the views beside them fit a 1366-pixel screen.
+PICTURE = 90
+
 ROLES = (("anchor", "Anchor", "the photo to judge"),
          ("positive", "Positive", "looks MORE like the anchor"),
          ("negative", "Negative", "looks LESS like the anchor"))
@@ -28,16 +31,17 @@ class Slot(QFrame):
         self._thumbs = thumbs
         self.setAcceptDrops(True)
         self.setFrameShape(QFrame.StyledPanel)
-        self.setMinimumSize(110, 150)
+        self.setMinimumSize(PICTURE + 10, 150)
         self.setMaximumHeight(190)
         self.setToolTip(f"{title}: {hint}. Drag a photo here from any grid.")
         self.image = QLabel(f"drop the\n{title.lower()}\nhere", self)
         self.image.setAlignment(Qt.AlignCenter)
-        self.image.setMinimumSize(100, 100)
+        self.image.setMinimumSize(PICTURE, PICTURE)
         self.caption = QLabel(f"<b>{title}</b><br><small>{hint}</small>", self)
         self.caption.setAlignment(Qt.AlignCenter)
         self.caption.setWordWrap(True)
         lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.image, 1)
         lay.addWidget(self.caption)
         thumbs.ready.connect(self._ready)
@@ -76,7 +80,7 @@ class Slot(QFrame):
         if pix is None:
             self.image.setText(os.path.basename(self.path))
         else:
-            scaled = pix.scaled(100 * 2, 100 * 2, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+            scaled = pix.scaled(PICTURE * 2, PICTURE * 2, Qt.KeepAspectRatio, Qt.SmoothTransformation)
             scaled.setDevicePixelRatio(2.0)
             self.image.setPixmap(scaled)
         self.image.setToolTip(self.path)
@@ -106,6 +110,7 @@ class TripletPanel(QWidget):
         buttons.addWidget(self.clear)
         buttons.addWidget(self.save)
         lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
         intro = QLabel("Teach what <i>similar</i> means: drag photos from any grid into the three slots.")
         intro.setWordWrap(True)
         lay.addWidget(intro)

@@ -33,7 +33,7 @@ class ZoomView(QGraphicsView):
         self.setDragMode(QGraphicsView.ScrollHandDrag)
         self.setRenderHint(QPainter.SmoothPixmapTransform)
         self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
-        self.setMinimumSize(160, 140)  # small enough for the Duplicates view to fit a 1080p screen
+        self.setMinimumSize(160, 110)  # small enough for the Duplicates view to fit a 1366x768 laptop screen
         self._fit = True
 
     def set_image(self, image: QImage) -> None:
