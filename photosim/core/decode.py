@@ -20,7 +20,7 @@ import zlib
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from . import bursts, raw, verify
+from . import bursts, raw, resample, verify
 from .types import DecodedPhoto, DecodeError, FileStat
 
 try:  # HEIC/HEIF support is optional at run time but installed with photosim
@@ -143,7 +143,8 @@ def _decode(path: str, data: bytes, fsize: int, mtime_ns: int, size: int, digest
             with_keypoints: bool = True) -> DecodedPhoto:
     if raw.is_raw(path):  # camera RAW: LibRaw, its embedded preview when large enough (core/raw.py)
         im, fmt, exif, (w0, h0), _ = raw.open_raw(data, path, max(size, verify.LONG_SIDE))
-        return _described(path, data, fsize, mtime_ns, size, digest, with_keypoints, im, fmt, w0, h0, exif, None)
+        pixels, grey = _pictures(np.asarray(im), "RGB", size, with_keypoints)
+        return _described(path, data, fsize, mtime_ns, digest, pixels, grey, fmt, w0, h0, exif, None)
     im = Image.open(io.BytesIO(data))
     fmt = im.format or "?"
     w0, h0 = im.size
@@ -152,29 +153,85 @@ def _decode(path: str, data: bytes, fsize: int, mtime_ns: int, size: int, digest
         raise _Refused(f"image declares {w0}×{h0} pixels, too large to be a real photo (decompression bomb?)")
     exif = _safe_exif(im)
     orientation = exif.get(0x0112, 1) if exif else 1
+    orientation = orientation if isinstance(orientation, int) and orientation in _ORIENT else 1
     quality = _jpeg_quality(im) if fmt == "JPEG" else None
-    if fmt in ("JPEG", "MPO"):
-        # Reduced scale, but large enough for the network (both sides >= size) and for the
-        # duplicate check's keypoints (long side >= verify.LONG_SIDE), as verify.load_grey reads it.
-        long_side = max(size, verify.LONG_SIDE)
-        im.draft("RGB", (long_side, size) if w0 >= h0 else (size, long_side))
-    im.seek(0) if getattr(im, "n_frames", 1) > 1 else None
-    im.load()
-    im = _to_rgb(im)
-    for op in _ORIENT.get(orientation if isinstance(orientation, int) else 1, ()):
-        im = im.transpose(op)
+    # Reduced scale, but large enough for the network (both sides >= size) and for the
+    # duplicate check's keypoints (long side >= verify.LONG_SIDE), as verify.load_grey reads it.
+    long_side = max(size, verify.LONG_SIDE)
+    wanted = (long_side, size) if w0 >= h0 else (size, long_side)
+    decoded = _jpeg_reduced(data, im, wanted) if fmt in ("JPEG", "MPO") else None
+    if decoded is not None:  # the fast path: libjpeg-turbo through OpenCV, resized while still small
+        pixels, grey = _pictures(decoded, "BGR", size, with_keypoints)
+        pixels, grey = _upright(pixels, orientation), _upright(grey, orientation)
+    else:
+        if fmt in ("JPEG", "MPO"):
+            im.draft("RGB", wanted)
+        im.seek(0) if getattr(im, "n_frames", 1) > 1 else None
+        im.load()
+        im = _to_rgb(im)
+        for op in _ORIENT.get(orientation, ()):
+            im = im.transpose(op)
+        pixels, grey = _pictures(np.asarray(im), "RGB", size, with_keypoints)
     if orientation in (5, 6, 7, 8):
         w0, h0 = h0, w0
-    return _described(path, data, fsize, mtime_ns, size, digest, with_keypoints, im, fmt, w0, h0, exif, quality)
+    return _described(path, data, fsize, mtime_ns, digest, pixels, grey, fmt, w0, h0, exif, quality)
 
 
-def _described(path: str, data: bytes, fsize: int, mtime_ns: int, size: int, digest: str | None,
-               with_keypoints: bool, im: Image.Image, fmt: str, w0: int, h0: int, exif: dict[int, object],
+#: OpenCV's reduced-scale JPEG decoding flags by DCT scale (1/2, 1/4, 1/8), largest first.
+_REDUCED = ((8, "IMREAD_REDUCED_COLOR_8"), (4, "IMREAD_REDUCED_COLOR_4"), (2, "IMREAD_REDUCED_COLOR_2"),
+            (1, "IMREAD_COLOR"))
+
+
+def _jpeg_reduced(data: bytes, im: Image.Image, wanted: tuple[int, int]) -> np.ndarray | None:
+    """The JPEG decoded (BGR, not rotated) at the DCT scale Pillow's draft would pick for ``wanted``,
+    or None to leave it to Pillow.
+
+    OpenCV decodes with libjpeg-turbo like Pillow, but resizing a NumPy array in
+    OpenCV costs a fraction of Pillow's resampling. Pillow keeps what it does
+    better: CMYK and other rare modes, and refusing a truncated file (libjpeg
+    would pad it with grey), so only a complete RGB or grey JPEG comes here.
+    """
+    if im.mode not in ("RGB", "L") or not data.rstrip(b"\0\r\n ").endswith(b"\xff\xd9"):
+        return None
+    import cv2
+
+    w0, h0 = im.size
+    scale = min(w0 // wanted[0], h0 // wanted[1])
+    flag = next(getattr(cv2, name) for s, name in _REDUCED if s <= max(scale, 1))
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
+    return decoded if decoded is not None and decoded.ndim == 3 else None
+
+
+def _pictures(decoded: np.ndarray, order: str, size: int, with_keypoints: bool
+              ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The network's input (size x size RGB) and the duplicate check's grey picture (long side
+    verify.LONG_SIDE, None without keypoints) of a decoded picture in ``order`` ("RGB" or "BGR")."""
+    import cv2
+
+    pixels = resample.resized(decoded, size, size)
+    if order == "BGR":
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    if not with_keypoints:
+        return pixels, None
+    grey = cv2.cvtColor(decoded, cv2.COLOR_BGR2GRAY if order == "BGR" else cv2.COLOR_RGB2GRAY)
+    return pixels, verify.grey_array(grey)
+
+
+def _upright(pixels: np.ndarray | None, orientation: int) -> np.ndarray | None:
+    """``pixels`` turned as EXIF ``orientation`` says (the same turns as _ORIENT)."""
+    if pixels is None or orientation == 1:
+        return pixels
+    turned = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+              5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+              8: lambda a: np.rot90(a, 1)}[orientation](pixels)
+    return np.ascontiguousarray(turned)
+
+
+def _described(path: str, data: bytes, fsize: int, mtime_ns: int, digest: str | None, pixels: np.ndarray,
+               grey: np.ndarray | None, fmt: str, w0: int, h0: int, exif: dict[int, object],
                quality: int | None) -> DecodedPhoto:
-    """The DecodedPhoto of an upright RGB picture ``im`` (the network's input, keypoints, facts)."""
-    pixels = np.asarray(im.resize((size, size), Image.Resampling.BICUBIC, reducing_gap=2.0))
-    # The duplicate check's keypoints and the best-shot measures come from one small grey picture.
-    grey = verify.grey_at(im) if with_keypoints else None
+    """The DecodedPhoto of an upright picture: the network's input ``pixels``, the keypoints and
+    best-shot measures of its ``grey`` picture, and the file's facts."""
     keypoints = verify.pack(verify.keypoints(grey)) if grey is not None else None
     sharpness, exposure = bursts.measure(grey) if grey is not None else (None, None)
     return DecodedPhoto(
