@@ -340,9 +340,20 @@ def _is_grey(pixels: np.ndarray) -> bool:
     has a tiny *mean* channel difference, and a crop of it a larger one, which
     made the original look like a greyscale copy of its own crop.
     """
-    p = pixels.astype(np.int16)
-    spread = np.maximum(np.abs(p[..., 0] - p[..., 1]), np.abs(p[..., 1] - p[..., 2]))
-    return bool(np.percentile(spread, 99) <= 6)
+    import cv2
+
+    r, g, b = cv2.split(pixels)
+    spread = cv2.max(cv2.absdiff(r, g), cv2.absdiff(g, b))
+    return _percentile_u8(spread, 99) <= 6
+
+
+def _percentile_u8(values: np.ndarray, q: float) -> float:
+    """np.percentile(values, q) of uint8 values, from their histogram (no sort: a tenth of the time)."""
+    counts = np.cumsum(np.bincount(values.ravel(), minlength=256))
+    at = q / 100.0 * (counts[-1] - 1)
+    low = int(at)
+    below, above = np.searchsorted(counts, [low, min(low + 1, counts[-1] - 1)], side="right")
+    return float(below + (at - low) * (above - below))
 
 
 def _border_fraction(pixels: np.ndarray) -> float:
