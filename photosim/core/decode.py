@@ -1,8 +1,11 @@
 """Read one photo file into the network's input, never raising for a bad file.
 
 One read of the bytes serves both the content hash and the decoder. JPEGs are
-decoded at reduced scale (Pillow's draft mode, the DCT scaling of libjpeg), so
-a 12-megapixel or even a 300-megapixel JPEG never materialises at full size.
+decoded at reduced scale (the DCT scaling of libjpeg-turbo, through OpenCV, or
+Pillow's draft mode for rare kinds), so a 12-megapixel or even a 300-megapixel
+JPEG never materialises at full size, and the network's input and the
+duplicate check's grey picture are both resized from that small picture
+(core/resample.py), a fraction of what Pillow's resampling costs.
 EXIF orientation is applied before anything else, so a photo and its rotated
 copy embed alike. Every failure becomes a :class:`DecodeError` with a reason a
 person understands.
