@@ -303,6 +303,7 @@ def embed_files(
     batching = _Batching(batch_size)
     inference = _Inference(engine, streams)
     try:
+        decoding.refill()
         while not cancelled():
             if inference.next_ready():
                 yield inference.take()
@@ -339,9 +340,9 @@ class _Decoding:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode")
         self._running: deque[Future] = deque()  # in input order
         self._exhausted = False
-        self._refill()
 
-    def _refill(self) -> None:
+    def refill(self) -> None:
+        """Submit files until ``ahead`` are on their way (or none is left)."""
         while not self._exhausted and len(self._running) < self._ahead:
             f = next(self._todo, None)
             if f is None:
@@ -359,7 +360,7 @@ class _Decoding:
 
     def take(self) -> object:
         result = self._running.popleft().result()
-        self._refill()
+        self.refill()
         return result
 
     def finished(self) -> bool:
