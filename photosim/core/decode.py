@@ -200,9 +200,13 @@ def _jpeg_reduced(data: bytes, im: Image.Image, wanted: tuple[int, int]) -> np.n
 
     w0, h0 = im.size
     scale = min(w0 // wanted[0], h0 // wanted[1])
-    flag = next(getattr(cv2, name) for s, name in _REDUCED if s <= max(scale, 1))
-    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
-    return decoded if decoded is not None and decoded.ndim == 3 else None
+    reduced, name = next((s, name) for s, name in _REDUCED if s <= max(scale, 1))
+    try:
+        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), getattr(cv2, name) | cv2.IMREAD_IGNORE_ORIENTATION)
+    except cv2.error:  # e.g. OpenCV's own size limit: Pillow decides, with a reason a person understands
+        return None
+    expected = (-(-h0 // reduced), -(-w0 // reduced), 3)
+    return decoded if decoded is not None and decoded.shape == expected else None
 
 
 def _pictures(decoded: np.ndarray, order: str, size: int, with_keypoints: bool
