@@ -526,9 +526,9 @@ def render(results, stops, engine, engine_start, load_before, load_after, args, 
         if e["ours"] and e.get("net"):
             ours, net = _mean_rate(e["ours"]), _mean_rate(e["net"])
             b = e.get("breakdown")
-            ceiling = f"{b[INFERENCE] / sum(b.values()):.2f}" if b else "n/a"
+            stage = f"{b[INFERENCE] / sum(b.values()):.2f}" if b else "n/a"
             limit.append(f"| {name} | {ours:.1f} | {net:.1f} ({' / '.join(f'{r.rate:.1f}' for r in e['net'])}) "
-                         f"| **{ours / net:.2f}** | {ceiling} |")
+                         f"| **{ours / net:.2f}** | {stage} |")
     for name, e in results.items():
         if not e["ours"] or not e["ref"]:
             continue
