@@ -80,7 +80,10 @@ def grey_at(im: Image.Image, long_side: int = LONG_SIDE) -> np.ndarray:
 
 def grey_array(grey: np.ndarray, long_side: int = LONG_SIDE) -> np.ndarray:
     """A grey picture (H x W uint8) shrunk or enlarged to ``long_side``, as the indexer finds keypoints on it."""
-    return resample.resized(grey, *resample.long_side_size(grey.shape[1], grey.shape[0], long_side))
+    size = resample.long_side_size(grey.shape[1], grey.shape[0], long_side)
+    if size[0] > grey.shape[1]:  # enlarging: Pillow's bicubic keeps the fine detail linear would smooth
+        return np.asarray(Image.fromarray(grey).resize(size, Image.Resampling.BICUBIC))
+    return resample.resized(grey, *size)
 
 
 @contextmanager
