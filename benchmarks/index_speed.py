@@ -9,6 +9,9 @@ reference pipeline measured in the same run on the same photos:
   printed separately).
 - **reference**: Pillow draft decode + Lite0 in torch (channels_last),
   batches of 32, decoding and inference one after the other.
+- **network alone**: the same engine (threads, concurrent batches) on the
+  same photos already decoded: the limit of any pipeline with this engine;
+  ours / network alone says how close indexing comes to it.
 - **imagededup CNN**: its MobileNetV3 pipeline (``CNN.encode_images``) with
   random weights, since its weights cannot be downloaded here (speed only).
 - **imagededup PHash / DHash**: its hash encoders (``encode_images``).
@@ -54,6 +57,8 @@ from _docs import CALTECH, conditions, write_section  # noqa: E402
 BATCH = 32
 TARGET_RATIO_12MP = 1.6
 TARGET_SMALL = 150.0
+TARGET_NETWORK_SHARE = 0.8
+INFERENCE = "inference (ONNX Runtime, 1 thread)"
 
 
 @dataclass
@@ -155,6 +160,29 @@ def run_reference(folder: Path, module) -> Run:
                time.process_time() - cpu)
 
 
+def decoded_pixels(folder: Path, size: int) -> np.ndarray:
+    """The network's input for every photo of ``folder``, decoded as the indexer decodes them."""
+    from photosim.core.decode import decode_file
+
+    return np.stack([decode_file(str(p), size, with_keypoints=False).pixels for p in sorted(folder.iterdir())])
+
+
+def run_network(pixels: np.ndarray, engine) -> Run:
+    """The network alone on already decoded images: the same engine, threads and concurrent batches
+    (streams) as the indexer, batches of 32, nothing read, decoded or stored. No pipeline with this
+    engine can be faster, so ours / this is how close indexing comes to its own limit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    streams = max(1, int(getattr(engine, "streams", 1)))
+    batches = [pixels[i:i + BATCH] for i in range(0, len(pixels), BATCH)]
+    with ThreadPoolExecutor(max_workers=streams) as pool:
+        list(pool.map(engine, batches[:streams]))  # warm-up, one batch per stream
+        wall, cpu = time.perf_counter(), time.process_time()
+        list(pool.map(engine, batches))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return Run("network alone (same engine, decoded images)", len(pixels), wall, cpu)
+
+
 def imagededup_available() -> bool:
     try:
         import imagededup  # noqa: F401
@@ -229,7 +257,7 @@ def breakdown(folder: Path, engine, sample: int = 64) -> dict[str, float]:
     pixels = np.stack([d.pixels for d in decoded])
     single = OnnxEngine(engine.spec, threads=1, streams=1)
     single(pixels[:BATCH])  # warm-up
-    out["inference (ONNX Runtime, 1 thread)"] = per_photo(
+    out[INFERENCE] = per_photo(
         lambda: [single(pixels[i:i + BATCH]) for i in range(0, len(pixels), BATCH)])
     vectors = np.concatenate([single(pixels[i:i + BATCH]) for i in range(0, len(pixels), BATCH)])
     with tempfile.TemporaryDirectory(prefix="bench-lib-") as tmp:
@@ -407,15 +435,22 @@ def main() -> int:
     for name, folder in sets.items():
         count = len(list(folder.iterdir()))
         print(f"\n== {name}: {count} photos ==", flush=True)
-        ours: list[Run] = []
-        refs: list[Run] = []
+        pixels = decoded_pixels(folder, spec.size)
+        runs: dict[str, list[Run]] = {"ours": [], "ref": [], "net": []}
         for r in range(args.repeats):
-            order = (("ref", "ours") if r % 2 == 0 else ("ours", "ref"))
+            order = (("ref", "net", "ours") if r % 2 == 0 else ("ours", "net", "ref"))
             for which in order:
-                run = run_reference(folder, module) if which == "ref" else run_ours(folder, engine)
-                (refs if which == "ref" else ours).append(run)
+                if which == "ref":
+                    run = run_reference(folder, module)
+                elif which == "net":
+                    run = run_network(pixels, engine)
+                else:
+                    run = run_ours(folder, engine)
+                runs[which].append(run)
                 print(f"  {run.name:48s} {run.rate:7.1f} photos/s  ({run.cores or 0:.2f} cores busy)", flush=True)
-        entry = {"count": count, "ours": ours, "ref": refs, "peers": []}
+        del pixels
+        entry = {"count": count, "ours": runs["ours"], "ref": runs["ref"], "net": runs["net"], "peers": []}
+        print(f"  ours / network alone: {_mean_rate(runs['ours']) / _mean_rate(runs['net']):.2f}", flush=True)
         if peers:
             for fn in (run_imagededup_cnn, lambda f: run_imagededup_hash(f, "PHash"),
                        lambda f: run_imagededup_hash(f, "DHash")):
@@ -461,6 +496,10 @@ def make_set_small(dest: Path, photos: list[Path]) -> Path:
     return dest
 
 
+def _mean_rate(runs: list[Run]) -> float:
+    return statistics.mean(r.rate for r in runs)
+
+
 def render(results, stops, engine, engine_start, load_before, load_after, args, peers, ceiling) -> str:
     lines = ["## Indexing speed (`benchmarks/index_speed.py`)", "",
              f"Command: `python benchmarks/index_speed.py --sets {args.sets} --n12 {args.n12} --n1 {args.n1} "
@@ -476,6 +515,20 @@ def render(results, stops, engine, engine_start, load_before, load_after, args, 
              "| set | photos | ours | cores | reference | cores | ours / reference | imagededup CNN (random w.) "
              "| imagededup PHash | imagededup DHash |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    limit = ["", "How close indexing comes to its own limit: *network alone* = the same engine (threads and "
+             "concurrent batches as the indexer) on the same photos already decoded (224 px), batches of 32, "
+             "nothing read, decoded or stored; measured between the runs of ours above. Target: ours / network "
+             f"alone >= {TARGET_NETWORK_SHARE:.2f} for photos of 1 MP or less.", "",
+             "*Stage ceiling* = inference / all stages in the CPU-time table below: the best ours / network "
+             "alone could be if every other stage overlapped perfectly with no overhead at all.", "",
+             "| set | ours | network alone | ours / network alone | stage ceiling |", "|---|---:|---:|---:|---:|"]
+    for name, e in results.items():
+        if e["ours"] and e.get("net"):
+            ours, net = _mean_rate(e["ours"]), _mean_rate(e["net"])
+            b = e.get("breakdown")
+            stage = f"{b[INFERENCE] / sum(b.values()):.2f}" if b else "n/a"
+            limit.append(f"| {name} | {ours:.1f} | {net:.1f} ({' / '.join(f'{r.rate:.1f}' for r in e['net'])}) "
+                         f"| **{ours / net:.2f}** | {stage} |")
     for name, e in results.items():
         if not e["ours"] or not e["ref"]:
             continue
@@ -491,6 +544,7 @@ def render(results, stops, engine, engine_start, load_before, load_after, args, 
                      f"| {fmt_rate(peer.get('imagededup DHash')).strip()} |")
     if not peers:
         lines += ["", "imagededup was not installed for this run: its columns are n/a."]
+    lines += limit
     lines += ["", f"Targets (on an idle 2-core machine): 12 MP >= {TARGET_RATIO_12MP}x the reference; "
               f"<= 1 MP >= {TARGET_SMALL:.0f} photos/s.", "",
               f"The network alone, without reading or decoding anything (ONNX Runtime, both cores, batch 32, "

@@ -24,6 +24,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -270,26 +271,6 @@ class Batch:
     others: list = field(default_factory=list)  # whatever else ``decode`` returned (e.g. moved files)
 
 
-@dataclass
-class _Pending:
-    """A batch on its way: decoded results, and the inference run of its photos (None: no photos)."""
-
-    photos: list[DecodedPhoto] = field(default_factory=list)
-    errors: list[DecodeError] = field(default_factory=list)
-    others: list = field(default_factory=list)
-    run: Future | None = None
-
-    def __len__(self) -> int:
-        return len(self.photos) + len(self.errors) + len(self.others)
-
-    def ready(self) -> bool:
-        return self.run is None or self.run.done()
-
-    def finished(self) -> Batch:
-        vectors = self.run.result() if self.run is not None else np.zeros((0, 0), np.float32)
-        return Batch(self.photos, vectors, self.errors, self.others)
-
-
 def embed_files(
     files: Iterable[FileStat],
     engine,
@@ -310,86 +291,178 @@ def embed_files(
     on the file). ``decode(stat)`` replaces the plain decoder; results that
     are neither a DecodedPhoto nor a DecodeError are passed through in
     ``Batch.others``.
+
+    Three stages, driven from the caller's thread: decoding (``_Decoding``),
+    grouping into batches (``_Batching``) and inference (``_Inference``).
+    Each stage bounds what it holds, so a slow consumer holds memory steady.
     """
     size = engine.spec.size
-    decode = decode or (lambda f: decode_file(f.path, size))
-    workers = workers or cpu_count()
     streams = max(1, int(getattr(engine, "streams", 1)))
-    todo = iter(files)
-    decoding: deque[Future] = deque()  # in input order
-    queued: deque[_Pending] = deque()  # batches being embedded, in input order
-    current = _Pending()
-    # Decoded photos waiting for a batch are bounded, so a slow consumer holds memory steady.
-    ahead = batch_size * (streams + 1)
-    exhausted = False
-
-    decoders = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode")
-    runners = ThreadPoolExecutor(max_workers=streams, thread_name_prefix="infer")
-
-    def refill() -> None:
-        nonlocal exhausted
-        while not exhausted and len(decoding) + len(current) < ahead:  # current holds < batch_size
-            f = next(todo, None)
-            if f is None:
-                exhausted = True
-                return
-            if on_start:
-                on_start(f.path)
-            decoding.append(decoders.submit(decode, f))
-
-    def launch() -> None:
-        nonlocal current
-        if current.photos:
-            current.run = runners.submit(engine, np.stack([p.pixels for p in current.photos]))
-        queued.append(current)
-        current = _Pending()
-
-    stopped = False
+    decoding = _Decoding(files, decode or (lambda f: decode_file(f.path, size)), workers or cpu_count(),
+                         ahead=batch_size * (streams + 1), on_start=on_start)
+    batching = _Batching(batch_size)
+    inference = _Inference(engine, streams)
     try:
-        refill()
-        while True:
-            if cancelled():
-                stopped = True
-                break
-            if queued and queued[0].ready():
-                yield queued.popleft().finished()
-                continue
-            took = False
-            while decoding and decoding[0].done() and len(queued) <= streams:
-                result = decoding.popleft().result()
-                if isinstance(result, DecodedPhoto):
-                    current.photos.append(result)
-                elif isinstance(result, DecodeError):
-                    current.errors.append(result)
-                else:
-                    current.others.append(result)
-                took = True
-                if len(current) >= batch_size:
-                    launch()
-                refill()
-            if exhausted and not decoding and len(current):
-                launch()
-                continue
-            if took:
-                continue
-            if exhausted and not decoding and not queued:
+        decoding.refill()
+        while not cancelled():
+            if inference.next_ready():
+                yield inference.take()
+            elif inference.has_room() and decoding.next_ready():
+                inference.submit(batching.add(decoding.take()))
+            elif decoding.finished() and batching.holding():
+                inference.submit(batching.flush())
+            elif decoding.finished() and inference.empty():
                 return
-            waiting = [p.run for p in list(queued)[:1] if p.run is not None]
-            if decoding and len(queued) <= streams:
-                waiting.append(decoding[0])
-            wait(waiting, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
-        # Cancelled: stop the runs in flight, keep the batches that were already embedded.
-        engine_abort = getattr(engine, "abort", None)
-        if engine_abort is not None:
-            engine_abort()
-        for fut in decoding:
-            fut.cancel()
-        while queued and queued[0].ready() and (queued[0].run is None or queued[0].run.exception() is None):
-            yield queued.popleft().finished()
-    finally:
-        if not stopped and (queued or decoding):  # the caller stopped early or something raised
-            abort = getattr(engine, "abort", None)
+            else:
+                inference.wait_for_any(decoding.next_future() if inference.has_room() else None)
+        # Cancelled: what was already embedded is complete and still goes to the caller.
+        inference.abort()
+        while inference.next_ready(successful=True):
+            yield inference.take()
+    finally:  # finished, cancelled, abandoned by the caller or failed: the one way out
+        inference.close()
+        decoding.close()
+
+
+class _Decoding:
+    """Decodes files in a thread pool and hands the results back in input order.
+
+    Keeps: at most ``ahead`` files submitted and not yet taken; ``on_start(path)``
+    called for each file before it is submitted, in input order.
+    """
+
+    def __init__(self, files: Iterable[FileStat], decode: Callable[[FileStat], object], workers: int,
+                 ahead: int, on_start: Callable[[str], None] | None) -> None:
+        self._todo = iter(files)
+        self._decode = decode
+        self._ahead = ahead
+        self._on_start = on_start
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode")
+        self._running: deque[Future] = deque()  # in input order
+        self._exhausted = False
+
+    def refill(self) -> None:
+        """Submit files until ``ahead`` are on their way (or none is left)."""
+        while not self._exhausted and len(self._running) < self._ahead:
+            f = next(self._todo, None)
+            if f is None:
+                self._exhausted = True
+            else:
+                if self._on_start:
+                    self._on_start(f.path)
+                self._running.append(self._pool.submit(self._decode, f))
+
+    def next_ready(self) -> bool:
+        return bool(self._running) and self._running[0].done()
+
+    def next_future(self) -> Future | None:
+        return self._running[0] if self._running else None
+
+    def take(self) -> object:
+        result = self._running.popleft().result()
+        self.refill()
+        return result
+
+    def finished(self) -> bool:
+        return self._exhausted and not self._running
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class _Pending:
+    """A batch on its way: decoded results, and the inference run of its photos (None: no photos)."""
+
+    photos: list[DecodedPhoto] = field(default_factory=list)
+    errors: list[DecodeError] = field(default_factory=list)
+    others: list = field(default_factory=list)
+    run: Future | None = None
+
+    def __len__(self) -> int:
+        return len(self.photos) + len(self.errors) + len(self.others)
+
+
+class _Batching:
+    """Groups decode results, in order, into batches of ``size`` results (photos, errors and others
+    together). Keeps: fewer than ``size`` results held."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._current = _Pending()
+
+    def add(self, result: object) -> _Pending | None:
+        """The batch ``result`` completes, if it does."""
+        if isinstance(result, DecodedPhoto):
+            self._current.photos.append(result)
+        elif isinstance(result, DecodeError):
+            self._current.errors.append(result)
+        else:
+            self._current.others.append(result)
+        return self.flush() if len(self._current) >= self._size else None
+
+    def holding(self) -> bool:
+        return len(self._current) > 0
+
+    def flush(self) -> _Pending:
+        batch, self._current = self._current, _Pending()
+        return batch
+
+
+class _Inference:
+    """Embeds batches and hands them back in input order.
+
+    Keeps: at most ``streams`` runs in flight (one engine call per stream), and
+    at most ``streams + 1`` batches held, so one batch waits ready to run as
+    soon as a stream frees up.
+    """
+
+    def __init__(self, engine, streams: int) -> None:
+        self._engine = engine
+        self._streams = streams
+        self._pool = ThreadPoolExecutor(max_workers=streams, thread_name_prefix="infer")
+        self._queue: deque[_Pending] = deque()  # in input order
+
+    def has_room(self) -> bool:
+        return len(self._queue) <= self._streams
+
+    def empty(self) -> bool:
+        return not self._queue
+
+    def submit(self, batch: _Pending | None) -> None:
+        if batch is None:
+            return
+        if batch.photos:
+            batch.run = self._pool.submit(self._engine, np.stack([p.pixels for p in batch.photos]))
+        self._queue.append(batch)
+
+    def next_ready(self, successful: bool = False) -> bool:
+        """The oldest batch is embedded (``successful``: and its run was not aborted)."""
+        if not self._queue:
+            return False
+        run = self._queue[0].run
+        return run is None or (run.done() and (not successful or run.exception() is None))
+
+    def take(self) -> Batch:
+        batch = self._queue.popleft()
+        vectors = batch.run.result() if batch.run is not None else np.zeros((0, 0), np.float32)
+        return Batch(batch.photos, vectors, batch.errors, batch.others)
+
+    def wait_for_any(self, other: Future | None) -> None:
+        """Until the oldest run or ``other`` finishes, or POLL_SECONDS pass (to check the cancel flag)."""
+        futures = [f for f in (self._queue[0].run if self._queue else None, other) if f is not None]
+        if futures:
+            wait(futures, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+        else:
+            time.sleep(POLL_SECONDS)
+
+    def abort(self) -> None:
+        """Stop the runs in flight at their next node (they raise; their batches are dropped)."""
+        if any(b.run is not None and not b.run.done() for b in self._queue):
+            abort = getattr(self._engine, "abort", None)
             if abort is not None:
                 abort()
-        decoders.shutdown(wait=True, cancel_futures=True)
-        runners.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        self.abort()
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -27,6 +27,8 @@ from typing import Iterator
 import numpy as np
 from PIL import Image, ImageOps
 
+from . import resample
+
 #: Long side in pixels at which keypoints are found (photos are shrunk, small copies enlarged).
 LONG_SIDE = 320
 #: Keypoints looked for in each picture. 128 confirm copies as well as 500 did on the
@@ -73,10 +75,15 @@ def load_grey(path: str, long_side: int | None = LONG_SIDE) -> np.ndarray | None
 
 def grey_at(im: Image.Image, long_side: int = LONG_SIDE) -> np.ndarray:
     """``im`` (already upright) in grey, shrunk or enlarged to ``long_side``."""
-    grey = im if im.mode == "L" else im.convert("L")
-    scale = long_side / max(grey.size)
-    size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
-    return np.asarray(grey.resize(size, Image.Resampling.BICUBIC))
+    return grey_array(np.asarray(im if im.mode == "L" else im.convert("L")), long_side)
+
+
+def grey_array(grey: np.ndarray, long_side: int = LONG_SIDE) -> np.ndarray:
+    """A grey picture (H x W uint8) shrunk or enlarged to ``long_side``, as the indexer finds keypoints on it."""
+    size = resample.long_side_size(grey.shape[1], grey.shape[0], long_side)
+    if size[0] > grey.shape[1]:  # enlarging: Pillow's bicubic keeps the fine detail linear would smooth
+        return np.asarray(Image.fromarray(grey).resize(size, Image.Resampling.BICUBIC))
+    return resample.resized(grey, *size)
 
 
 @contextmanager
