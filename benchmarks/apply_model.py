@@ -1,4 +1,4 @@
-"""How long switching a 100,000-photo library to a newly trained model takes (issue 5: under a minute).
+"""How long switching a 100,000-photo library to a newly trained model takes (target: under a minute).
 
 The library is real (SQLite file, hnswlib index), the vectors synthetic
 (clustered unit vectors of the backbone's dimension), the adapter really

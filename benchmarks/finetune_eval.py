@@ -1,4 +1,4 @@
-"""Benchmark for fine-tuning on labels (issue 5): mAP before/after, two groups.
+"""Benchmark for fine-tuning on labels: mAP before/after, two groups.
 
 Protocol (binding, from the issue):
 
