@@ -93,7 +93,7 @@ def real_library(tmp: Path, engine) -> dict:
     collapsed, cold, before = [], [], []
     taken, distinct, with_copies, query_copies = [], [], 0, 0
     for p in paths:
-        duplicates._confirmed_before.clear()  # as a fresh `photosim similar` process: no pair checked before
+        duplicates.forget_checks()  # as a fresh `photosim similar` process: no pair checked before
         _, c = _timed(lambda: similar_answer(lib, p, k=10))
         a, t = _timed(lambda: similar_answer(lib, p, k=10))
         b, u = _timed(lambda: similar_answer(lib, p, k=10, all_copies=True))
@@ -177,7 +177,7 @@ def bench_synthetic(lib, queries: int, rng: np.random.Generator) -> dict:
     similar_answer(lib, paths[0])
     collapsed, cold, before, distinct_groups = [], [], [], 0
     for p in paths:
-        duplicates._confirmed_before.clear()
+        duplicates.forget_checks()
         _, c = _timed(lambda: similar_answer(lib, p, k=10))
         a, t = _timed(lambda: similar_answer(lib, p, k=10))
         _, u = _timed(lambda: similar_answer(lib, p, k=10, all_copies=True))

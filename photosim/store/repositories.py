@@ -126,6 +126,14 @@ def photos_of_formats(s: Session, formats: Iterable[str],
     return [to_photo(r) for r in s.scalars(q.order_by(PhotoRow.id))]
 
 
+def ids_of_formats(s: Session, formats: Iterable[str], ids: Iterable[int]) -> list[int]:
+    """Those of ``ids`` whose format is one of ``formats``, by id (ids only: cheaper than full rows)."""
+    out: list[int] = []
+    for chunk in chunks(int(i) for i in ids):
+        out += s.scalars(select(PhotoRow.id).where(PhotoRow.id.in_(chunk), PhotoRow.format.in_(list(formats))))
+    return sorted(out)
+
+
 def put_shot_measures(s: Session, measures: dict[int, tuple[float, float]]) -> None:
     """Store (sharpness, exposure) of photos measured after they were indexed."""
     if measures:
@@ -382,6 +390,16 @@ def add_model(s: Session, name: str, spec: dict, weights: bytes | None, summary:
 # --- labels ------------------------------------------------------------------------------
 def not_duplicate_pairs(s: Session) -> set[tuple[int, int]]:
     return {(a, b) for a, b in s.execute(select(NotDuplicate.a_id, NotDuplicate.b_id))}
+
+
+def not_duplicate_pairs_touching(s: Session, ids: Iterable[int]) -> set[tuple[int, int]]:
+    """The "not duplicates" pairs with at least one photo among ``ids``: what a check about a few
+    photos needs, read without the whole table (it grows with every pair a person marks)."""
+    out: set[tuple[int, int]] = set()
+    for chunk in chunks(ids):
+        q = select(NotDuplicate.a_id, NotDuplicate.b_id).where(NotDuplicate.a_id.in_(chunk) | NotDuplicate.b_id.in_(chunk))
+        out.update((a, b) for a, b in s.execute(q))
+    return out
 
 
 def add_not_duplicate(s: Session, a: int, b: int) -> None:
