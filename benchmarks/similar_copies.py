@@ -153,7 +153,7 @@ def synthetic_library(lib, vectors: np.ndarray, rng: np.random.Generator, share:
         if near:
             v = v + np.abs(rng.normal(0, 1, v.shape)).astype(np.float32) * (0.25 / np.sqrt(len(v)))
             v = v / np.linalg.norm(v)
-        rows.append(_fake_photo(f"/synthetic/copies/{i:06d}{'-near' if near else ''}.jpg", 3_000_000 + i, i, digest))
+        rows.append(_fake_photo(f"/synthetic/copies/{i:06d}{'-near' if near else ''}.jpg", int(3_000_000 + i), int(i), digest))
         vecs.append(v)
         originals.append(ids[i])
     with lib.db.session() as s:
