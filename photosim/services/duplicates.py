@@ -190,20 +190,21 @@ def copy_groups(lib: Library, candidates: list[list[int]], threshold: float) -> 
         sims = vectors[rows] @ vectors[rows].T  # every pair within the list: a table near_pairs reads
         for a, b, sim in near_pairs(ids[rows], np.broadcast_to(ids[rows], sims.shape), sims, threshold, grey):
             pairs[(a, b)] = (a, b, sim)
+    contents = {ab: _bytes_pair(facts, p) for ab, p in pairs.items()}  # (a, b) -> (hash, hash), once each
     with _confirmed_lock:
-        known = {key: _confirmed_before[key] for p in pairs.values()
-                 if (key := _bytes_pair(facts, p)) is not None and key in _confirmed_before}
-    unknown = [p for p in pairs.values() if _bytes_pair(facts, p) not in known]
+        known = {key: _confirmed_before[key] for key in contents.values()
+                 if key is not None and key in _confirmed_before}
+    unknown = [p for ab, p in pairs.items() if contents[ab] not in known]
     checks = _checks_known(facts, unknown)
     before = set(checks)
     found = _confirmed(lib, unknown, forbidden, None, {}, same_bytes, checks) if unknown else []
     # Sorted as `dupes` sorts them: a confirmed pair that is two moments of a burst joins nothing here.
     found_copies = set(shots.copies_among(lib, found))
-    copies = [(a, b) for a, b, _ in pairs.values() if known.get(_bytes_pair(facts, (a, b, 0.0))) == COPY]
+    copies = [ab for ab, key in contents.items() if key is not None and known.get(key) == COPY]
     copies += [(a, b) for a, b, _ in found if (a, b) in found_copies]
     with _confirmed_lock:
-        for a, b, sim in found:
-            key = _bytes_pair(facts, (a, b, sim))
+        for a, b, _ in found:
+            key = contents[(a, b)]
             if key is not None:
                 _confirmed_before[key] = COPY if (a, b) in found_copies else FRAMES
                 _confirmed_before.move_to_end(key)
