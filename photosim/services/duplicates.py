@@ -272,7 +272,8 @@ def _burst_candidates(lib: Library, wide: list[tuple[int, int, float]], confirme
 
     Checked apart from the near-duplicate candidates (own failure counts), so near-duplicate groups are
     exactly what they would be without bursts; pairs already joined by a confirmed pair (or by the same
-    bytes) are skipped.
+    bytes) are skipped. The band holds the near-duplicate candidates that were not confirmed: ``checks``
+    (the near stage's results) answers those already checked, so each costs one check per run.
     """
     joined = UnionFind()
     for a, b, _ in confirmed:
