@@ -93,7 +93,7 @@ def real_library(tmp: Path, engine) -> dict:
     collapsed, cold, before = [], [], []
     taken, distinct, with_copies, query_copies = [], [], 0, 0
     for p in paths:
-        duplicates._confirmed_before.clear()  # as a fresh `photosim similar` process: no pair checked before
+        duplicates.forget_checks()  # as a fresh `photosim similar` process: no pair checked before
         _, c = _timed(lambda: similar_answer(lib, p, k=10))
         a, t = _timed(lambda: similar_answer(lib, p, k=10))
         b, u = _timed(lambda: similar_answer(lib, p, k=10, all_copies=True))
@@ -153,7 +153,7 @@ def synthetic_library(lib, vectors: np.ndarray, rng: np.random.Generator, share:
         if near:
             v = v + np.abs(rng.normal(0, 1, v.shape)).astype(np.float32) * (0.25 / np.sqrt(len(v)))
             v = v / np.linalg.norm(v)
-        rows.append(_fake_photo(f"/synthetic/copies/{i:06d}{'-near' if near else ''}.jpg", 3_000_000 + i, i, digest))
+        rows.append(_fake_photo(f"/synthetic/copies/{i:06d}{'-near' if near else ''}.jpg", int(3_000_000 + i), int(i), digest))
         vecs.append(v)
         originals.append(ids[i])
     with lib.db.session() as s:
@@ -177,7 +177,7 @@ def bench_synthetic(lib, queries: int, rng: np.random.Generator) -> dict:
     similar_answer(lib, paths[0])
     collapsed, cold, before, distinct_groups = [], [], [], 0
     for p in paths:
-        duplicates._confirmed_before.clear()
+        duplicates.forget_checks()
         _, c = _timed(lambda: similar_answer(lib, p, k=10))
         a, t = _timed(lambda: similar_answer(lib, p, k=10))
         _, u = _timed(lambda: similar_answer(lib, p, k=10, all_copies=True))

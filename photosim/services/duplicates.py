@@ -26,6 +26,8 @@ from .folders import protecting_folder
 
 #: Photos whose keypoints stay in memory during one `dupes` check (about 5 KB each).
 KEYPOINT_CACHE = 20_000
+#: A check about at most this many photos reads their keypoints in one statement, not one by one.
+KEYPOINTS_AT_ONCE = 256
 
 
 def keeper_rules(lib: Library) -> KeeperRules:
@@ -109,9 +111,12 @@ def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: Tas
         pairs = candidates(threshold)
         stats["candidates"] = len(pairs)
         if verify:
-            pairs = _confirmed(lib, pairs, forbidden, ctx, stats, same_bytes)
+            # The burst band holds the near-duplicate candidates again (those not confirmed there), so
+            # each check's result is kept for it: a pair is checked once per run, whatever the stage.
+            checks: dict[tuple[int, int], int] = {}
+            pairs = _confirmed(lib, pairs, forbidden, ctx, stats, same_bytes, checks)
             frames = _burst_candidates(lib, candidates(threshold - shots.BURST_ALLOWANCE), pairs, same_bytes,
-                                       forbidden, ctx, stats)
+                                       forbidden, ctx, stats, checks)
     row = {int(i): n for n, i in enumerate(ids)}
 
     def vecs(want: list[int]) -> dict[int, np.ndarray]:
@@ -165,7 +170,9 @@ def copy_groups(lib: Library, candidates: list[list[int]], threshold: float) -> 
         return []
     with lib.db.session() as s:
         facts = repo.duplicate_facts_around(s, wanted)  # the candidates and their byte copies
-        forbidden = repo.not_duplicate_pairs(s)
+        # Every pair judged here has a photo among these: the marks about others are not read.
+        forbidden = repo.not_duplicate_pairs_touching(s, facts.keys() | wanted)
+        raws = shots.raw_ids(s, wanted)  # read here, in this session: seldom any
         # One photo stands for its bytes in the near-duplicate stage: its byte copies are joined
         # anyway, and checking each of them against the same re-encode would repeat one check.
         same_bytes = exact_groups({i: digest for i, (digest, _) in facts.items()})
@@ -181,25 +188,32 @@ def copy_groups(lib: Library, candidates: list[list[int]], threshold: float) -> 
         sims = vectors[rows] @ vectors[rows].T  # every pair within the list: a table near_pairs reads
         for a, b, sim in near_pairs(ids[rows], np.broadcast_to(ids[rows], sims.shape), sims, threshold, grey):
             pairs[(a, b)] = (a, b, sim)
+    contents = {ab: _bytes_pair(facts, p) for ab, p in pairs.items()}  # (a, b) -> (hash, hash), once each
     with _confirmed_lock:
-        known = {key: _confirmed_before[key] for p in pairs.values()
-                 if (key := _bytes_pair(facts, p)) is not None and key in _confirmed_before}
-    unknown = [p for p in pairs.values() if _bytes_pair(facts, p) not in known]
-    found = _confirmed(lib, unknown, forbidden, None, {}, same_bytes) if unknown else []
+        known = {key: _confirmed_before[key] for key in contents.values()
+                 if key is not None and key in _confirmed_before}
+    unknown = [p for ab, p in pairs.items() if contents[ab] not in known]
+    checks = _checks_known(facts, unknown)
+    before = set(checks)
+    found = _confirmed(lib, unknown, forbidden, None, {}, same_bytes, checks) if unknown else []
     # Sorted as `dupes` sorts them: a confirmed pair that is two moments of a burst joins nothing here.
     found_copies = set(shots.copies_among(lib, found))
-    copies = [(a, b) for a, b, _ in pairs.values() if known.get(_bytes_pair(facts, (a, b, 0.0))) == COPY]
+    copies = [ab for ab, key in contents.items() if key is not None and known.get(key) == COPY]
     copies += [(a, b) for a, b, _ in found if (a, b) in found_copies]
     with _confirmed_lock:
-        for a, b, sim in found:
-            key = _bytes_pair(facts, (a, b, sim))
+        for a, b, _ in found:
+            key = contents[(a, b)]
             if key is not None:
                 _confirmed_before[key] = COPY if (a, b) in found_copies else FRAMES
                 _confirmed_before.move_to_end(key)
         while len(_confirmed_before) > CONFIRMED_CACHE:
             _confirmed_before.popitem(last=False)
+        for pair in checks.keys() - before:
+            _checked_before[_photos_pair(facts, pair)] = checks[pair]
+        while len(_checked_before) > CONFIRMED_CACHE:
+            _checked_before.popitem(last=False)
     # A RAW with its camera JPEG is one capture too (services/shots.py).
-    return [frozenset(g) for g in shots.copy_units(lib, same_bytes, copies, forbidden, wanted)]
+    return [frozenset(g) for g in shots.copy_units(lib, same_bytes, copies, forbidden, raws)]
 
 
 #: Pairs of contents (hash, hash) the geometric check confirmed, most recent last, with what they are
@@ -213,6 +227,37 @@ _confirmed_lock = threading.Lock()
 CONFIRMED_CACHE = 50_000
 
 
+#: The geometric check's result (inliers) of pairs of photos, each as (id, content hash): checks that
+#: failed are most of them, and a window asked again (the same query, or a neighbour's) would repeat
+#: them. The hash makes a changed file (other keypoints) another pair.
+_checked_before: OrderedDict[tuple[tuple[int, str | None], tuple[int, str | None]], int] = OrderedDict()
+
+
+def forget_checks() -> None:
+    """Forget every pair checked in this process (as a fresh process starts)."""
+    with _confirmed_lock:
+        _confirmed_before.clear()
+        _checked_before.clear()
+
+
+def _photos_pair(facts: dict[int, tuple[str | None, bool]], pair: tuple[int, int]):
+    a, b = min(pair), max(pair)
+    return (a, facts[a][0]), (b, facts[b][0])
+
+
+def _checks_known(facts: dict[int, tuple[str | None, bool]],
+                  pairs: list[tuple[int, int, float]]) -> dict[tuple[int, int], int]:
+    """(a, b) with a < b -> inliers, for those of ``pairs`` checked before in this process."""
+    out = {}
+    with _confirmed_lock:
+        for a, b, _ in pairs:
+            key = _photos_pair(facts, (a, b))
+            if key in _checked_before:
+                _checked_before.move_to_end(key)
+                out[(min(a, b), max(a, b))] = _checked_before[key]
+    return out
+
+
 def _bytes_pair(facts: dict[int, tuple[str | None, bool]], pair: tuple[int, int, float]) -> tuple[str, str] | None:
     a, b = facts[pair[0]][0], facts[pair[1]][0]
     return (min(a, b), max(a, b)) if a and b else None
@@ -220,12 +265,13 @@ def _bytes_pair(facts: dict[int, tuple[str | None, bool]], pair: tuple[int, int,
 
 def _burst_candidates(lib: Library, wide: list[tuple[int, int, float]], confirmed: list[tuple[int, int, float]],
                       same_bytes: list[list[int]], forbidden: set[tuple[int, int]], ctx: TaskContext | None,
-                      stats: dict) -> list[tuple[int, int, float]]:
+                      stats: dict, checks: dict[tuple[int, int], int] | None = None) -> list[tuple[int, int, float]]:
     """Pairs in the burst band (below the threshold) that the geometric check confirms.
 
     Checked apart from the near-duplicate candidates (own failure counts), so near-duplicate groups are
     exactly what they would be without bursts; pairs already joined by a confirmed pair (or by the same
-    bytes) are skipped.
+    bytes) are skipped. The band holds the near-duplicate candidates that were not confirmed: ``checks``
+    (the near stage's results) answers those already checked, so each costs one check per run.
     """
     joined = UnionFind()
     for a, b, _ in confirmed:
@@ -237,7 +283,7 @@ def _burst_candidates(lib: Library, wide: list[tuple[int, int, float]], confirme
     band = [p for p in wide
             if (min(p[0], p[1]), max(p[0], p[1])) not in done and joined.find(p[0]) != joined.find(p[1])]
     sub: dict = {}
-    found = _confirmed(lib, band, forbidden, ctx, sub, same_bytes) if band else []
+    found = _confirmed(lib, band, forbidden, ctx, sub, same_bytes, checks) if band else []
     stats.update(burst_candidates=len(band), burst_checks=sub.get("checks", 0))
     return found
 
@@ -248,17 +294,38 @@ def _photos(lib: Library, ids: set[int]) -> dict[int, Photo]:
 
 
 def _confirmed(lib: Library, pairs: list[tuple[int, int, float]], forbidden: set[tuple[int, int]],
-               ctx: TaskContext | None, stats: dict, same_bytes: list[list[int]] = ()) -> list[tuple[int, int, float]]:
-    """Candidate pairs that the geometric check confirms, on stored keypoints where the photo has them."""
+               ctx: TaskContext | None, stats: dict, same_bytes: list[list[int]] = (),
+               checks: dict[tuple[int, int], int] | None = None) -> list[tuple[int, int, float]]:
+    """Candidate pairs that the geometric check confirms, on stored keypoints where the photo has them.
+
+    ``checks``: (a, b) with a < b -> inliers of pairs checked before, used instead of checking them
+    again, and given the results of the checks made now."""
     found: OrderedDict[int, geometry.Keypoints | None] = OrderedDict()  # recently used, at most KEYPOINT_CACHE
     read: dict[int, bytes] = {}  # keypoints found now from a file (a photo indexed before they were kept)
     involved = {i for a, b, _ in pairs for i in (a, b)}
-    with lib.db.session() as s:
-        unstored = repo.photos_by_id(s, involved - repo.ids_with_keypoints(s, involved))
-    reader = repo.KeypointReader(lib.db.path)
+    unstored: dict[int, Photo] | None = None  # read at the first check: every check may be known
+    blobs: dict[int, bytes] = {}  # a few photos' keypoints (a `similar` answer's), read in one statement
+    reader: repo.KeypointReader | None = None  # a library's, read one photo at a time
     stats.update(checks=0, files_read=0)
 
+    def blob_of(i: int) -> bytes | None:
+        nonlocal reader
+        if i in blobs:
+            return blobs.pop(i)
+        if reader is None:
+            reader = repo.KeypointReader(lib.db.path)
+        return reader.get(i)
+
     def points(i: int) -> geometry.Keypoints | None:
+        nonlocal unstored
+        if unstored is None:
+            with lib.db.session() as s:
+                if len(involved) <= KEYPOINTS_AT_ONCE:
+                    blobs.update(repo.get_keypoints(s, involved))
+                    stored = set(blobs)
+                else:
+                    stored = repo.ids_with_keypoints(s, involved)
+                unstored = repo.photos_by_id(s, involved - stored)
         if i in found:
             found.move_to_end(i)
             return found[i]
@@ -273,7 +340,7 @@ def _confirmed(lib: Library, pairs: list[tuple[int, int, float]], forbidden: set
                 if len(read) >= 256:
                     _keep_keypoints(lib, read)
         else:
-            blob = reader.get(i)
+            blob = blob_of(i)
             kp = geometry.unpack(blob) if blob is not None else None
         found[i] = kp if kp is not None and kp.enough else None
         if len(found) > KEYPOINT_CACHE:
@@ -281,18 +348,25 @@ def _confirmed(lib: Library, pairs: list[tuple[int, int, float]], forbidden: set
         return found[i]
 
     def check(a: int, b: int) -> int | None:
+        key = (min(a, b), max(a, b))
+        if checks is not None and key in checks:
+            return checks[key]
         ka, kb = points(a), points(b)
         if ka is None or kb is None:
             return None
         stats["checks"] += 1
-        return geometry.inliers(ka, kb, MIN_INLIERS)
+        n = geometry.inliers(ka, kb, MIN_INLIERS)
+        if checks is not None:
+            checks[key] = n
+        return n
 
     cancelled = ctx.cancelled if ctx is not None else (lambda: False)
     progress = (lambda done, total: ctx.progress(done, total, "checking candidates")) if ctx is not None else None
     try:
         return confirm_pairs(pairs, check, forbidden, cancelled=cancelled, progress=progress, joined=same_bytes)
     finally:
-        reader.close()
+        if reader is not None:
+            reader.close()
         if read:
             _keep_keypoints(lib, read)
 

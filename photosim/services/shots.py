@@ -115,7 +115,7 @@ def copy_units(lib: Library, same_bytes: list[list[int]], copies: list[tuple[int
                forbidden: set[tuple[int, int]], among: set[int]) -> list[list[int]]:
     """The files of one capture each, as `dupes` forms them: copy pairs and same bytes joined, and a
     RAW among ``among`` with its camera JPEG; frames of a burst stay apart. What `similar` shows as
-    one result."""
+    one result. (``among`` may hold only the RAW files among the candidates: the others pair with none.)"""
     found = bursts.sort_out(copies, [], find_raw_pairs(lib, among=among), forbidden, same_bytes)
     return found.near + found.paired
 
@@ -137,12 +137,17 @@ def find_raw_pairs(lib: Library, only: set[int] | None = None, taking_part: set[
     named there when a removal asks whether a pair would lose both files. ``among``: only the RAWs
     of these ids (a `similar` answer's candidates: the cost follows them, not the library)."""
     states = (PhotoState.OK,) if taking_part is None else None
+    if among is not None and not among:
+        return []
     with lib.db.session() as s:
         if among is None:
             raws = repo.photos_of_formats(s, set(RAW_FORMATS.values()), states)
         else:
-            raws = sorted((p for p in repo.photos_by_id(s, among).values()
-                           if _is_raw(p) and (states is None or p.state in states)), key=lambda p: p.id)
+            # Only the RAWs' rows are read: a `similar` answer's candidates are seldom RAW files.
+            found = repo.photos_by_id(s, repo.ids_of_formats(s, set(RAW_FORMATS.values()), among))
+            raws = sorted((p for p in found.values() if states is None or p.state in states), key=lambda p: p.id)
+        if not raws:
+            return []
         if taking_part is not None:
             raws = [p for p in raws if p.id in taking_part]
         siblings = repo.photos_by_paths(s, [q for p in raws for q in raw_jpeg_siblings(p.path)], states)
@@ -186,6 +191,11 @@ def _measured(lib: Library, ids: set[int], photos: dict[int, Photo]) -> dict[int
         except WRITE_ERRORS:  # a read-only or busy library: measured again next time
             pass
     return {**photos, **{i: dataclasses.replace(photos[i], sharpness=m[0], exposure=m[1]) for i, m in found.items()}}
+
+
+def raw_ids(s: repo.Session, ids: set[int]) -> set[int]:
+    """Those of ``ids`` that are RAW files (one column read, no rows built)."""
+    return set(repo.ids_of_formats(s, set(RAW_FORMATS.values()), ids))
 
 
 def _is_raw(p: Photo) -> bool:

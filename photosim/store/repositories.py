@@ -6,7 +6,7 @@ import time
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,23 @@ from .schema import (Folder, InFlight, KeypointRow, ModelVersion, NotDuplicate, 
 
 #: SQLite's bound-parameter limit is 999 in older builds: statements with an IN list go in chunks.
 CHUNK = 900
+
+
+def _ids(name: str = "ids"):
+    """An IN list bound at execution: the statements `similar` runs on every query are built once
+    (building one costs more than SQLite's answer for a few ids)."""
+    return bindparam(name, expanding=True)
+
+
+_PHOTOS_BY_ID = select(PhotoRow).where(PhotoRow.id.in_(_ids()))
+_FACTS_AROUND = select(PhotoRow.id, PhotoRow.content_hash, PhotoRow.grey, PhotoRow.state).where(
+    PhotoRow.id.in_(_ids()) | PhotoRow.content_hash.in_(
+        select(PhotoRow.content_hash).where(PhotoRow.id.in_(_ids("same")), PhotoRow.content_hash.is_not(None))))
+_IDS_OF_FORMATS = select(PhotoRow.id).where(PhotoRow.id.in_(_ids()), PhotoRow.format.in_(_ids("formats")))
+_NOT_DUPLICATE_TOUCHING = select(NotDuplicate.a_id, NotDuplicate.b_id).where(
+    NotDuplicate.a_id.in_(_ids()) | NotDuplicate.b_id.in_(_ids("b")))
+_VECTORS_OF = select(Vector.photo_id, Vector.data).where(Vector.model_id == bindparam("model"),
+                                                         Vector.photo_id.in_(_ids()))
 
 
 def chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
@@ -76,20 +93,18 @@ def duplicate_facts_around(s: Session, ids: Iterable[int]) -> dict[int, tuple[st
     """``duplicate_facts`` of the readable photos among ``ids`` and of every readable photo with the
     same bytes as one of them (their byte copies), in one statement per chunk (the hash is indexed)."""
     out: dict[int, tuple[str | None, bool]] = {}
-    for part in chunks(ids):
-        same = select(PhotoRow.content_hash).where(PhotoRow.id.in_(part), PhotoRow.content_hash.is_not(None))
+    for part in chunks(int(i) for i in ids):
         # The state is tested here, not in SQL: with it there, SQLite walks the state index (every
         # readable photo) instead of the id and hash indexes (a few rows).
-        q = select(PhotoRow.id, PhotoRow.content_hash, PhotoRow.grey, PhotoRow.state).where(
-            PhotoRow.id.in_(part) | PhotoRow.content_hash.in_(same))
-        out.update({i: (h, bool(g)) for i, h, g, state in s.execute(q) if state == PhotoState.OK.value})
+        rows = s.execute(_FACTS_AROUND, {"ids": part, "same": part})
+        out.update({i: (h, bool(g)) for i, h, g, state in rows if state == PhotoState.OK.value})
     return out
 
 
 def photos_by_id(s: Session, ids: Iterable[int]) -> dict[int, Photo]:
     out: dict[int, Photo] = {}
     for chunk in chunks(int(i) for i in ids):
-        out.update({r.id: to_photo(r) for r in s.scalars(select(PhotoRow).where(PhotoRow.id.in_(chunk)))})
+        out.update({r.id: to_photo(r) for r in s.scalars(_PHOTOS_BY_ID, {"ids": chunk})})
     return out
 
 
@@ -124,6 +139,14 @@ def photos_of_formats(s: Session, formats: Iterable[str],
     if states:
         q = q.where(PhotoRow.state.in_([st.value for st in states]))
     return [to_photo(r) for r in s.scalars(q.order_by(PhotoRow.id))]
+
+
+def ids_of_formats(s: Session, formats: Iterable[str], ids: Iterable[int]) -> list[int]:
+    """Those of ``ids`` whose format is one of ``formats``, by id (ids only: cheaper than full rows)."""
+    out: list[int] = []
+    for chunk in chunks(int(i) for i in ids):
+        out += s.scalars(_IDS_OF_FORMATS, {"ids": chunk, "formats": list(formats)})
+    return sorted(out)
 
 
 def put_shot_measures(s: Session, measures: dict[int, tuple[float, float]]) -> None:
@@ -305,14 +328,14 @@ class KeypointReader:
 
 def get_vectors(s: Session, model_id: int, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(photo ids, vectors) for one model version, ordered by photo id."""
-    q = select(Vector.photo_id, Vector.data).where(Vector.model_id == model_id).order_by(Vector.photo_id)
     if ids is not None:
         rows = []
-        for chunk in chunks(ids):
-            rows += s.execute(q.where(Vector.photo_id.in_(chunk))).all()
+        for chunk in chunks(int(i) for i in ids):
+            rows += s.execute(_VECTORS_OF, {"model": model_id, "ids": chunk}).all()
         rows.sort()
     else:
-        rows = s.execute(q).all()
+        rows = s.execute(select(Vector.photo_id, Vector.data).where(Vector.model_id == model_id)
+                         .order_by(Vector.photo_id)).all()
     if not rows:
         return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
     out_ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
@@ -382,6 +405,15 @@ def add_model(s: Session, name: str, spec: dict, weights: bytes | None, summary:
 # --- labels ------------------------------------------------------------------------------
 def not_duplicate_pairs(s: Session) -> set[tuple[int, int]]:
     return {(a, b) for a, b in s.execute(select(NotDuplicate.a_id, NotDuplicate.b_id))}
+
+
+def not_duplicate_pairs_touching(s: Session, ids: Iterable[int]) -> set[tuple[int, int]]:
+    """The "not duplicates" pairs with at least one photo among ``ids``: what a check about a few
+    photos needs, read without the whole table (it grows with every pair a person marks)."""
+    out: set[tuple[int, int]] = set()
+    for chunk in chunks(int(i) for i in ids):
+        out.update((a, b) for a, b in s.execute(_NOT_DUPLICATE_TOUCHING, {"ids": chunk, "b": chunk}))
+    return out
 
 
 def add_not_duplicate(s: Session, a: int, b: int) -> None:
