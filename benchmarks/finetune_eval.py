@@ -72,7 +72,13 @@ def base_vectors(layer: str = "head", pooling: str = "gem") -> tuple[np.ndarray,
     paths, labels, classes = list_photos()
     from photosim.core.backbone import EmbeddingSpec
 
-    cache = CACHE / f"{EmbeddingSpec(layer=layer, pooling=pooling).key}.npz"
+    # The decoder's source is part of the key: a change there changes the vectors (a stale cache once
+    # kept an earlier decoder's vectors in these figures).
+    import hashlib
+
+    import photosim.core.decode as decode_module
+    source = Path(decode_module.__file__).read_bytes() + (Path(decode_module.__file__).parent / "resample.py").read_bytes()
+    cache = CACHE / f"{EmbeddingSpec(layer=layer, pooling=pooling).key}-{hashlib.sha256(source).hexdigest()[:12]}.npz"
     if cache.exists():
         data = np.load(cache)
         if list(data["paths"]) == paths:
