@@ -235,16 +235,25 @@ def similar_many(lib: Library, queries: Sequence[str], k: int = 10, min_similari
         raise UserError("-k must be at least 1")
     model = lib.active_model  # read once: each read is a database round trip
     shown = scale(lib, model)
-    floor = min_similarity if shown is None else shown.raw_floor(min_similarity)
+    if shown is None:
+        return _similar_many(lib, model, queries, k, min_similarity, all_copies)
+    # The floor is on the rounded score a person reads, so a result shown exactly at the floor is kept:
+    # search from half a rounding step lower, then keep what reads >= the floor.
+    floor = shown.raw_floor(min_similarity - 0.5 * 10 ** -SHOWN_DIGITS)
     answers = _similar_many(lib, model, queries, k, floor, all_copies)
-    return answers if shown is None else [_with_scores(a, shown) for a in answers]
+    return [_with_scores(a, shown, min_similarity) for a in answers]
 
 
-def _with_scores(answer: SimilarAnswer, shown: Scale) -> SimilarAnswer:
+#: Decimals of the shown score (CLI text shows 3, --json and the window's slider 2-4).
+SHOWN_DIGITS = 4
+
+
+def _with_scores(answer: SimilarAnswer, shown: Scale, min_shown: float) -> SimilarAnswer:
     def scored(n: Neighbour) -> Neighbour:
-        return replace(n, shown=round(shown.shown(n.similarity), 4), copies=tuple(scored(c) for c in n.copies))
+        return replace(n, shown=round(shown.shown(n.similarity), SHOWN_DIGITS),
+                       copies=tuple(scored(c) for c in n.copies))
 
-    answer.results = [scored(n) for n in answer.results]
+    answer.results = [r for r in (scored(n) for n in answer.results) if r.shown >= min_shown]
     answer.query_copies = [scored(n) for n in answer.query_copies]
     return answer
 
