@@ -225,13 +225,13 @@ def _pictures(decoded: np.ndarray, order: str, size: int, with_keypoints: bool
 
 
 def _upright(pixels: np.ndarray | None, orientation: int) -> np.ndarray | None:
-    """``pixels`` turned as EXIF ``orientation`` says (the same turns as _ORIENT)."""
+    """``pixels`` turned as EXIF ``orientation`` says, by the same _ORIENT turns as the Pillow path."""
     if pixels is None or orientation == 1:
         return pixels
-    turned = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-              5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
-              8: lambda a: np.rot90(a, 1)}[orientation](pixels)
-    return np.ascontiguousarray(turned)
+    im = Image.fromarray(pixels)
+    for op in _ORIENT[orientation]:
+        im = im.transpose(op)
+    return np.asarray(im)
 
 
 def _described(path: str, data: bytes, fsize: int, mtime_ns: int, digest: str | None, pixels: np.ndarray,
