@@ -69,16 +69,14 @@ class TrainOptions:
 
 #: A margin is a distance, so in a space adapted to the library (core/adapt.py: centred, projected,
 #: blended with neighbours) it is set as a share of that space's median squared distance between two
-#: photos (2.1 there on caltech101-20, against 1.45 on the plain vectors, where the shipped margin
-#: 1.0 is a share of 0.69). Measured on the worst of 5 seeds with the options below (docs/finetune.md):
-#: a share of 0.69 closed 0.37 of the labelled classes' gap, 0.76 0.43, 0.83 0.44 but cost the
-#: untouched classes 0.010, 0.95 cost them 0.018.
+#: photos (the adapted space is wider than the plain one, where the shipped margin 1.0 is a share of
+#: about 0.69). Larger shares close more of the labelled classes' gap and cost the untouched classes
+#: more: docs/finetune.md (`benchmarks/finetune_eval.py --sweep`) has the current figures.
 ADAPTED_MARGIN_SHARE = 0.76
 #: There the library term keeps each photo's neighbour distribution (neighbour_kl) rather than the
 #: whole cosine matrix, and mining takes semi-hard negatives: in that space unrelated photos sit near
 #: cosine 0 and a photo's first results near 1, augmentation and query expansion read only who is
-#: whose neighbour. With the cosine-matrix term and batch-hard mining the worst seed closed 0.36 of
-#: the gap (margin 1.0) or lost 0.015 on untouched classes (margin 1.45); with these, 0.43 and 0.007.
+#: whose neighbour. Compared with the plain options in docs/finetune.md's sweep.
 ADAPTED = {"mining": "semi-hard", "preserve": "kl", "preserve_weight": 0.3, "temperature": 0.3}
 SCALE_SAMPLE = 2000
 
