@@ -188,9 +188,9 @@ def evaluate(opts: TrainOptions | None, vecs: np.ndarray, labels: np.ndarray, n_
     if opts is None:
         return {"before": before, "after": before, "seconds": 0.0}
     if adapted and opts is SHIPPED:  # what `photosim train` uses in an adapted library (services/training.py)
-        opts = adapted_options(space)
-    elif callable(opts):  # a sweep entry: options made from the space trained in
-        opts = opts(space)
+        opts = adapted_options(space, expand=proj.k, expand_alpha=proj.alpha)
+    elif callable(opts):  # a sweep entry: options made from the space trained in and its expansion
+        opts = opts(space, proj)
     trip = draw_triplets(pool, n_triplets, seed)
     t0 = time.perf_counter()
     res = train(space, trip, np.arange(len(space)), opts, seed=seed)
@@ -204,7 +204,8 @@ def evaluate(opts: TrainOptions | None, vecs: np.ndarray, labels: np.ndarray, n_
 SHIPPED = TrainOptions()
 #: In an adapted library `photosim train` uses core/train/trainer.py's adapted_options.
 ADAPTED_NAME = ("shipped + library adaptation (as `photosim train` there: margin 0.76 x median squared distance, "
-                "semi-hard, neighbour KL 0.3 at t 0.3)")
+                "semi-hard, neighbour KL 0.25 per photo at t 0.3, anchors expanded as `similar` asks, "
+                "hidden = dimension, lr 3e-4, 300 epochs)")
 
 DESIGNS: dict[str, TrainOptions] = {
     # The plain head of the issue: 1280 -> 256 projection, batch-hard, nothing kept.
@@ -225,26 +226,36 @@ DESIGNS: dict[str, TrainOptions] = {
 }
 
 
-def _share(share: float):
-    """adapted_options with the margin at ``share`` of the space's median squared distance."""
-    return lambda v: adapted_options(v, margin=round(share * median_squared_distance(v), 3))
+def _share(share: float, expand: bool = True, **given):
+    """adapted_options with the margin at ``share`` of the space's median squared distance (the
+    anchors expanded as `similar` expands queries unless ``expand`` is False)."""
+    return lambda v, proj: adapted_options(v, expand=proj.k if expand else 0, expand_alpha=proj.alpha,
+                                           margin=round(share * median_squared_distance(v), 3), **given)
 
 
-#: What was tried in the adapted space before adapted_options was chosen (`--sweep`: 300 triplets,
+#: What was tried in the adapted space before adapted_options was chosen (`--sweep`: 300 and 20 triplets,
 #: adaptation on, its own section of docs/finetune.md).
+PREVIOUS = {"preserve_weight": 0.3, "per_photo": False}  # the library term before it was weighed per photo
 SWEEP: dict[str, object] = {
     "gram 1.0, batch-hard, margin 1.0 (the plain defaults)": TrainOptions(),
     "gram 1.0, batch-hard, margin 1.45": TrainOptions(margin=1.45),
-    "gram 3.0, batch-hard, margin 1.45": TrainOptions(margin=1.45, preserve_weight=3.0),
-    "gram 1.0, batch-hard, margin 1.0, 200 epochs": TrainOptions(epochs=200),
-    "neighbour KL 0.3 t 0.3, batch-hard, margin 1.45": TrainOptions(margin=1.45, preserve="kl", preserve_weight=0.3,
-                                                                    temperature=0.3),
-    "neighbour KL 0.1 t 0.1, batch-hard, margin 1.45": TrainOptions(margin=1.45, preserve="kl", preserve_weight=0.1,
-                                                                    temperature=0.1),
-    "neighbour KL 0.3 t 0.3, semi-hard, margin 0.69 x median d2": _share(0.69),
-    "neighbour KL 0.3 t 0.3, semi-hard, margin 0.76 x median d2 (shipped)": _share(0.76),
-    "neighbour KL 0.3 t 0.3, semi-hard, margin 0.83 x median d2": _share(0.83),
-    "neighbour KL 0.3 t 0.3, semi-hard, margin 0.95 x median d2": _share(0.95),
+    "KL 0.3, batch-hard, margin 1.45": TrainOptions(margin=1.45, preserve="kl", preserve_weight=0.3, temperature=0.3),
+    "KL 0.3, semi-hard, margin 0.76 x median d2, anchors as themselves, hidden 256, lr 1e-3, 100 epochs (the previous choice)":
+        _share(0.76, expand=False, hidden=256, lr=1e-3, epochs=100, **PREVIOUS),
+    "KL 0.3, semi-hard, margin 0.95 x median d2, anchors as themselves, hidden 256, lr 1e-3, 100 epochs":
+        _share(0.95, expand=False, hidden=256, lr=1e-3, epochs=100, **PREVIOUS),
+    "KL 0.3, semi-hard, margin 0.76 x median d2, anchors as themselves, hidden = dimension, lr 3e-4, 300 epochs":
+        _share(0.76, expand=False, **PREVIOUS),
+    "KL 0.3, semi-hard, margin 0.76 x median d2, anchors expanded, hidden 256, lr 1e-3, 100 epochs":
+        _share(0.76, hidden=256, lr=1e-3, epochs=100, **PREVIOUS),
+    "KL 0.3, semi-hard, margin 0.76 x median d2, anchors expanded, hidden = dimension, lr 3e-4, 300 epochs":
+        _share(0.76, **PREVIOUS),
+    "KL 0.25 per photo, semi-hard, margin 0.69 x median d2, anchors expanded, hidden = dimension, lr 3e-4, 300 epochs":
+        _share(0.69),
+    "KL 0.25 per photo, semi-hard, margin 0.76 x median d2, anchors expanded, hidden = dimension, lr 3e-4, 300 epochs (shipped)":
+        _share(0.76),
+    "KL 0.25 per photo, semi-hard, margin 0.83 x median d2, anchors expanded, hidden = dimension, lr 3e-4, 300 epochs":
+        _share(0.83),
 }
 
 
@@ -297,7 +308,7 @@ def main() -> None:
     ap.add_argument("--pooling", default="gem")
     ap.add_argument("--no-doc", action="store_true", help="print only; leave docs/finetune.md alone")
     ap.add_argument("--sweep", action="store_true",
-                    help="only the options tried in the adapted space (SWEEP, 300 triplets), into their own section")
+                    help="only the options tried in the adapted space (SWEEP, 300 and 20 triplets), into their own section")
     args = ap.parse_args()
     torch.set_num_threads(1)
     vecs, labels, _ = base_vectors("head", args.pooling)
@@ -319,18 +330,19 @@ def main() -> None:
 def sweep(vecs: np.ndarray, labels: np.ndarray, write: bool) -> None:
     print(HEADER, flush=True)
     rows = []
-    for name, opts in SWEEP.items():
-        row = run_design(name, opts, vecs, labels, 300, adapted=True)
-        row["name"] = name
-        rows.append(row)
-        print(format_row(row), flush=True)
+    for n in (300, 20):
+        for name, opts in SWEEP.items():
+            row = run_design(name, opts, vecs, labels, n, adapted=True)
+            row["name"] = name
+            rows.append(row)
+            print(format_row(row), flush=True)
     if not write:
         return
     from _docs import write_section
 
     write_section("finetune_adapted_sweep", (
         "Options tried for training in an adapted library (`python benchmarks/finetune_eval.py --sweep`): "
-        f"300 triplets, adaptation on, {len(SEEDS)} seeds {SEEDS}, columns as in the results below.\n\n"
+        f"300 and 20 triplets, adaptation on, {len(SEEDS)} seeds {SEEDS}, columns as in the results below.\n\n"
         + "\n".join([HEADER, *[format_row(r) for r in rows]]) + "\n"), ROOT / "docs" / "finetune.md")
 
 

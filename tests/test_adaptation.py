@@ -154,6 +154,10 @@ def test_training_in_an_adapted_library_builds_on_the_adapted_version(caltech, t
     summary = models[trained]["summary"]
     assert summary["options"]["mining"] == "semi-hard" and summary["options"]["preserve"] == "kl"
     assert summary["options"]["epochs"] == 5 and summary["options"]["margin"] > 1.0
+    # Its anchors asked as `similar` asks there (the adapted version's k and alpha), hidden = dimension.
+    spec = models[adapted]["spec"]
+    assert summary["options"]["expand"] == spec["k"] and summary["options"]["expand_alpha"] == spec["alpha"]
+    assert summary["options"]["hidden"] == spec["dim"]
     assert len(summary["shown_scale"]) == 101
     found = similar(lib, str(acc[5]), k=5)
     assert sum("accordion" in n.photo.path for n in found) >= 4

@@ -20,7 +20,7 @@ from ..core.types import TaskContext
 from ..store import repositories as repo
 from ..store.library import Library
 from . import UserError
-from .models import library_ancestor, use_model
+from .models import expansion, library_ancestor, use_model
 from .shown_similarity import remember as remember_scale
 
 
@@ -52,8 +52,10 @@ def train(lib: Library, ctx: TaskContext, on_loss: Callable[[int, float], None] 
     with lib.db.session() as s:
         on = library_ancestor(s, lib.active_model) or 0
     ids, base, triplets, pairs = label_rows(lib, on)
-    if on and len(ids):  # adapted vectors: margin on their distance scale, neighbour-keeping library term
-        opts = adapted_options(base, **options)
+    if on and len(ids):  # adapted vectors: margin on their distance scale, neighbour-keeping library term,
+        projection = expansion(lib, on)  # anchors expanded as `similar` expands queries there
+        opts = adapted_options(base, expand=projection.k if projection else 0,
+                               expand_alpha=projection.alpha if projection else 2.0, **options)
     if not len(ids):
         raise UserError("the library has no photos yet; run 'photosim index FOLDER' first")
     if not len(triplets) and not (len(pairs) and (pairs[:, 2] == 0).any()):

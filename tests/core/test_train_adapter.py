@@ -125,6 +125,23 @@ def test_preservation_keeps_unlabelled_geometry() -> None:
     assert kept < 0.5 * free, (kept, free)
 
 
+def test_a_library_term_weighed_per_photo_lets_few_labels_move_the_library_less() -> None:
+    """``per_photo`` scales the library term by (library photos / labelled photos) in a step: with
+    a handful of labelled photos the rest of the library drifts less than at the plain weight."""
+    x, labels = toy_classes(seed=4)
+    few = np.concatenate([np.flatnonzero(labels == c)[:3] for c in range(2)])  # 6 labelled photos
+    trip = class_triplets(labels, few, 20, seed=2)
+    far = np.flatnonzero(labels >= 2)
+
+    def drift(per_photo: bool) -> float:
+        opts = TrainOptions(epochs=60, lr=3e-3, hidden=32, preserve="kl", preserve_weight=0.3, temperature=0.3,
+                            per_photo=per_photo)
+        out = train(x, trip, None, opts, seed=0).adapter.apply_numpy(x)
+        return float(np.abs(out[far] @ out[far].T - x[far] @ x[far].T).mean())
+
+    assert drift(True) < 0.7 * drift(False), (drift(True), drift(False))
+
+
 def test_adapted_options_follow_the_distance_scale() -> None:
     """In an adapted library the margin is a share of the vectors' median squared distance; what
     the caller gives explicitly wins."""
@@ -141,3 +158,41 @@ def test_adapted_options_follow_the_distance_scale() -> None:
     assert adapted_options(spread).preserve == "kl" and adapted_options(spread).mining == "semi-hard"
     assert adapted_options(spread, margin=0.3, epochs=7).margin == 0.3
     assert adapted_options(spread, margin=0.3, epochs=7).epochs == 7
+    # The adapter as wide as the space; the anchors expanded as the library's `similar` expands.
+    assert adapted_options(spread).hidden == 32 and adapted_options(spread).expand == 0
+    assert adapted_options(spread, expand=10, expand_alpha=3.0).expand == 10
+    assert adapted_options(spread, expand=10, expand_alpha=3.0).expand_alpha == 3.0
+
+
+def expanded_queries(x: np.ndarray, k: int, alpha: float) -> np.ndarray:
+    """Every row asked as `similar` asks in an adapted library: itself plus its k nearest, weighted."""
+    from photosim.core.adapt import exact_neighbours, weighted_mean
+
+    idx, sims = exact_neighbours(x, k)
+    return weighted_mean(x, x[idx], sims, alpha)
+
+
+def expanded_accuracy(x: np.ndarray, labels: np.ndarray, rows: np.ndarray, k: int, alpha: float) -> float:
+    """Share of ``rows`` whose expanded query finds a photo of their class first (itself left out)."""
+    s = expanded_queries(x, k, alpha)[rows] @ x.T
+    s[np.arange(len(rows)), rows] = -np.inf
+    return float((labels[s.argmax(1)] == labels[rows]).mean())
+
+
+@pytest.mark.slow
+def test_training_with_expanded_anchors_improves_expanded_queries() -> None:
+    """With ``expand``, the loss sees each anchor as an expanded query, and what training wins
+    shows in the expanded queries of photos it never saw."""
+    x, labels = toy_classes()
+    lab = np.concatenate([np.flatnonzero(labels == c)[:10] for c in range(4)])
+    test = np.setdiff1d(np.arange(len(x)), lab)
+    trip = class_triplets(labels, lab, 80, seed=3)
+    opts = TrainOptions(epochs=60, lr=3e-3, hidden=16, preserve_weight=0.1, expand=5, expand_alpha=2.0)
+    res = train(x, trip, None, opts, seed=7)
+    assert res.summary["options"]["expand"] == 5
+    before = expanded_accuracy(x, labels, test, 5, 2.0)
+    after = expanded_accuracy(res.adapter.apply_numpy(x), labels, test, 5, 2.0)
+    assert after > before + 0.1, (before, after)
+    # The expansion is in the loss: without it the same seed trains another adapter.
+    plain = train(x, trip, None, TrainOptions(epochs=60, lr=3e-3, hidden=16, preserve_weight=0.1), seed=7)
+    assert not np.allclose(plain.adapter.apply_numpy(x), res.adapter.apply_numpy(x), atol=1e-4)

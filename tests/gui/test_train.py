@@ -45,3 +45,24 @@ def test_cancel_keeps_the_previous_model(qtbot, window, photos):
     qtbot.waitUntil(lambda: view.task is None, timeout=30000)
     assert view.summary is None and "cancel" in view.status.text()
     assert window.shared.lib.active_model == 0 and len(models.list_models(window.shared.lib)) == 1
+
+
+def test_automatic_epochs_train_what_the_command_line_trains(qtbot, window, photos):
+    """Left on 'automatic', the window passes no option: the model is trained with the options
+    `photosim train` picks for this library (an adapted one's differ from the plain defaults)."""
+    from photosim.core.train.trainer import ADAPTED, TrainOptions
+    from photosim.services.models import model_kind
+
+    index_and_wait(qtbot, window, photos)
+    _label(window, photos)
+    view = window.train
+    view.epochs.setValue(0)
+    assert view.epochs.text() == "automatic"
+    was = window.shared.lib.active_model
+    qtbot.mouseClick(view.train, Qt.LeftButton)
+    qtbot.waitUntil(lambda: view.task is None, timeout=120000)
+    assert view.summary is not None, view.status.text()
+    with window.shared.lib.db.session() as s:
+        adapted = model_kind(s, was) == "library"
+    expected = ADAPTED["epochs"] if adapted else TrainOptions().epochs
+    assert view.summary["options"]["epochs"] == expected

@@ -21,12 +21,6 @@ import torch.nn.functional as F
 REDUCTIONS = ("mean", "sum")
 
 
-def squared_distances(emb: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``||emb[a] - emb[b]||^2`` row by row (index tensors of equal length)."""
-    diff = emb[a] - emb[b]
-    return (diff * diff).sum(dim=1)
-
-
 def triplet_loss(
     emb: torch.Tensor,
     anchor: torch.Tensor,
@@ -34,8 +28,12 @@ def triplet_loss(
     negative: torch.Tensor,
     margin: float,
     reduction: str = "mean",
+    queries: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Hinge triplet loss over explicit (a, p, n) rows of ``emb``.
+
+    ``queries``: rows (aligned with ``emb``) that stand for the anchors as queries, e.g. expanded
+    with their neighbours as `similar` asks in an adapted library; None: the anchors' own rows.
 
     ``reduction="sum"`` is the loss exactly as written in the issue; ``"mean"``
     (the trainer's choice) keeps the step size independent of how many
@@ -48,8 +46,9 @@ def triplet_loss(
         raise ValueError("anchor, positive and negative index tensors must have the same length")
     if len(anchor) == 0:
         return emb.sum() * 0.0
-    d_ap = squared_distances(emb, anchor, positive)
-    d_an = squared_distances(emb, anchor, negative)
+    q = emb if queries is None else queries
+    d_ap = ((q[anchor] - emb[positive]) ** 2).sum(dim=1)
+    d_an = ((q[anchor] - emb[negative]) ** 2).sum(dim=1)
     hinge = F.relu(d_ap - d_an + margin)
     return hinge.sum() if reduction == "sum" else hinge.mean()
 

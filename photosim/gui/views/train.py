@@ -87,9 +87,13 @@ class TrainView(QWidget):
         self.train = QPushButton("Train on my labels")
         self.cancel = QPushButton("Cancel")
         self.cancel.setEnabled(False)
+        # 0 is "automatic": the options `photosim train` picks (they follow the library: an adapted
+        # one trains longer), so the window and the command line train the same model.
         self.epochs = QSpinBox(self)
-        self.epochs.setRange(1, 1000)
-        self.epochs.setValue(shared.setting("train/epochs", 100, int))
+        self.epochs.setRange(0, 1000)
+        self.epochs.setSpecialValueText("automatic")
+        self.epochs.setToolTip("Passes over your labels; 'automatic' uses what `photosim train` uses for this library")
+        self.epochs.setValue(shared.setting("train/epochs-chosen", 0, int))
         self.progress = QProgressBar(self)
         self.status = QLabel("Mark pairs (✓/✗) or triplets first; training then learns what you call similar.")
         self.status.setWordWrap(True)
@@ -127,7 +131,8 @@ class TrainView(QWidget):
         if service is None or self.task is not None:
             return
         epochs = self.epochs.value()
-        self.shared.settings.setValue("train/epochs", epochs)
+        self.shared.settings.setValue("train/epochs-chosen", epochs)
+        given = {"epochs": epochs} if epochs else {}
         self._losses = []
         self.curve.set_points([])
         self.summary = None
@@ -139,7 +144,7 @@ class TrainView(QWidget):
             with self._lock:
                 self._losses.append((step, float(loss)))
 
-        self.task = self.shared.run(self, "train", lambda ctx: service.train(self.shared.lib, ctx, on_loss, epochs=epochs),
+        self.task = self.shared.run(self, "train", lambda ctx: service.train(self.shared.lib, ctx, on_loss, **given),
                                     self._done, self._failed, self._progress)
         self._redraw.start()
 
