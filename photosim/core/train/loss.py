@@ -72,7 +72,8 @@ def neighbour_kl(new: torch.Tensor, old: torch.Tensor, temperature: float) -> to
     p = log_p.exp()
     # Diagonal terms are 0 * (-inf - -inf); zero them explicitly.
     terms = torch.where(eye, torch.zeros_like(p), p * (log_p - log_q))
-    return terms.sum(dim=1).mean()
+    # A KL is >= 0; at the identity rounding can leave -1e-9, which a loss shown to people should not.
+    return terms.sum(dim=1).mean().clamp_min(0.0)
 
 
 def gram_mse(new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
