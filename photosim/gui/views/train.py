@@ -92,6 +92,7 @@ class TrainView(QWidget):
         self.epochs = QSpinBox(self)
         self.epochs.setRange(0, 1000)
         self.epochs.setSpecialValueText("automatic")
+        self.epochs.setMinimumWidth(self.epochs.fontMetrics().horizontalAdvance("automatic") + 48)  # + arrows
         self.epochs.setToolTip("Passes over your labels; 'automatic' uses what `photosim train` uses for this library")
         self.epochs.setValue(shared.setting("train/epochs-chosen", 0, int))
         self.progress = QProgressBar(self)
