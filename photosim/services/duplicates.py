@@ -242,7 +242,7 @@ def _verdicts_known(facts: dict[int, tuple[str | None, bool]], pairs, stored: li
         if (a, b) in pairs and facts[a][0] == ha and facts[b][0] == hb:
             out[(a, b)] = (n, kind)
     with _verdicts_lock:
-        for a, b in pairs:
+        for a, b in (pairs if _verdicts else ()):
             key = _photos_pair(facts, a, b)
             if key is not None and key in _verdicts:
                 _verdicts.move_to_end(key)
@@ -346,8 +346,7 @@ def _confirmed(lib: Library, pairs: list[tuple[int, int, float]], forbidden: set
     again, and given the results of the checks made now."""
     found: OrderedDict[int, geometry.Keypoints | None] = OrderedDict()  # recently used, at most KEYPOINT_CACHE
     read: dict[int, bytes] = {}  # keypoints found now from a file (a photo indexed before they were kept)
-    # The photos of pairs that may be checked now: a pair checked before needs no keypoints.
-    involved = {i for a, b, _ in pairs if checks is None or (min(a, b), max(a, b)) not in checks for i in (a, b)}
+    involved: set[int] = set()  # the photos of pairs that may be checked now (known at the first check)
     unstored: dict[int, Photo] | None = None  # read at the first check: every check may be known
     blobs: dict[int, bytes] = {}  # a few photos' keypoints (a `similar` answer's), read in one statement
     reader: repo.KeypointReader | None = None  # a library's, read one photo at a time
@@ -364,6 +363,9 @@ def _confirmed(lib: Library, pairs: list[tuple[int, int, float]], forbidden: set
     def points(i: int) -> geometry.Keypoints | None:
         nonlocal unstored
         if unstored is None:
+            # A pair checked before needs no keypoints: only the others' are read.
+            involved.update(i for a, b, _ in pairs if checks is None or (min(a, b), max(a, b)) not in checks
+                            for i in (a, b))
             with lib.db.session() as s:
                 if len(involved) <= KEYPOINTS_AT_ONCE:
                     blobs.update(repo.get_keypoints(s, involved))

@@ -23,6 +23,7 @@ CHUNK = 900
 # Plain statements (see _plain), the tables' and columns' names as schema.py declares them.
 _PHOTOS_BY_ID = ("SELECT id, path, size, mtime_ns, content_hash, width, height, state, format, taken_at, exif_tags, "
                  "jpeg_quality, grey, border, taken_subsec, camera, sharpness, exposure FROM photos WHERE id IN ({})")
+_PHOTO_AT = _PHOTOS_BY_ID.replace("WHERE id IN", "WHERE path IN")
 _FACTS_AROUND = ("SELECT id, content_hash, grey, state FROM photos WHERE id IN ({}) OR content_hash IN "
                  "(SELECT content_hash FROM photos WHERE id IN ({}) AND content_hash IS NOT NULL)")
 _IDS_OF_FORMATS = "SELECT id FROM photos WHERE id IN ({}) AND format IN ({})"
@@ -170,8 +171,8 @@ def put_shot_measures(s: Session, measures: dict[int, tuple[float, float]]) -> N
 
 
 def photo_by_path(s: Session, path: str) -> Photo | None:
-    row = s.scalars(select(PhotoRow).where(PhotoRow.path == path)).first()
-    return to_photo(row) if row else None
+    rows = _plain(s, _PHOTO_AT, [os.fsencode(path)])  # paths are kept as their file-system bytes (FsPath)
+    return _photo_of(rows[0]) if rows else None
 
 
 def stat_map(s: Session) -> dict[str, tuple[int, int, int, str]]:
