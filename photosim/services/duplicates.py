@@ -226,11 +226,15 @@ _verdicts_lock = threading.Lock()
 VERDICT_CACHE = 50_000
 
 
-def forget_checks() -> None:
-    """Forget every verdict held in this process (as a fresh process starts); those the library keeps stay."""
+def forget_checks(lib: Library | None = None) -> None:
+    """Forget every verdict held in this process (as a fresh process starts); with ``lib``, those the
+    library keeps too (as a library where no pair was ever checked)."""
     with _verdicts_lock:
         _verdicts.clear()
         _unsaved.clear()
+    if lib is not None:
+        with lib.db.session() as s:
+            repo.forget_pair_checks(s)
 
 
 def _verdicts_known(facts: dict[int, tuple[str | None, bool]], pairs, stored: list[repo.PairVerdict]

@@ -7,7 +7,7 @@ import time
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -429,9 +429,9 @@ _PAIR_CHECKS_AMONG = "SELECT a_id, b_id, a_hash, b_hash, inliers, kind FROM pair
 # is left out); a kind already known for the same bytes is kept when the new verdict has none.
 _PUT_PAIR_CHECK = """
 INSERT INTO pair_checks (a_id, b_id, a_hash, b_hash, inliers, kind)
-SELECT :a, :b, :ha, :hb, :inliers, :kind
-WHERE EXISTS (SELECT 1 FROM photos WHERE id = :a AND content_hash = :ha)
-  AND EXISTS (SELECT 1 FROM photos WHERE id = :b AND content_hash = :hb)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6
+WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?1 AND content_hash = ?3)
+  AND EXISTS (SELECT 1 FROM photos WHERE id = ?2 AND content_hash = ?4)
 ON CONFLICT (a_id, b_id) DO UPDATE SET
   kind = coalesce(excluded.kind, CASE WHEN pair_checks.a_hash = excluded.a_hash
                                        AND pair_checks.b_hash = excluded.b_hash THEN pair_checks.kind END),
@@ -453,16 +453,19 @@ def all_pair_checks(s: Session) -> list[tuple[int, int, str, str, int]]:
                                                PairCheck.inliers))]
 
 
+def forget_pair_checks(s: Session) -> None:
+    s.execute(delete(PairCheck))
+
+
 def put_pair_checks(con, verdicts: Iterable[PairVerdict]) -> None:
     """Keep verdicts (``con``: a session, or a DB-API connection of this library's file)."""
-    rows = [{"a": a, "b": b, "ha": ha, "hb": hb, "inliers": int(n), "kind": kind}
-            for a, b, ha, hb, n, kind in verdicts]
+    rows = sorted((int(a), int(b), ha, hb, int(n), kind) for a, b, ha, hb, n, kind in verdicts)  # key order
     if not rows:
         return
-    if isinstance(con, Session):
-        con.execute(text(_PUT_PAIR_CHECK), rows)
-    else:
-        con.executemany(_PUT_PAIR_CHECK, rows)
+    if isinstance(con, Session):  # its DB-API connection: `dupes` keeps about one verdict per photo
+        con.flush()
+        con = con.connection().connection.driver_connection
+    con.executemany(_PUT_PAIR_CHECK, rows)
 
 
 def not_duplicate_pairs(s: Session) -> set[tuple[int, int]]:
