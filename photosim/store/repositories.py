@@ -424,7 +424,8 @@ def add_model(s: Session, name: str, spec: dict, weights: bytes | None, summary:
 #: A verdict as `pair_checks` holds it: (a_id, b_id, a_hash, b_hash, inliers, kind), a_id < b_id.
 PairVerdict = tuple[int, int, str, str, int, "str | None"]
 
-_PAIR_CHECKS_AMONG = "SELECT a_id, b_id, a_hash, b_hash, inliers, kind FROM pair_checks WHERE a_id IN ({}) AND b_id IN ({})"
+_PAIR_CHECKS_OF = "SELECT a_id, b_id, a_hash, b_hash, inliers, kind FROM pair_checks WHERE a_id IN ({})"
+_PAIR_CHECKS_AMONG = _PAIR_CHECKS_OF + " AND b_id IN ({})"
 # Kept only while both photos still hold the bytes checked (a photo deleted or changed in between
 # is left out); a kind already known for the same bytes is kept when the new verdict has none.
 _PUT_PAIR_CHECK = """
@@ -438,13 +439,16 @@ ON CONFLICT (a_id, b_id) DO UPDATE SET
   a_hash = excluded.a_hash, b_hash = excluded.b_hash, inliers = excluded.inliers"""
 
 
-def pair_checks_among(s: Session, ids: Sequence[int]) -> list[PairVerdict]:
-    """The stored verdicts on pairs of photos both among ``ids`` (a few: one `similar` answer's),
+def pair_checks_among(s: Session, ids: Iterable[int]) -> list[PairVerdict]:
+    """The stored verdicts on pairs of photos both among ``ids`` (one `similar` answer's, or a batch's),
     whatever bytes they were checked on (the caller compares the hashes)."""
     ids = sorted({int(i) for i in ids})
-    if len(ids) > CHUNK // 2:
-        raise ValueError("pair_checks_among reads the verdicts among a few photos")
-    return [tuple(r) for r in _plain(s, _PAIR_CHECKS_AMONG, ids, ids)]
+    if len(ids) <= CHUNK // 2:  # both ends in one statement
+        return [tuple(r) for r in _plain(s, _PAIR_CHECKS_AMONG, ids, ids)]
+    wanted, out = set(ids), []
+    for chunk in chunks(ids):  # a large batch: each photo's verdicts, those with the other end outside left
+        out += [tuple(r) for r in _plain(s, _PAIR_CHECKS_OF, chunk) if r[1] in wanted]
+    return out
 
 
 def all_pair_checks(s: Session) -> list[tuple[int, int, str, str, int]]:
