@@ -368,8 +368,10 @@ def _confirmed(lib: Library, pairs: list[tuple[int, int, float]], forbidden: set
         nonlocal unstored
         if unstored is None:
             # A pair checked before needs no keypoints: only the others' are read.
-            involved.update(i for a, b, _ in pairs if checks is None or (min(a, b), max(a, b)) not in checks
-                            for i in (a, b))
+            if checks:
+                involved.update(i for a, b, _ in pairs if (min(a, b), max(a, b)) not in checks for i in (a, b))
+            else:
+                involved.update(i for a, b, _ in pairs for i in (a, b))
             with lib.db.session() as s:
                 if len(involved) <= KEYPOINTS_AT_ONCE:
                     blobs.update(repo.get_keypoints(s, involved))
