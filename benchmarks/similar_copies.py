@@ -15,6 +15,9 @@ Three parts, each measured against its alternative in the same run:
    keypoints of their original): `similar` p50/p95 collapsed against ``all_copies``. The set is
    far denser than real photos (nearest neighbour at cosine ~0.92), so nearly every pair among
    a query's results is a duplicate candidate and costs a geometric check: a worst case.
+   Collapsed three ways: the first time (no pair checked before), in a fresh process on the
+   verdicts the library kept (pair_checks), asked again in the same process; then `dupes` over the
+   library (its verdicts kept) and other queries asked for the first time after it.
 3. On that library, `similar`'s index search alone and while another thread runs duplicate-
    width searches (4,096 photos per call as `dupes` does, and a few photos per call as `trash`
    and the copies check do), for the shipped index (each query's width passed as k: nothing
@@ -90,14 +93,17 @@ def real_library(tmp: Path, engine) -> dict:
     print(f"real library: {report.embedded} photos indexed in {seconds:.0f} s", flush=True)
     paths = [str(p) for p in sorted(tree.glob("*/*.jpg"))]
     similar_answer(lib, paths[0])  # warm: index loaded, caches primed
-    collapsed, cold, before = [], [], []
+    collapsed, cold, kept, before = [], [], [], []
     taken, distinct, with_copies, query_copies = [], [], 0, 0
     for p in paths:
-        duplicates.forget_checks()  # as a fresh `photosim similar` process: no pair checked before
+        duplicates.forget_checks(lib)  # a fresh `photosim similar` process on a library where no pair was checked
         _, c = _timed(lambda: similar_answer(lib, p, k=10))
+        duplicates.forget_checks()  # a fresh process again: the library kept the verdicts
+        _, f = _timed(lambda: similar_answer(lib, p, k=10))
         a, t = _timed(lambda: similar_answer(lib, p, k=10))
         b, u = _timed(lambda: similar_answer(lib, p, k=10, all_copies=True))
         cold.append(c)
+        kept.append(f)
         collapsed.append(t)
         before.append(u)
         group = {m.photo.id: n.photo.id for n in a.results for m in (n, *n.copies)}
@@ -120,7 +126,7 @@ def real_library(tmp: Path, engine) -> dict:
     _, batch_out = _timed(lambda: similar_many(lib, files, k=10))
     lib.close()
     return {"photos": report.embedded, "index_s": seconds, "queries": len(paths),
-            "collapsed": _ms(collapsed), "cold": _ms(cold), "before": _ms(before),
+            "collapsed": _ms(collapsed), "cold": _ms(cold), "kept": _ms(kept), "before": _ms(before),
             "ratio": statistics.median(collapsed) / statistics.median(before),
             "taken": statistics.mean(taken), "queries_taken": sum(t > 0 for t in taken),
             "with_copies": with_copies, "query_copies": query_copies, "distinct": statistics.mean(distinct),
@@ -165,29 +171,50 @@ def synthetic_library(lib, vectors: np.ndarray, rng: np.random.Generator, share:
 
 
 def bench_synthetic(lib, queries: int, rng: np.random.Generator) -> dict:
+    """`similar` on the synthetic library: first time (no pair checked before), in a fresh process on the
+    verdicts the library kept, asked again, and --all-copies, for one set of queries; then `dupes` (its
+    verdicts kept), and a second set of queries asked for the first time after it."""
+    from photosim.core.types import SimpleContext
     from photosim.services import duplicates
+    from photosim.services.duplicates import find_duplicates
     from photosim.services.similar import similar_answer
     from photosim.store import repositories as repo
 
     with lib.db.session() as s:
         ids = repo.vector_ids(s, 0)
-        picks = rng.choice(ids, size=queries, replace=False)
+        picks = rng.choice(ids, size=2 * queries, replace=False)
         photos = repo.photos_by_id(s, picks.tolist())
-    paths = [photos[int(i)].path for i in picks]
+    paths = [photos[int(i)].path for i in picks[:queries]]
+    later = [photos[int(i)].path for i in picks[queries:]]
     similar_answer(lib, paths[0])
-    collapsed, cold, before, distinct_groups = [], [], [], 0
+    collapsed, cold, kept, before, distinct_groups = [], [], [], [], 0
     for p in paths:
-        duplicates.forget_checks()
+        duplicates.forget_checks(lib)
         _, c = _timed(lambda: similar_answer(lib, p, k=10))
+        duplicates.forget_checks()
+        _, f = _timed(lambda: similar_answer(lib, p, k=10))
         a, t = _timed(lambda: similar_answer(lib, p, k=10))
         _, u = _timed(lambda: similar_answer(lib, p, k=10, all_copies=True))
         cold.append(c)
+        kept.append(f)
         collapsed.append(t)
         before.append(u)
         distinct_groups += sum(1 for n in a.results if n.copies)
-    return {"collapsed": _ms(collapsed), "cold": _ms(cold), "before": _ms(before),
+    duplicates.forget_checks(lib)
+    stats: dict = {}
+    _, dupes_s = _timed(lambda: find_duplicates(lib, ctx=SimpleContext(), stats=stats))
+    print(f"dupes: {dupes_s:.1f} s, {stats.get('checks', 0) + stats.get('burst_checks', 0):,} checks kept", flush=True)
+    after, after_before = [], []
+    for p in later:
+        duplicates.forget_checks()
+        _, c = _timed(lambda: similar_answer(lib, p, k=10))
+        _, u = _timed(lambda: similar_answer(lib, p, k=10, all_copies=True))
+        after.append(c)
+        after_before.append(u)
+    return {"collapsed": _ms(collapsed), "cold": _ms(cold), "kept": _ms(kept), "before": _ms(before),
             "ratio": statistics.median(collapsed) / statistics.median(before), "queries": queries,
-            "groups_shown": distinct_groups}
+            "groups_shown": distinct_groups, "after_dupes": _ms(after), "after_before": _ms(after_before),
+            "dupes_s": dupes_s, "dupes_checks": stats.get("checks", 0) + stats.get("burst_checks", 0)}
 
 
 # --- 3. searches of different widths at once ------------------------------------------------------
@@ -334,12 +361,14 @@ def render(out: dict, args, before: str, after: str) -> str:
         "| figure | measured |", "|---|---:|",
         f"| `similar` latency, copies shown once, first time (no pair checked before, as in a fresh process) "
         f"(p50 / p95) | {r['cold'][0]:.1f} / {r['cold'][1]:.1f} ms |",
-        f"| `similar` latency, copies shown once, asked again (the window's confirmed pairs remembered) (p50 / p95) "
+        f"| `similar` latency, copies shown once, in a fresh process on the verdicts the library kept (p50 / p95) "
+        f"| {r['kept'][0]:.1f} / {r['kept'][1]:.1f} ms |",
+        f"| `similar` latency, copies shown once, asked again in the same process (p50 / p95) "
         f"| {r['collapsed'][0]:.1f} / {r['collapsed'][1]:.1f} ms |",
         f"| `similar --all-copies` (what similar answered before) (p50 / p95) "
         f"| {r['before'][0]:.1f} / {r['before'][1]:.1f} ms |",
-        f"| ratio of the p50s, first time / before; asked again / before "
-        f"| {r['cold'][0] / r['before'][0]:.2f}; {r['ratio']:.2f} |",
+        f"| ratio of the p50s, first time / before; verdicts kept / before; asked again / before "
+        f"| {r['cold'][0] / r['before'][0]:.2f}; {r['kept'][0] / r['before'][0]:.2f}; {r['ratio']:.2f} |",
         f"| queries whose ten places held copies before (of the query or of another result) "
         f"| {r['queries_taken']} of {r['queries']} |",
         f"| places copies took in those ten, mean over all queries | {r['taken']:.2f} |",
@@ -356,13 +385,18 @@ def render(out: dict, args, before: str, after: str) -> str:
         "Nearly every pair among a query's results is a duplicate candidate here (nearest neighbour at cosine "
         "~0.92, against 0.69 for real photos), so each query pays for geometric checks: a worst case.", "",
         "| figure | measured |", "|---|---:|",
-        f"| `similar` latency, copies shown once, first time (p50 / p95) "
+        f"| `similar` latency, copies shown once, first time: no pair checked before (p50 / p95) "
         f"| {s['cold'][0]:.1f} / {s['cold'][1]:.1f} ms |",
-        f"| `similar` latency, copies shown once, asked again (p50 / p95) "
+        f"| `similar` latency, copies shown once, in a fresh process on the verdicts the library kept (p50 / p95) "
+        f"| {s['kept'][0]:.1f} / {s['kept'][1]:.1f} ms |",
+        f"| `similar` latency, copies shown once, asked again in the same process (p50 / p95) "
         f"| {s['collapsed'][0]:.1f} / {s['collapsed'][1]:.1f} ms |",
         f"| `similar --all-copies` (p50 / p95) | {s['before'][0]:.1f} / {s['before'][1]:.1f} ms |",
-        f"| ratio of the p50s, first time / before; asked again / before "
-        f"| {s['cold'][0] / s['before'][0]:.2f}; {s['ratio']:.2f} |",
+        f"| ratio of the p50s, first time / before; verdicts kept / before; asked again / before "
+        f"| {s['cold'][0] / s['before'][0]:.2f}; {s['kept'][0] / s['before'][0]:.2f}; {s['ratio']:.2f} |",
+        f"| after `dupes` ({s['dupes_s']:.0f} s, {s['dupes_checks']:,} verdicts kept), {s['queries']} other queries "
+        f"asked for the first time, in a fresh process: copies shown once / --all-copies (p50) "
+        f"| {s['after_dupes'][0]:.1f} / {s['after_before'][0]:.1f} ms |",
         "",
         f"**Searches of different widths on one index at once** ({s['queries']} index queries of `similar`, k=10, "
         "alone and while another thread runs duplicate-width searches: 4,096 photos per call as `dupes` does, "

@@ -26,6 +26,7 @@ from photosim.core.types import Photo, PhotoState, SimpleContext  # noqa: E402
 from photosim.services.duplicates import find_duplicates  # noqa: E402
 from photosim.services.indexing import index_folders  # noqa: E402
 from photosim.store.library import Library  # noqa: E402
+from photosim.store.schema import SCHEMA_VERSION  # noqa: E402
 
 
 def _photo(i: int, **kw) -> Photo:
@@ -135,7 +136,7 @@ def test_a_library_indexed_before_gets_its_measures(tmp_path: Path, engine):
     con.close()
     lib = Library(str(tmp_path / "lib"))
     try:
-        assert lib.db.schema_version() == 4
+        assert lib.db.schema_version() == SCHEMA_VERSION
         groups = find_duplicates(lib)
         assert [g.kind for g in groups] == ["burst"]
         assert Path(groups[0].keep.path).name == "a.jpg" and "sharpness" in groups[0].reason

@@ -31,3 +31,30 @@ def test_marks_and_raws_of_a_few_photos_match_the_whole_table(tmp_path):
         assert repo.ids_of_formats(s, {"NEF"}, ids[1:8]) == [ids[3], ids[6]]
         assert repo.ids_of_formats(s, {"NEF", "CR2"}, []) == []
     lib.close()
+
+
+def test_verdicts_among_some_photos_match_the_whole_table_and_name_current_bytes_only(tmp_path):
+    lib = Library(str(tmp_path / "lib"))
+    with lib.db.session() as s:
+        ids = repo.upsert_decoded_many(s, [_photo(n, "JPEG") for n in range(1200)])
+    rng = np.random.default_rng(0)
+    pairs = {tuple(sorted(int(x) for x in rng.choice(ids, 2, replace=False))) for _ in range(3000)}
+    digest = {i: f"{n:032x}" for n, i in enumerate(ids)}
+    verdicts = [(a, b, digest[a], digest[b], (a * b) % 50, "copy" if (a + b) % 7 == 0 else None) for a, b in pairs]
+    stale = (ids[0], ids[1], "f" * 32, digest[ids[1]], 99, None)  # made on bytes photo 0 no longer holds
+    with lib.db.session() as s:
+        repo.put_pair_checks(s, verdicts + [stale])
+    every = {v[:2]: v for v in verdicts}
+    with lib.db.session() as s:
+        assert {v[:2]: (*v[:4], v[4]) for v in repo.all_pair_checks(s)} == {k: v[:5] for k, v in every.items()}
+        for some in (ids[:40], ids[::3], ids):  # one statement, and the chunked read of a large batch
+            want = {k: v for k, v in every.items() if k[0] in set(some) and k[1] in set(some)}
+            assert {v[:2]: v for v in repo.pair_checks_among(s, some)} == want
+    # A verdict written again without a kind keeps the kind known for the same bytes.
+    a, b = next((v[0], v[1]) for v in verdicts if v[5] == "copy")
+    with lib.db.session() as s:
+        repo.put_pair_checks(s, [(a, b, digest[a], digest[b], 31, None)])
+        assert repo.pair_checks_among(s, [a, b]) == [(a, b, digest[a], digest[b], 31, "copy")]
+        repo.delete_photos(s, [a])
+        assert repo.pair_checks_among(s, [a, b]) == []
+    lib.close()

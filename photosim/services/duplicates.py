@@ -113,10 +113,14 @@ def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: Tas
         if verify:
             # The burst band holds the near-duplicate candidates again (those not confirmed there), so
             # each check's result is kept for it: a pair is checked once per run, whatever the stage.
-            checks: dict[tuple[int, int], int] = {}
+            # Pairs checked before on the same bytes (by `dupes` or `similar`) are answered by their kept verdict.
+            before = stored_verdicts(lib, facts) if only is None else {}
+            stats["verdicts_kept"] = len(before)
+            checks: dict[tuple[int, int], int] = dict(before)
             pairs = _confirmed(lib, pairs, forbidden, ctx, stats, same_bytes, checks)
             frames = _burst_candidates(lib, candidates(threshold - shots.BURST_ALLOWANCE), pairs, same_bytes,
                                        forbidden, ctx, stats, checks)
+            keep_verdicts(lib, facts, checks, before)
     row = {int(i): n for n, i in enumerate(ids)}
 
     def vecs(want: list[int]) -> dict[int, np.ndarray]:
@@ -162,12 +166,17 @@ def copy_groups(lib: Library, candidates: list[list[int]], threshold: float) -> 
     with its copies), while the frames of a burst, different moments, stay results of their own.
 
     Membership only (no keeper, no photo file read for the upscale rule), and no index search: the
-    cost follows the candidates, not the library, so `similar` can afford it on every query.
+    cost follows the candidates, not the library, so `similar` can afford it on every query. A pair
+    checked before (by `dupes`, or an earlier answer, in any process) is not checked again: its
+    verdict is kept with the bytes it was made on (``pair_checks``), and every pair goes through the
+    same confirmation as when checked, so the groups are the same either way.
     A near copy outside every list is not found (dupes looks among each photo's 10 nearest).
     """
     wanted = {int(i) for c in candidates for i in c}
     if not wanted:
         return []
+    pairs: dict[tuple[int, int], tuple[int, int, float]] = {}
+    stored: list[repo.PairVerdict] = []
     with lib.db.session() as s:
         facts = repo.duplicate_facts_around(s, wanted)  # the candidates and their byte copies
         # Every pair judged here has a photo among these: the marks about others are not read.
@@ -179,88 +188,127 @@ def copy_groups(lib: Library, candidates: list[list[int]], threshold: float) -> 
         stand_in = {i: min(g) for g in same_bytes for i in g}
         lists = [sorted({stand_in.get(int(i), int(i)) for i in c} & facts.keys()) for c in candidates]
         lists = [c for c in lists if len(c) > 1]
-        ids, vectors = repo.get_vectors(s, 0, sorted(set().union(*lists))) if lists else (np.zeros(0, np.int64), None)
-    row = {int(i): n for n, i in enumerate(ids)}
-    grey = [i for i, (_, is_grey) in facts.items() if is_grey]
-    pairs: dict[tuple[int, int], tuple[int, int, float]] = {}
-    for c in lists:
-        rows = np.array([row[i] for i in c if i in row], np.int64)
-        sims = vectors[rows] @ vectors[rows].T  # every pair within the list: a table near_pairs reads
-        for a, b, sim in near_pairs(ids[rows], np.broadcast_to(ids[rows], sims.shape), sims, threshold, grey):
-            pairs[(a, b)] = (a, b, sim)
-    contents = {ab: _bytes_pair(facts, p) for ab, p in pairs.items()}  # (a, b) -> (hash, hash), once each
-    with _confirmed_lock:
-        known = {key: _confirmed_before[key] for key in contents.values()
-                 if key is not None and key in _confirmed_before}
-    unknown = [p for ab, p in pairs.items() if contents[ab] not in known]
-    checks = _checks_known(facts, unknown)
-    before = set(checks)
-    found = _confirmed(lib, unknown, forbidden, None, {}, same_bytes, checks) if unknown else []
+        if lists:
+            ids, vectors = repo.get_vectors(s, 0, sorted(set().union(*lists)))
+            row = {int(i): n for n, i in enumerate(ids)}
+            grey = [i for i, (_, is_grey) in facts.items() if is_grey]
+            for c in lists:
+                rows = np.array([row[i] for i in c if i in row], np.int64)
+                sims = vectors[rows] @ vectors[rows].T  # every pair within the list: a table near_pairs reads
+                for a, b, sim in near_pairs(ids[rows], np.broadcast_to(ids[rows], sims.shape), sims, threshold, grey):
+                    pairs[(a, b)] = (a, b, sim)
+        if pairs:
+            stored = repo.pair_checks_among(s, {i for ab in pairs for i in ab})
+    known = _verdicts_known(facts, pairs, stored)
+    checks = {ab: n for ab, (n, _) in known.items()}
+    found = _confirmed(lib, list(pairs.values()), forbidden, None, {}, same_bytes, checks)
     # Sorted as `dupes` sorts them: a confirmed pair that is two moments of a burst joins nothing here.
-    found_copies = set(shots.copies_among(lib, found))
-    copies = [ab for ab, key in contents.items() if key is not None and known.get(key) == COPY]
-    copies += [(a, b) for a, b, _ in found if (a, b) in found_copies]
-    with _confirmed_lock:
-        for a, b, _ in found:
-            key = contents[(a, b)]
-            if key is not None:
-                _confirmed_before[key] = COPY if (a, b) in found_copies else FRAMES
-                _confirmed_before.move_to_end(key)
-        while len(_confirmed_before) > CONFIRMED_CACHE:
-            _confirmed_before.popitem(last=False)
-        for pair in checks.keys() - before:
-            _checked_before[_photos_pair(facts, pair)] = checks[pair]
-        while len(_checked_before) > CONFIRMED_CACHE:
-            _checked_before.popitem(last=False)
+    unsorted = [p for p in found if known.get(p[:2], (0, None))[1] is None]
+    found_copies = set(shots.copies_among(lib, unsorted))
+    kinds = {p[:2]: (COPY if p[:2] in found_copies else FRAMES) for p in unsorted}
+    copies = [(a, b) for a, b, _ in found if kinds.get((a, b), known.get((a, b), (0, None))[1]) == COPY]
+    new = [(a, b, n, kinds.get((a, b))) for (a, b), n in checks.items() if (a, b) not in known or (a, b) in kinds]
+    _remember(lib, facts, new)
     # A RAW with its camera JPEG is one capture too (services/shots.py).
     return [frozenset(g) for g in shots.copy_units(lib, same_bytes, copies, forbidden, raws)]
 
 
-#: Pairs of contents (hash, hash) the geometric check confirmed, most recent last, with what they are
-#: (copies, or two frames of a burst): the same bytes always give the same keypoints and the same
-#: capture facts, so a pair that shows up in query after query (the window asks again) is checked and
-#: sorted once. Only confirmations are kept: `confirm_pairs` skips some pairs without checking them,
-#: so "not confirmed" is no verdict.
+#: Kinds of a confirmed pair: two copies of one capture, or two frames of a burst.
 COPY, FRAMES = "copy", "burst"
-_confirmed_before: OrderedDict[tuple[str, str], str] = OrderedDict()
-_confirmed_lock = threading.Lock()
-CONFIRMED_CACHE = 50_000
+
+#: Verdicts of the geometric check made or read in this process, most recent last: pair of photos,
+#: each as (id, content hash) -> (inliers, kind). The hash makes a changed file (other keypoints)
+#: another pair. They answer when the library cannot keep them (read-only, busy), and are written
+#: with the next verdicts when the library was busy.
+_verdicts: OrderedDict[tuple[tuple[int, str], tuple[int, str]], tuple[int, str | None]] = OrderedDict()
+_unsaved: dict[str, dict[tuple[int, int, str, str], tuple[int, str | None]]] = {}  # library file -> verdicts
+_verdicts_lock = threading.Lock()
+VERDICT_CACHE = 50_000
 
 
-#: The geometric check's result (inliers) of pairs of photos, each as (id, content hash): checks that
-#: failed are most of them, and a window asked again (the same query, or a neighbour's) would repeat
-#: them. The hash makes a changed file (other keypoints) another pair.
-_checked_before: OrderedDict[tuple[tuple[int, str | None], tuple[int, str | None]], int] = OrderedDict()
+def forget_checks(lib: Library | None = None) -> None:
+    """Forget every verdict held in this process (as a fresh process starts); with ``lib``, those the
+    library keeps too (as a library where no pair was ever checked)."""
+    with _verdicts_lock:
+        _verdicts.clear()
+        _unsaved.clear()
+    if lib is not None:
+        with lib.db.session() as s:
+            repo.forget_pair_checks(s)
 
 
-def forget_checks() -> None:
-    """Forget every pair checked in this process (as a fresh process starts)."""
-    with _confirmed_lock:
-        _confirmed_before.clear()
-        _checked_before.clear()
-
-
-def _photos_pair(facts: dict[int, tuple[str | None, bool]], pair: tuple[int, int]):
-    a, b = min(pair), max(pair)
-    return (a, facts[a][0]), (b, facts[b][0])
-
-
-def _checks_known(facts: dict[int, tuple[str | None, bool]],
-                  pairs: list[tuple[int, int, float]]) -> dict[tuple[int, int], int]:
-    """(a, b) with a < b -> inliers, for those of ``pairs`` checked before in this process."""
+def _verdicts_known(facts: dict[int, tuple[str | None, bool]], pairs, stored: list[repo.PairVerdict]
+                    ) -> dict[tuple[int, int], tuple[int, str | None]]:
+    """(a, b) -> (inliers, kind) of those of ``pairs`` checked before on the bytes the photos hold now:
+    kept by the library (``stored``) or in this process."""
     out = {}
-    with _confirmed_lock:
-        for a, b, _ in pairs:
-            key = _photos_pair(facts, (a, b))
-            if key in _checked_before:
-                _checked_before.move_to_end(key)
-                out[(min(a, b), max(a, b))] = _checked_before[key]
+    for a, b, ha, hb, n, kind in stored:
+        if (a, b) in pairs and facts[a][0] == ha and facts[b][0] == hb:
+            out[(a, b)] = (n, kind)
+    with _verdicts_lock:
+        for a, b in (pairs if _verdicts else ()):
+            key = _photos_pair(facts, a, b)
+            if key is not None and key in _verdicts:
+                _verdicts.move_to_end(key)
+                n, kind = _verdicts[key]
+                out[(a, b)] = (n, kind or out.get((a, b), (n, None))[1])
     return out
 
 
-def _bytes_pair(facts: dict[int, tuple[str | None, bool]], pair: tuple[int, int, float]) -> tuple[str, str] | None:
-    a, b = facts[pair[0]][0], facts[pair[1]][0]
-    return (min(a, b), max(a, b)) if a and b else None
+def _photos_pair(facts: dict[int, tuple[str | None, bool]], a: int, b: int):
+    """((a, hash), (b, hash)), a < b, or None for a photo whose bytes were never read (no verdict kept)."""
+    a, b = min(a, b), max(a, b)
+    ha, hb = facts[a][0], facts[b][0]
+    return ((a, ha), (b, hb)) if ha and hb else None
+
+
+def _remember(lib: Library, facts: dict[int, tuple[str | None, bool]],
+              verdicts: list[tuple[int, int, int, str | None]]) -> None:
+    """Keep new verdicts in this process and in the library. The write never waits for another
+    writer (indexing, `dupes`): a busy or read-only library gets them with the next ones."""
+    rows = {}
+    with _verdicts_lock:
+        for a, b, n, kind in verdicts:
+            key = _photos_pair(facts, a, b)
+            if key is None:
+                continue
+            _verdicts[key] = (n, kind)
+            _verdicts.move_to_end(key)
+            rows[(key[0][0], key[1][0], key[0][1], key[1][1])] = (n, kind)
+        while len(_verdicts) > VERDICT_CACHE:
+            _verdicts.popitem(last=False)
+        waiting = _unsaved.pop(lib.db.path, {})
+        waiting.update(rows)
+    if not waiting:
+        return
+    try:
+        lib.db.write_now(lambda con: repo.put_pair_checks(
+            con, [(a, b, ha, hb, n, kind) for (a, b, ha, hb), (n, kind) in waiting.items()]))
+    except WRITE_ERRORS:
+        with _verdicts_lock:
+            if len(waiting) < VERDICT_CACHE:  # past that many, they are checked again instead
+                _unsaved.setdefault(lib.db.path, {}).update(waiting)
+
+
+def stored_verdicts(lib: Library, facts: dict[int, tuple[str | None, bool]]) -> dict[tuple[int, int], int]:
+    """(a, b) -> inliers of every pair the library kept a verdict on, checked on the bytes the photos
+    hold now: what `dupes` need not check again."""
+    with lib.db.session() as s:
+        rows = repo.all_pair_checks(s)
+    return {(a, b): n for a, b, ha, hb, n in rows
+            if a in facts and b in facts and facts[a][0] == ha and facts[b][0] == hb}
+
+
+def keep_verdicts(lib: Library, facts: dict[int, tuple[str | None, bool]], checks: dict[tuple[int, int], int],
+                  before: dict[tuple[int, int], int]) -> None:
+    """Keep the verdicts `dupes` made now (not those it read), so `similar` and the next `dupes` reuse them."""
+    rows = [(a, b, facts[a][0], facts[b][0], n, None) for (a, b), n in checks.items()
+            if (a, b) not in before and facts[a][0] and facts[b][0]]
+    try:
+        with lib.db.session() as s:
+            repo.put_pair_checks(s, rows)
+    except WRITE_ERRORS:  # a read-only or busy library: the groups stand, the next run checks again
+        pass
 
 
 def _burst_candidates(lib: Library, wide: list[tuple[int, int, float]], confirmed: list[tuple[int, int, float]],
@@ -302,7 +350,7 @@ def _confirmed(lib: Library, pairs: list[tuple[int, int, float]], forbidden: set
     again, and given the results of the checks made now."""
     found: OrderedDict[int, geometry.Keypoints | None] = OrderedDict()  # recently used, at most KEYPOINT_CACHE
     read: dict[int, bytes] = {}  # keypoints found now from a file (a photo indexed before they were kept)
-    involved = {i for a, b, _ in pairs for i in (a, b)}
+    involved: set[int] = set()  # the photos of pairs that may be checked now (known at the first check)
     unstored: dict[int, Photo] | None = None  # read at the first check: every check may be known
     blobs: dict[int, bytes] = {}  # a few photos' keypoints (a `similar` answer's), read in one statement
     reader: repo.KeypointReader | None = None  # a library's, read one photo at a time
@@ -319,6 +367,11 @@ def _confirmed(lib: Library, pairs: list[tuple[int, int, float]], forbidden: set
     def points(i: int) -> geometry.Keypoints | None:
         nonlocal unstored
         if unstored is None:
+            # A pair checked before needs no keypoints: only the others' are read.
+            if checks:
+                involved.update(i for a, b, _ in pairs if (min(a, b), max(a, b)) not in checks for i in (a, b))
+            else:
+                involved.update(i for a, b, _ in pairs for i in (a, b))
             with lib.db.session() as s:
                 if len(involved) <= KEYPOINTS_AT_ONCE:
                     blobs.update(repo.get_keypoints(s, involved))

@@ -9,16 +9,19 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
+from urllib.parse import quote
 
 from sqlalchemy import URL, Engine, create_engine, event, select, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..core.spec import EmbeddingSpec
-from .schema import SCHEMA_VERSION, Base, KeypointRow, Meta, ModelVersion, ProtectedFolder, RemovalBatch
+from .schema import (SCHEMA_VERSION, Base, KeypointRow, Meta, ModelVersion, PairCheck, ProtectedFolder,
+                     RemovalBatch)
 
 DB_NAME = "library.db"
 
@@ -67,9 +70,14 @@ def _add_shot_facts_v4(conn) -> None:
             conn.execute(text(f"ALTER TABLE photos ADD COLUMN {column} {kind}"))
 
 
+def _pair_checks_v5(conn) -> None:
+    # Empty at first: pairs are checked as before, and their verdicts kept from then on.
+    PairCheck.__table__.create(conn, checkfirst=True)
+
+
 #: version -> function that brings a database at version-1 up to version.
 MIGRATIONS: dict[int, Callable] = {1: _create_v1, 2: _add_keypoints_v2, 3: _removal_journal_v3,
-                                   4: _add_shot_facts_v4}
+                                   4: _add_shot_facts_v4, 5: _pair_checks_v5}
 
 
 class Database:
@@ -90,6 +98,8 @@ class Database:
         self.engine: Engine = create_engine(URL.create("sqlite", database=self.path), future=True)
         event.listen(self.engine, "connect", _on_connect)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._now: sqlite3.Connection | None = None  # write_now's own connection, opened at its first write
+        self._now_lock = threading.Lock()
         try:
             self._migrate(spec or EmbeddingSpec())
         except (DatabaseError, OperationalError, sqlite3.DatabaseError) as exc:
@@ -123,9 +133,11 @@ class Database:
 
     # --- small key/value settings -------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        with self.session() as s:
-            row = s.get(Meta, key)
-            return row.value if row else default
+        # A plain statement: `similar` reads a few of these on every query, and a session's
+        # ORM get cost several times SQLite's answer.
+        with self.engine.connect() as conn:
+            row = conn.exec_driver_sql("SELECT value FROM meta WHERE key = ?", (key,)).first()
+        return row[0] if row else default
 
     def set_meta(self, key: str, value: str, session: Session | None = None) -> None:
         if session is not None:
@@ -140,6 +152,25 @@ class Database:
             if row is not None:
                 s.delete(row)
 
+    def write_now(self, write: Callable[[sqlite3.Connection], None]) -> None:
+        """Run ``write`` (given a DB-API connection) in a transaction that never waits for another
+        writer: it raises one of WRITE_ERRORS at once instead. For what may be written later (a cache),
+        on a connection kept open for it: opening one costs several times such a write."""
+        with self._now_lock:
+            if self._now is None:
+                # mode=rw: a library whose file went away is not made again, empty
+                self._now = sqlite3.connect(f"file:{quote(self.path)}?mode=rw", uri=True, timeout=0,
+                                            isolation_level=None, check_same_thread=False)
+                self._now.execute("PRAGMA synchronous=NORMAL")  # as every connection of the library
+            con = self._now
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                write(con)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
     def base_spec(self) -> EmbeddingSpec:
         with self.session() as s:
             row = s.execute(select(ModelVersion.spec).where(ModelVersion.id == 0)).scalar_one()
@@ -150,6 +181,10 @@ class Database:
             return conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
 
     def close(self) -> None:
+        with self._now_lock:
+            if self._now is not None:
+                self._now.close()
+                self._now = None
         self.engine.dispose()
 
 

@@ -2,38 +2,43 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..core.types import DecodedPhoto, DecodeError, FileStat, Photo, PhotoState
-from .schema import (Folder, InFlight, KeypointRow, ModelVersion, NotDuplicate, PairLabel, PhotoRow, ScanErrorRow,
-                     TrashMove, TripletLabel, Vector)
+from .schema import (Folder, InFlight, KeypointRow, ModelVersion, NotDuplicate, PairCheck, PairLabel, PhotoRow,
+                     ScanErrorRow, TrashMove, TripletLabel, Vector)
 
 
 #: SQLite's bound-parameter limit is 999 in older builds: statements with an IN list go in chunks.
 CHUNK = 900
 
 
-def _ids(name: str = "ids"):
-    """An IN list bound at execution: the statements `similar` runs on every query are built once
-    (building one costs more than SQLite's answer for a few ids)."""
-    return bindparam(name, expanding=True)
+# Plain statements (see _plain), the tables' and columns' names as schema.py declares them.
+_PHOTOS_BY_ID = ("SELECT id, path, size, mtime_ns, content_hash, width, height, state, format, taken_at, exif_tags, "
+                 "jpeg_quality, grey, border, taken_subsec, camera, sharpness, exposure FROM photos WHERE id IN ({})")
+_PHOTO_AT = _PHOTOS_BY_ID.replace("WHERE id IN", "WHERE path IN")
+_FACTS_AROUND = ("SELECT id, content_hash, grey, state FROM photos WHERE id IN ({}) OR content_hash IN "
+                 "(SELECT content_hash FROM photos WHERE id IN ({}) AND content_hash IS NOT NULL)")
+_IDS_OF_FORMATS = "SELECT id FROM photos WHERE id IN ({}) AND format IN ({})"
+_NOT_DUPLICATE_TOUCHING = "SELECT a_id, b_id FROM not_duplicates WHERE a_id IN ({}) OR b_id IN ({})"
+_KEYPOINTS_OF = "SELECT photo_id, data FROM keypoints WHERE photo_id IN ({})"
+_VECTORS_OF = "SELECT photo_id, data FROM vectors WHERE model_id IN ({}) AND photo_id IN ({})"
 
 
-_PHOTOS_BY_ID = select(PhotoRow).where(PhotoRow.id.in_(_ids()))
-_FACTS_AROUND = select(PhotoRow.id, PhotoRow.content_hash, PhotoRow.grey, PhotoRow.state).where(
-    PhotoRow.id.in_(_ids()) | PhotoRow.content_hash.in_(
-        select(PhotoRow.content_hash).where(PhotoRow.id.in_(_ids("same")), PhotoRow.content_hash.is_not(None))))
-_IDS_OF_FORMATS = select(PhotoRow.id).where(PhotoRow.id.in_(_ids()), PhotoRow.format.in_(_ids("formats")))
-_NOT_DUPLICATE_TOUCHING = select(NotDuplicate.a_id, NotDuplicate.b_id).where(
-    NotDuplicate.a_id.in_(_ids()) | NotDuplicate.b_id.in_(_ids("b")))
-_VECTORS_OF = select(Vector.photo_id, Vector.data).where(Vector.model_id == bindparam("model"),
-                                                         Vector.photo_id.in_(_ids()))
+def _plain(s: Session, sql: str, *lists: list) -> list[tuple]:
+    """Rows of one plain SQL statement on the session's connection, each ``{}`` in ``sql`` an IN list
+    of the matching list of ``lists``: the reads `similar` makes on every query, where building and
+    running an ORM statement took several times SQLite's own answer for a few ids."""
+    sql = sql.format(*(",".join("?" * len(v)) for v in lists))
+    s.flush()  # what the session holds unwritten is seen, as by its own statements
+    return s.connection().connection.driver_connection.execute(sql, [x for v in lists for x in v]).fetchall()
 
 
 def chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
@@ -96,7 +101,7 @@ def duplicate_facts_around(s: Session, ids: Iterable[int]) -> dict[int, tuple[st
     for part in chunks(int(i) for i in ids):
         # The state is tested here, not in SQL: with it there, SQLite walks the state index (every
         # readable photo) instead of the id and hash indexes (a few rows).
-        rows = s.execute(_FACTS_AROUND, {"ids": part, "same": part})
+        rows = _plain(s, _FACTS_AROUND, part, part)
         out.update({i: (h, bool(g)) for i, h, g, state in rows if state == PhotoState.OK.value})
     return out
 
@@ -104,8 +109,18 @@ def duplicate_facts_around(s: Session, ids: Iterable[int]) -> dict[int, tuple[st
 def photos_by_id(s: Session, ids: Iterable[int]) -> dict[int, Photo]:
     out: dict[int, Photo] = {}
     for chunk in chunks(int(i) for i in ids):
-        out.update({r.id: to_photo(r) for r in s.scalars(_PHOTOS_BY_ID, {"ids": chunk})})
+        out.update({r[0]: _photo_of(r) for r in _plain(s, _PHOTOS_BY_ID, chunk)})
     return out
+
+
+def _photo_of(r: tuple) -> Photo:
+    """A row of _PHOTOS_BY_ID as to_photo makes it of an ORM row."""
+    (i, path, size, mtime_ns, digest, width, height, state, fmt, taken_at, exif_tags, quality, grey, border,
+     subsec, camera, sharpness, exposure) = r
+    return Photo(id=i, path=os.fsdecode(bytes(path)), size=size, mtime_ns=mtime_ns, content_hash=digest,
+                 width=width, height=height, state=PhotoState(state), format=fmt, taken_at=taken_at,
+                 exif_tags=exif_tags, jpeg_quality=quality, grey=bool(grey), border=border, taken_subsec=subsec,
+                 camera=camera, sharpness=sharpness, exposure=exposure)
 
 
 def photo_paths(s: Session) -> list[tuple[int, str]]:
@@ -145,7 +160,7 @@ def ids_of_formats(s: Session, formats: Iterable[str], ids: Iterable[int]) -> li
     """Those of ``ids`` whose format is one of ``formats``, by id (ids only: cheaper than full rows)."""
     out: list[int] = []
     for chunk in chunks(int(i) for i in ids):
-        out += s.scalars(_IDS_OF_FORMATS, {"ids": chunk, "formats": list(formats)})
+        out += [i for (i,) in _plain(s, _IDS_OF_FORMATS, chunk, sorted(formats))]
     return sorted(out)
 
 
@@ -156,8 +171,8 @@ def put_shot_measures(s: Session, measures: dict[int, tuple[float, float]]) -> N
 
 
 def photo_by_path(s: Session, path: str) -> Photo | None:
-    row = s.scalars(select(PhotoRow).where(PhotoRow.path == path)).first()
-    return to_photo(row) if row else None
+    rows = _plain(s, _PHOTO_AT, [os.fsencode(path)])  # paths are kept as their file-system bytes (FsPath)
+    return _photo_of(rows[0]) if rows else None
 
 
 def stat_map(s: Session) -> dict[str, tuple[int, int, int, str]]:
@@ -281,7 +296,10 @@ def put_vectors(s: Session, model_id: int, ids: Sequence[int], vectors: np.ndarr
 
 
 def put_keypoints(s: Session, ids: Sequence[int], blobs: Sequence[bytes | None]) -> None:
-    """Store (or replace) the packed duplicate-check keypoints of these photos; None drops stale ones."""
+    """Store (or replace) the packed duplicate-check keypoints of these photos; None drops stale ones.
+    The geometric check's verdicts on these photos go: they were made on the keypoints replaced."""
+    for chunk in chunks(int(i) for i in ids):
+        s.execute(delete(PairCheck).where(PairCheck.a_id.in_(chunk) | PairCheck.b_id.in_(chunk)))
     stale = [int(i) for i, b in zip(ids, blobs) if b is None]
     for chunk in chunks(stale):
         s.execute(delete(KeypointRow).where(KeypointRow.photo_id.in_(chunk)))
@@ -302,8 +320,8 @@ def ids_with_keypoints(s: Session, ids: Iterable[int]) -> set[int]:
 def get_keypoints(s: Session, ids: Iterable[int]) -> dict[int, bytes]:
     """Packed keypoints of those of ``ids`` that have them."""
     out: dict[int, bytes] = {}
-    for chunk in chunks(ids):
-        out.update(s.execute(select(KeypointRow.photo_id, KeypointRow.data).where(KeypointRow.photo_id.in_(chunk))).all())
+    for chunk in chunks(int(i) for i in ids):
+        out.update(_plain(s, _KEYPOINTS_OF, chunk))
     return out
 
 
@@ -331,7 +349,7 @@ def get_vectors(s: Session, model_id: int, ids: Sequence[int] | None = None) -> 
     if ids is not None:
         rows = []
         for chunk in chunks(int(i) for i in ids):
-            rows += s.execute(_VECTORS_OF, {"model": model_id, "ids": chunk}).all()
+            rows += _plain(s, _VECTORS_OF, [int(model_id)], chunk)
         rows.sort()
     else:
         rows = s.execute(select(Vector.photo_id, Vector.data).where(Vector.model_id == model_id)
@@ -403,6 +421,57 @@ def add_model(s: Session, name: str, spec: dict, weights: bytes | None, summary:
 
 
 # --- labels ------------------------------------------------------------------------------
+#: A verdict as `pair_checks` holds it: (a_id, b_id, a_hash, b_hash, inliers, kind), a_id < b_id.
+PairVerdict = tuple[int, int, str, str, int, "str | None"]
+
+_PAIR_CHECKS_OF = "SELECT a_id, b_id, a_hash, b_hash, inliers, kind FROM pair_checks WHERE a_id IN ({})"
+_PAIR_CHECKS_AMONG = _PAIR_CHECKS_OF + " AND b_id IN ({})"
+# Kept only while both photos still hold the bytes checked (a photo deleted or changed in between
+# is left out); a kind already known for the same bytes is kept when the new verdict has none.
+_PUT_PAIR_CHECK = """
+INSERT INTO pair_checks (a_id, b_id, a_hash, b_hash, inliers, kind)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6
+WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?1 AND content_hash = ?3)
+  AND EXISTS (SELECT 1 FROM photos WHERE id = ?2 AND content_hash = ?4)
+ON CONFLICT (a_id, b_id) DO UPDATE SET
+  kind = coalesce(excluded.kind, CASE WHEN pair_checks.a_hash = excluded.a_hash
+                                       AND pair_checks.b_hash = excluded.b_hash THEN pair_checks.kind END),
+  a_hash = excluded.a_hash, b_hash = excluded.b_hash, inliers = excluded.inliers"""
+
+
+def pair_checks_among(s: Session, ids: Iterable[int]) -> list[PairVerdict]:
+    """The stored verdicts on pairs of photos both among ``ids`` (one `similar` answer's, or a batch's),
+    whatever bytes they were checked on (the caller compares the hashes)."""
+    ids = sorted({int(i) for i in ids})
+    if len(ids) <= CHUNK // 2:  # both ends in one statement
+        return [tuple(r) for r in _plain(s, _PAIR_CHECKS_AMONG, ids, ids)]
+    wanted, out = set(ids), []
+    for chunk in chunks(ids):  # a large batch: each photo's verdicts, those with the other end outside left
+        out += [tuple(r) for r in _plain(s, _PAIR_CHECKS_OF, chunk) if r[1] in wanted]
+    return out
+
+
+def all_pair_checks(s: Session) -> list[tuple[int, int, str, str, int]]:
+    """(a_id, b_id, a_hash, b_hash, inliers) of every kept verdict: what `dupes` over the library reads."""
+    return [tuple(r) for r in s.execute(select(PairCheck.a_id, PairCheck.b_id, PairCheck.a_hash, PairCheck.b_hash,
+                                               PairCheck.inliers))]
+
+
+def forget_pair_checks(s: Session) -> None:
+    s.execute(delete(PairCheck))
+
+
+def put_pair_checks(con, verdicts: Iterable[PairVerdict]) -> None:
+    """Keep verdicts (``con``: a session, or a DB-API connection of this library's file)."""
+    rows = sorted((int(a), int(b), ha, hb, int(n), kind) for a, b, ha, hb, n, kind in verdicts)  # key order
+    if not rows:
+        return
+    if isinstance(con, Session):  # its DB-API connection: `dupes` keeps about one verdict per photo
+        con.flush()
+        con = con.connection().connection.driver_connection
+    con.executemany(_PUT_PAIR_CHECK, rows)
+
+
 def not_duplicate_pairs(s: Session) -> set[tuple[int, int]]:
     return {(a, b) for a, b in s.execute(select(NotDuplicate.a_id, NotDuplicate.b_id))}
 
@@ -412,7 +481,7 @@ def not_duplicate_pairs_touching(s: Session, ids: Iterable[int]) -> set[tuple[in
     photos needs, read without the whole table (it grows with every pair a person marks)."""
     out: set[tuple[int, int]] = set()
     for chunk in chunks(int(i) for i in ids):
-        out.update((a, b) for a, b in s.execute(_NOT_DUPLICATE_TOUCHING, {"ids": chunk, "b": chunk}))
+        out.update((a, b) for a, b in _plain(s, _NOT_DUPLICATE_TOUCHING, chunk, chunk))
     return out
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 4  # 2: keypoints; 3: removal journal, protected folders; 4: capture instant, camera,
-                    # sharpness and exposure (bursts)
+SCHEMA_VERSION = 5  # 2: keypoints; 3: removal journal, protected folders; 4: capture instant, camera,
+                    # sharpness and exposure (bursts); 5: geometric checks' verdicts
 
 
 class FsPath(TypeDecorator):
@@ -98,6 +98,24 @@ class KeypointRow(Base):
     __tablename__ = "keypoints"
     photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PairCheck(Base):
+    """The geometric check's verdict on a pair of photos (a_id < b_id) as their files were (content
+    hashes): the number of inliers and, for a confirmed pair once sorted, whether the two are copies
+    or two frames of a burst. The same bytes give the same stored keypoints, so `similar` and
+    `dupes` need not check the pair again; a row whose hashes are not the photos' current ones is
+    ignored and overwritten, and deleting a photo deletes its rows."""
+
+    __tablename__ = "pair_checks"
+    a_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
+    b_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
+    a_hash: Mapped[str] = mapped_column(String(32))
+    b_hash: Mapped[str] = mapped_column(String(32))
+    inliers: Mapped[int]
+    kind: Mapped[str | None] = mapped_column(String(8))  # "copy" | "burst" | None (not confirmed, or not sorted)
+    # Deleting a photo finds its rows as b too (a is the primary key's first column).
+    __table_args__ = (Index("ix_pair_checks_b", "b_id"),)
 
 
 class ScanErrorRow(Base):

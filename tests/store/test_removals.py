@@ -84,14 +84,18 @@ def test_a_schema_3_library_gets_the_shot_columns_and_keeps_its_journal(tmp_path
     con = sqlite3.connect(tmp_path / "lib" / DB_NAME)
     for column in ("taken_subsec", "camera", "sharpness", "exposure"):
         con.execute(f"ALTER TABLE photos DROP COLUMN {column}")
+    con.execute("DROP TABLE pair_checks")  # schema 5
     con.execute("PRAGMA user_version = 3")
     con.commit()
     con.close()
 
     lib = Library(str(tmp_path / "lib"))
-    assert lib.db.schema_version() == SCHEMA_VERSION == 4
-    columns = {row[1] for row in sqlite3.connect(tmp_path / "lib" / DB_NAME).execute("PRAGMA table_info(photos)")}
+    assert lib.db.schema_version() == SCHEMA_VERSION == 5
+    con = sqlite3.connect(tmp_path / "lib" / DB_NAME)
+    columns = {row[1] for row in con.execute("PRAGMA table_info(photos)")}
     assert {"taken_subsec", "camera", "sharpness", "exposure"} <= columns
+    assert {row[1] for row in con.execute("PRAGMA table_info(pair_checks)")} >= {"a_hash", "b_hash", "inliers", "kind"}
+    con.close()
     with lib.db.session() as s:
         assert removals.last_batch(s) == batch and removals.batch_label(s, batch) == "keep the best"
     lib.close()
