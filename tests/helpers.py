@@ -45,3 +45,15 @@ class Recorder:
 
     def cancelled(self) -> bool:
         return self.stop_after is not None and sum(1 for r in self.reports if r[0] > 0) >= self.stop_after
+
+
+def joined_groups(found) -> list[set[str]]:
+    """The paths of `dupes` groups as a person sees them: groups that share a photo (exact and near) joined."""
+    groups: list[set[str]] = []
+    for g in found:
+        paths = {p.path for p in g.photos}
+        for other in [o for o in groups if o & paths]:
+            paths |= other
+            groups.remove(other)
+        groups.append(paths)
+    return groups

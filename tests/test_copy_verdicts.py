@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from helpers import copy_photos
+from helpers import copy_photos, joined_groups
 from PIL import Image
 
 from photosim.core import verify
@@ -75,18 +75,6 @@ def _answers(lib: Library, paths: list[str]) -> dict[str, tuple]:
     return out
 
 
-def _groups(found) -> list[set[str]]:
-    """The groups `dupes` shows, those that share a photo (exact and near) joined."""
-    groups: list[set[str]] = []
-    for g in found:
-        paths = {p.path for p in g.photos}
-        for other in [o for o in groups if o & paths]:
-            paths |= other
-            groups.remove(other)
-        groups.append(paths)
-    return groups
-
-
 def _kept(lib: Library) -> list[tuple]:
     with lib.db.session() as s:
         return repo.pair_checks_among(s, [p.id for p in repo.all_photos(s)])
@@ -117,10 +105,10 @@ def test_kept_verdicts_answer_as_checking_again_in_a_new_process(lib, tree, monk
 def test_dupes_keeps_its_verdicts_and_similar_and_the_next_dupes_use_them(lib, tree, monkeypatch):
     checks = _Checks(monkeypatch)
     stats: dict = {}
-    groups = _groups(find_duplicates(lib, stats=stats))
+    groups = joined_groups(find_duplicates(lib, stats=stats))
     assert stats["checks"] > 0 and stats["verdicts_kept"] == 0 and _kept(lib)
     again: dict = {}
-    assert _groups(find_duplicates(lib, stats=again)) == groups
+    assert joined_groups(find_duplicates(lib, stats=again)) == groups
     assert again["checks"] == 0 and again["verdicts_kept"] >= stats["checks"]
     a1 = str(sorted((tree / "accordion").iterdir())[0])
     checks.count = 0
@@ -171,7 +159,7 @@ def test_a_changed_file_is_checked_again_and_a_removed_photo_leaves_no_verdict(l
     duplicates.forget_checks()
     answer = similar_answer(lib, a1, k=8)
     assert {c.photo.path for c in answer.query_copies} == {str(tree / "copies" / "a1 byte copy.jpg")}
-    groups = _groups(find_duplicates(lib))
+    groups = joined_groups(find_duplicates(lib))
     assert not any(str(smaller) in g and a1 in g for g in groups)
 
     c2 = str(sorted((tree / "camera").iterdir())[1])

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import copy_photos
+from helpers import copy_photos, joined_groups
 from PIL import Image
 
 from photosim.cli import main
@@ -61,16 +61,8 @@ def _copies_of(tree: Path, name: str) -> set[str]:
 
 
 def _dupes_groups(lib) -> list[set[str]]:
-    """The groups `dupes` shows (this library keeps the default threshold), photos in overlapping
-    groups (exact and near) joined."""
-    groups: list[set[str]] = []
-    for g in find_duplicates(lib, DEFAULT_THRESHOLD):
-        paths = {p.path for p in g.photos}
-        for other in [o for o in groups if o & paths]:
-            paths |= other
-            groups.remove(other)
-        groups.append(paths)
-    return groups
+    """The groups `dupes` shows (this library keeps the default threshold)."""
+    return joined_groups(find_duplicates(lib, DEFAULT_THRESHOLD))
 
 
 def test_without_collapsing_the_query_copies_fill_the_first_places(lib, tree):
