@@ -20,9 +20,13 @@ from .schema import (Folder, InFlight, KeypointRow, ModelVersion, NotDuplicate, 
 CHUNK = 900
 
 
+#: The photos table's columns a Photo carries, named alike in both (the plain reads list them too).
+PHOTO_COLUMNS = ("id", "path", "size", "mtime_ns", "content_hash", "width", "height", "state", "format", "taken_at",
+                 "exif_tags", "jpeg_quality", "grey", "border", "taken_subsec", "camera", "sharpness", "exposure")
+
+
 # Plain statements (see _plain), the tables' and columns' names as schema.py declares them.
-_PHOTOS_BY_ID = ("SELECT id, path, size, mtime_ns, content_hash, width, height, state, format, taken_at, exif_tags, "
-                 "jpeg_quality, grey, border, taken_subsec, camera, sharpness, exposure FROM photos WHERE id IN ({})")
+_PHOTOS_BY_ID = f"SELECT {', '.join(PHOTO_COLUMNS)} FROM photos WHERE id IN ({{}})"
 _PHOTO_AT = _PHOTOS_BY_ID.replace("WHERE id IN", "WHERE path IN")
 _FACTS_AROUND = ("SELECT id, content_hash, grey, state FROM photos WHERE id IN ({}) OR content_hash IN "
                  "(SELECT content_hash FROM photos WHERE id IN ({}) AND content_hash IS NOT NULL)")
@@ -48,12 +52,14 @@ def chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
         yield items[start:start + size]
 
 
+def _photo(values: dict) -> Photo:
+    """``values``: PHOTO_COLUMNS -> the stored values (changed in place: no copy on `similar`'s path)."""
+    values["state"], values["grey"] = PhotoState(values["state"]), bool(values["grey"])
+    return Photo(**values)
+
+
 def to_photo(row: PhotoRow) -> Photo:
-    return Photo(id=row.id, path=row.path, size=row.size, mtime_ns=row.mtime_ns, content_hash=row.content_hash,
-                 width=row.width, height=row.height, state=PhotoState(row.state), format=row.format,
-                 taken_at=row.taken_at, exif_tags=row.exif_tags, jpeg_quality=row.jpeg_quality,
-                 grey=row.grey, border=row.border, taken_subsec=row.taken_subsec, camera=row.camera,
-                 sharpness=row.sharpness, exposure=row.exposure)
+    return _photo({c: getattr(row, c) for c in PHOTO_COLUMNS})
 
 
 # --- folders -------------------------------------------------------------------------
@@ -114,13 +120,10 @@ def photos_by_id(s: Session, ids: Iterable[int]) -> dict[int, Photo]:
 
 
 def _photo_of(r: tuple) -> Photo:
-    """A row of _PHOTOS_BY_ID as to_photo makes it of an ORM row."""
-    (i, path, size, mtime_ns, digest, width, height, state, fmt, taken_at, exif_tags, quality, grey, border,
-     subsec, camera, sharpness, exposure) = r
-    return Photo(id=i, path=os.fsdecode(bytes(path)), size=size, mtime_ns=mtime_ns, content_hash=digest,
-                 width=width, height=height, state=PhotoState(state), format=fmt, taken_at=taken_at,
-                 exif_tags=exif_tags, jpeg_quality=quality, grey=bool(grey), border=border, taken_subsec=subsec,
-                 camera=camera, sharpness=sharpness, exposure=exposure)
+    """A row of _PHOTOS_BY_ID as to_photo makes it of an ORM row (the path kept as its file-system bytes)."""
+    values = dict(zip(PHOTO_COLUMNS, r))
+    values["path"] = os.fsdecode(bytes(values["path"]))
+    return _photo(values)
 
 
 def photo_paths(s: Session) -> list[tuple[int, str]]:
