@@ -43,6 +43,9 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 MAX_DECODED_PIXELS = 120_000_000
 #: Largest JPEG header we accept at all; draft decoding shrinks it by up to 8x per side.
 MAX_JPEG_PIXELS = 2_000_000_000
+#: Largest file we read at all, refused from its size before a byte is read: an uncompressed
+#: 16-bit RGBA TIFF at MAX_DECODED_PIXELS is 960 MB, and camera RAW files stay far below it.
+MAX_FILE_BYTES = 1 << 30
 
 PHOTO_EXTENSIONS = frozenset(
     ".jpg .jpeg .jpe .jfif .png .webp .tif .tiff .bmp .gif .heic .heif .hif".split()
@@ -102,11 +105,17 @@ def read_photo_bytes(path: str, expected: FileStat | None = None) -> tuple[bytes
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             return DecodeError(path, size, mtime, "not a regular file (a folder, named pipe or device)")
+        if st.st_size > MAX_FILE_BYTES:
+            return DecodeError(path, st.st_size, st.st_mtime_ns,
+                               f"file of {st.st_size / 2**30:.1f} GiB: larger than any photo photosim reads "
+                               f"({MAX_FILE_BYTES // 2**30} GiB at most), not read")
         with os.fdopen(fd, "rb") as fh:
             fd = -1
             data = fh.read()
     except OSError as exc:
         return DecodeError(path, size, mtime, _os_reason(exc))
+    except MemoryError:
+        return DecodeError(path, size, mtime, "not enough memory to read the file")
     finally:
         if fd >= 0:
             os.close(fd)

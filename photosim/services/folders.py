@@ -21,12 +21,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..core.paths import is_under, under_any
+from ..core.paths import in_quarantine, is_under, real_path, under_any
 from ..core.types import PhotoState
 from ..store import removals
 from ..store import repositories as repo
 from ..store.library import Library
 from . import UserError
+from .library import writing
 
 #: How both front ends name a library folder that a rescan could not reach.
 OFFLINE = "offline (missing or empty, its photos are kept)"
@@ -82,13 +83,16 @@ def panel_folders(lib: Library) -> list[tuple[str, bool, bool]]:
 def scan_plan(lib: Library, paths: list[str]) -> ScanPlan:
     """What indexing ``paths`` covers; no paths: a rescan of every library folder.
 
-    A library folder that is missing or empty counts as offline; a path the
-    library does not know must exist (else a UserError names it).
+    Paths are taken at their real place (links resolved). A library folder that is
+    missing or empty counts as offline; a path the library does not know must exist
+    (else a UserError names it). The library's own folder and any quarantine are
+    refused: what is there is photosim's, or photos the person removed.
     """
     folders = folder_paths(lib)
-    wanted = [os.path.abspath(p) for p in paths] if paths else folders
+    wanted = [real_path(p) for p in paths] if paths else [real_path(f) for f in folders]
     roots, offline = [], []
     for p in wanted:
+        refuse_library_path(lib, p, "index")
         if os.path.exists(p):
             if p in folders and os.path.isdir(p) and not _online(p):
                 offline.append(p)
@@ -101,30 +105,48 @@ def scan_plan(lib: Library, paths: list[str]) -> ScanPlan:
     return ScanPlan(roots, offline)
 
 
+def refuse_library_path(lib: Library, path: str, what: str) -> None:
+    """A UserError if ``path`` (real) is in the library's own folder or in a quarantine."""
+    home = real_path(lib.directory)
+    if in_quarantine(path):
+        raise UserError(f"refusing to {what} {path}: it is photosim's quarantine, where removed photos wait "
+                        "for 'photosim undo'; they are not photos of the library")
+    if is_under(path, home):
+        raise UserError(f"refusing to {what} {path}: it is inside the library's own folder {home}")
+
+
 def protected_folders(lib: Library) -> list[str]:
     with lib.db.session() as s:
         return removals.protected_folders(s)
 
 
 def protecting_folder(path: str, protected: list[str]) -> str | None:
-    """The protected folder that holds ``path`` (None: not protected)."""
-    return next((f for f in protected if is_under(path, f)), None)
+    """The protected folder that holds ``path`` (None: not protected). Both are taken at their
+    real place too, so a link to a protected photo, or a folder protected through a link, holds."""
+    found = next((f for f in protected if is_under(path, f)), None)
+    if found is not None or not protected:
+        return found
+    real = real_path(path)
+    return next((f for f in protected if is_under(real, f) or is_under(real, real_path(f))), None)
 
 
 def protect(lib: Library, path: str) -> str:
-    """Protect a folder (watched or not); returns it as stored. A path that is not a folder is refused."""
-    folder = os.path.abspath(os.path.expanduser(path)).rstrip(os.sep) or os.sep
+    """Protect a folder (watched or not), at its real place; returns it as stored. A path that
+    is not a folder is refused."""
+    folder = real_path(path).rstrip(os.sep) or os.sep
     if not os.path.isdir(folder):
         raise UserError(f"not a folder: {path}")
-    with lib.db.session() as s:
+    with writing(lib, "protecting a folder"), lib.db.session() as s:
         removals.protect(s, folder)
     return folder
 
 
 def unprotect(lib: Library, path: str) -> str:
-    folder = os.path.abspath(os.path.expanduser(path)).rstrip(os.sep) or os.sep
-    with lib.db.session() as s:
-        if not removals.unprotect(s, folder):
+    typed = os.path.abspath(os.path.expanduser(path)).rstrip(os.sep) or os.sep
+    folder = real_path(path).rstrip(os.sep) or os.sep
+    with writing(lib, "unprotecting a folder"), lib.db.session() as s:
+        # a folder protected by an older photosim is stored as it was typed
+        if not removals.unprotect(s, folder) and not removals.unprotect(s, typed):
             known = removals.protected_folders(s)
             raise UserError(f"not a protected folder: {path}" + (f" (protected: {', '.join(known)})" if known else
                                                                   " (no folder is protected)"))
@@ -137,7 +159,7 @@ def remove_folder(lib: Library, path: str, forget: bool = False) -> Removal:
         folders = repo.list_folders(s)
     folder = _match(path, folders)
     parent = next((f for f in folders if f != folder and is_under(folder, f)), None)
-    with lib.db.session() as s:
+    with writing(lib, "removing a folder"), lib.db.session() as s:
         repo.remove_folder(s, folder)
         if parent is not None and not forget:
             # Its photos are still found by the parent folder's rescan: nothing to mark.
@@ -156,10 +178,10 @@ def remove_folder(lib: Library, path: str, forget: bool = False) -> Removal:
 
 
 def _match(path: str, folders: list[str]) -> str:
-    wanted = os.path.abspath(path)
-    for f in folders:
-        if f == wanted or f.rstrip(os.sep) == wanted.rstrip(os.sep):
-            return f
+    for wanted in (os.path.abspath(path), real_path(path)):
+        for f in folders:
+            if f == wanted or f.rstrip(os.sep) == wanted.rstrip(os.sep):
+                return f
     raise UserError(f"not a folder of this library: {path} (see them with: photosim folders)")
 
 

@@ -29,14 +29,16 @@ import numpy as np
 from ..core import safe_decode, verify
 from ..core.decode import content_hash, decode_bytes, read_photo_bytes
 from ..core.embed import embed_files, make_engine
-from ..core.paths import under_any
+from ..core.paths import same_file, under_any
 from ..core.scan import scan
 from ..core.types import DecodeError, FileStat, PhotoState, TaskContext
+from ..store import removals
 from ..store import repositories as repo
 from ..store.db import WRITE_ERRORS
 from ..store.library import Library
 from . import UserError
 from .folders import scan_plan
+from .library import writing
 from .models import map_new_photos
 
 CHECKPOINT_SECONDS = 20.0
@@ -51,6 +53,7 @@ class IndexReport:
     moved: int = 0
     failed: int = 0
     missing: int = 0
+    aliases: int = 0  # other names (links, hard links) of photos listed once, at their real path
     offline_folders: list[str] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
@@ -74,7 +77,8 @@ def index_folders(lib: Library, paths: list[str], ctx: TaskContext, engine=None,
     """Index ``paths`` (no paths: rescan every library folder). A full disk stops it with a
     UserError; everything committed before stays."""
     try:
-        return _index(lib, paths, ctx, engine, batch_size, retry_errors)
+        with writing(lib, "indexing", ctx):
+            return _index(lib, paths, ctx, engine, batch_size, retry_errors)
     except (*WRITE_ERRORS, OSError) as exc:
         if not _is_disk_full(exc):
             raise
@@ -100,8 +104,10 @@ def _index(lib: Library, paths: list[str], ctx: TaskContext, engine, batch_size:
         repo.add_folders(s, [r for r in roots if os.path.isdir(r)])
 
     ctx.progress(0, 0, "scanning")
-    found = scan(roots, ctx.cancelled)
-    report = IndexReport(scanned=len(found.files), offline_folders=offline)
+    with lib.db.session() as s:
+        watched = repo.list_folders(s)
+    found = scan(roots, ctx.cancelled, inside=watched, excluded=[lib.directory])
+    report = IndexReport(scanned=len(found.files), offline_folders=offline, aliases=len(found.aliases))
     if ctx.cancelled():
         report.cancelled = True
         return report
@@ -141,8 +147,9 @@ def _index(lib: Library, paths: list[str], ctx: TaskContext, engine, batch_size:
         repo.set_state(s, revived, PhotoState.OK)
         repo.set_state(s, gone.values(), PhotoState.MISSING)
         by_hash: dict[str, list[tuple[int, str]]] = {}
+        removed = set(removals.quarantined_facts(s))  # in the quarantine: undo brings them back, no rescan
         for photo in repo.all_photos(s):
-            if photo.content_hash:
+            if photo.content_hash and photo.id not in removed:
                 by_hash.setdefault(photo.content_hash, []).append((photo.id, photo.path))
     report.missing = len(gone)
 
@@ -154,11 +161,22 @@ def _index(lib: Library, paths: list[str], ctx: TaskContext, engine, batch_size:
     return report
 
 
+@dataclass
+class _Alias:
+    """A new path that is another name of a photo already in the library (a hard link made since)."""
+
+    stat: FileStat
+    photo_id: int
+
+
 class _MoveFinder:
-    """Recognises a new path whose bytes belong to a photo that is no longer at its old path.
+    """Recognises a new path whose bytes belong to a photo that is no longer at its old path,
+    and a new path that is the same file as a photo already known (one photo, never two).
 
     A photo of an offline folder is not "moved" to a copy found elsewhere: its
-    own file is only out of reach and comes back with the drive.
+    own file is only out of reach and comes back with the drive. An old path that
+    is a link to the new one (a library made before photos were known by their
+    real paths) is a move: the photo keeps its vector and its labels.
     """
 
     def __init__(self, by_hash: dict[str, list[tuple[int, str]]], present: set[str], offline: list[str]) -> None:
@@ -168,14 +186,24 @@ class _MoveFinder:
         self._claimed: set[int] = set()
         self._lock = threading.Lock()
 
-    def owner(self, digest: str) -> int | None:
+    def owner(self, digest: str, path: str) -> int | None:
         for photo_id, old_path in self._by_hash.get(digest, ()):
-            if old_path in self._present or os.path.lexists(old_path) or under_any(old_path, self._offline):
-                continue  # the old file is still there (a copy, not a move) or only out of reach
+            if under_any(old_path, self._offline):
+                continue  # only out of reach
+            if old_path in self._present or os.path.lexists(old_path):
+                if not (os.path.islink(old_path) and same_file(old_path, path)):
+                    continue  # the old file is still there: a copy, not a move
             with self._lock:
                 if photo_id not in self._claimed:
                     self._claimed.add(photo_id)
                     return photo_id
+        return None
+
+    def alias_of(self, digest: str, path: str) -> int | None:
+        """The photo that ``path`` is another name of (same device and inode), if any."""
+        for photo_id, old_path in self._by_hash.get(digest, ()):
+            if old_path != path and old_path in self._present and same_file(old_path, path):
+                return photo_id
         return None
 
 
@@ -221,7 +249,10 @@ def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskCont
             return got
         data, st = got
         digest = content_hash(data)
-        owner = moves.owner(digest)
+        known = moves.alias_of(digest, f.path)
+        if known is not None:
+            return _Alias(FileStat(f.path, st.st_size, st.st_mtime_ns), known)
+        owner = moves.owner(digest, f.path)
         if owner is not None:
             return _Moved(FileStat(f.path, st.st_size, st.st_mtime_ns), owner)
         return decode_bytes(f.path, data, st.st_size, st.st_mtime_ns, spec.size, digest)
@@ -238,7 +269,8 @@ def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskCont
                 for e in batch.errors:
                     repo.record_error(s, e)
                 for m in batch.others:
-                    repo.move_photo(s, m.photo_id, m.stat.path, m.stat)
+                    if isinstance(m, _Moved):
+                        repo.move_photo(s, m.photo_id, m.stat.path, m.stat)
                 if ids and active != 0:  # an adapted version also augments them from their neighbours
                     active_vectors = map_new_photos(lib, s, active, batch.vectors)
                     repo.put_vectors(s, active, ids, active_vectors)
@@ -247,7 +279,8 @@ def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskCont
             if ids:
                 lib.add_to_index(active, np.asarray(ids), batch.vectors if active == 0 else active_vectors)
             report.embedded += len(ids)
-            report.moved += len(batch.others)
+            report.moved += sum(isinstance(m, _Moved) for m in batch.others)
+            report.aliases += sum(isinstance(m, _Alias) for m in batch.others)
             report.failed += len(batch.errors)
             report.errors.extend(batch.errors)
             done += len(batch.photos) + len(batch.errors) + len(batch.others)

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..core.paths import is_under
+from ..core.paths import QUARANTINE, is_under
 from ..core.types import Photo, PhotoState, TaskContext
 from ..store import removals
 from ..store import repositories as repo
@@ -27,7 +27,6 @@ from .calibration import duplicate_threshold
 from .duplicates import find_duplicates
 from .folders import protected_folders, protecting_folder
 
-QUARANTINE = ".photosim-trash"
 #: Moves journalled (committed as pending) together before their renames: one commit per
 #: photo would cost more than the renames themselves in a removal of thousands.
 CHUNK = 256

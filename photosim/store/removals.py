@@ -10,10 +10,10 @@ place is a move that never happened. So every photo ends up either in its
 folder or in the quarantine with a record that undo can use — never lost,
 never in both.
 
-Recovery runs when a library is opened and before every removal and undo. A
-lock file (``.removal.lock`` in the library folder, held while moves run)
-keeps it from touching the records of a removal another process is making
-right now; the operating system drops the lock when a process dies.
+Recovery runs when a library is opened and before every removal and undo. The
+library lock (store/locks.py, held by every writer while it works) keeps it
+from touching the records of a removal another process is making right now;
+the operating system drops the lock when a process dies.
 """
 from __future__ import annotations
 
@@ -27,11 +27,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..core.types import PhotoState
+from .locks import LibraryLock, LockBusy
 from .repositories import chunks
 from .schema import PhotoRow, ProtectedFolder, RemovalBatch, TrashMove
 
 PENDING, DONE, RESTORING, RESTORED, GONE = "pending", "done", "restoring", "restored", "gone"
-LOCK_NAME = ".removal.lock"
 
 
 @dataclass(frozen=True)
@@ -166,65 +166,7 @@ def quarantined_facts(s: Session) -> dict[int, tuple[str | None, bool]]:
     return {i: (h, bool(g)) for i, h, g in s.execute(q)}
 
 
-# --- the lock and the recovery ----------------------------------------------------------------
-class RemovalLock:
-    """An exclusive lock on the library's removals, held by the process that moves files."""
-
-    def __init__(self, directory: str, wait: bool = True) -> None:
-        self.path = os.path.join(directory, LOCK_NAME)
-        self.wait = wait
-        self._fh = None
-
-    def __enter__(self) -> "RemovalLock":
-        if not self.acquire():
-            raise BlockingIOError("another photosim process is removing or restoring photos in this library")
-        return self
-
-    def acquire(self) -> bool:
-        self._fh = open(self.path, "a+b")
-        try:
-            _lock(self._fh, self.wait)
-        except OSError:
-            self._fh.close()
-            self._fh = None
-            return False
-        return True
-
-    def release(self) -> None:
-        if self._fh is not None:
-            _unlock(self._fh)
-            self._fh.close()
-            self._fh = None
-
-    def __exit__(self, *exc) -> None:
-        self.release()
-
-
-def _lock(fh, wait: bool) -> None:
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
-        mode = msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK
-        fh.seek(0)
-        msvcrt.locking(fh.fileno(), mode, 1)
-        return
-    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-
-
-def _unlock(fh) -> None:
-    try:
-        import fcntl
-    except ImportError:
-        import msvcrt
-
-        fh.seek(0)
-        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
-        return
-    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
+# --- the recovery ---------------------------------------------------------------------------
 @dataclass
 class Recovery:
     finished: int = 0     # pending moves whose file was found in the quarantine
@@ -241,9 +183,9 @@ class Recovery:
 def recover(db, locked: bool = False) -> Recovery:
     """Settle the moves a killed process left half done, from what is on disk.
 
-    ``locked``: the caller holds the RemovalLock. Otherwise the lock is tried
-    without waiting, and nothing is touched while another process holds it
-    (its moves are not unfinished, only in progress).
+    ``locked``: the caller holds the library lock. Otherwise the lock is tried
+    without waiting, and nothing is touched while another writer holds it
+    (its moves are not unfinished, only in progress; it settles them itself).
     """
     out = Recovery()
     with db.session() as s:
@@ -252,11 +194,10 @@ def recover(db, locked: bool = False) -> Recovery:
         return out
     lock = None
     if not locked:
-        lock = RemovalLock(db.directory, wait=False)
+        lock = LibraryLock(db.directory, "settling an interrupted removal", wait=False)
         try:
-            if not lock.acquire():
-                return out
-        except OSError:  # a read-only library folder: leave the records for a process that can write
+            lock.acquire()
+        except (LockBusy, OSError):  # busy, or a read-only library folder: left for the next writer
             return out
     try:
         with db.session() as s:

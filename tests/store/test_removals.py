@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from pathlib import Path
 
 from photosim.cli import main
 from photosim.store import removals
 from photosim.store.db import DB_NAME
 from photosim.store.library import Library
+from photosim.store.locks import LibraryLock
 from photosim.store.schema import SCHEMA_VERSION
 
 
@@ -56,10 +58,23 @@ def test_recovery_waits_for_a_removal_in_progress(tmp_path):
     with lib.db.session() as s:
         batch = removals.new_batch(s, "trash")
         removals.add_pending(s, batch, [(None, str(photo), str(tmp_path / "q" / "a.jpg"), 1)])
-    with removals.RemovalLock(lib.directory):  # another process is between its journal entry and its rename
+    held, done = threading.Event(), threading.Event()
+
+    def other_writer():  # another writer is between its journal entry and its rename
+        with LibraryLock(lib.directory, "removing"):
+            held.set()
+            done.wait(10)
+
+    t = threading.Thread(target=other_writer)
+    t.start()
+    held.wait(10)
+    try:
         assert not removals.recover(lib.db).any
         with lib.db.session() as s:
             assert len(removals.unfinished(s)) == 1
+    finally:
+        done.set()
+        t.join()
     settled = removals.recover(lib.db)  # that process died: the file never moved, the entry is dropped
     assert settled.rolled_back == 1 and photo.exists()
     with lib.db.session() as s:
