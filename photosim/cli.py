@@ -50,6 +50,10 @@ class CliContext:
     def cancelled(self) -> bool:
         return self._stop.is_set()
 
+    def say(self, text: str) -> None:
+        """A line for the person (e.g. that this run waits for another photosim)."""
+        print(f"photosim: {text} (Ctrl-C stops waiting)", file=sys.stderr)
+
     def progress(self, done: int, total: int, text: str = "") -> None:
         if self._quiet or total <= 0:
             return
@@ -105,7 +109,8 @@ class JsonProgressContext(CliContext):
 
     def __init__(self, path: str) -> None:
         super().__init__(quiet=True)
-        self._out = sys.stdout if path == "-" else open(path, "a", encoding="utf-8")
+        # "x": a progress file never replaces anything that is there
+        self._out = sys.stdout if path == "-" else open(path, "x", encoding="utf-8")
 
     def emit(self, line: str) -> None:
         self._out.write(line + "\n")
@@ -115,6 +120,9 @@ class JsonProgressContext(CliContext):
         from .services.index_events import progress_line
 
         self.emit(progress_line(done, total, text))
+
+    def say(self, text: str) -> None:
+        self.progress(0, 0, text)
 
     def __exit__(self, *exc) -> None:
         super().__exit__(*exc)
@@ -144,6 +152,8 @@ def cmd_index(args) -> int:
     state = "stopped" if r.cancelled else "done"
     print(f"{state}: {r.scanned} files found, {r.embedded} embedded ({r.rate:.1f} photos/s), "
           f"{r.unchanged} unchanged, {r.moved} moved, {r.failed} unreadable, {r.missing} newly missing")
+    if r.aliases:
+        print(f"{r.aliases} other name(s) (links, hard links) of photos listed once, at their real place")
     for folder in r.offline_folders:
         print(f"{OFFLINE}: {_shown(folder)}")
     if r.failed:
@@ -258,8 +268,9 @@ def cmd_dupes(args) -> int:
         if args.csv == "-":
             write_csv(groups, sys.stdout)
         else:
-            with open(args.csv, "w", newline="", encoding="utf-8", errors="surrogateescape") as fh:
-                n = write_csv(groups, fh)
+            from .services.outputs import write_output
+
+            n = write_output(lib, args.csv, lambda fh: write_csv(groups, fh), force=args.force)
             print(f"wrote {len(groups)} groups ({n} photos) to {args.csv}", file=sys.stderr)
     if args.remove_copies:
         return _remove_copies(lib, groups, args)
@@ -330,7 +341,8 @@ def cmd_trash(args) -> int:
     from .services.trash import trash
 
     lib = _library(args)
-    moved = trash(lib, args.paths, args.threshold)
+    with CliContext(quiet=True) as ctx:
+        moved = trash(lib, args.paths, args.threshold, ctx)
     for m in moved:
         print(f"moved to quarantine: {_shown(m.original)}")
     print(f"{len(moved)} photo(s) moved; 'photosim undo' puts them back")
@@ -349,8 +361,24 @@ def cmd_undo(args) -> int:
             print(f"restored: {_shown(m.original)}")
     for path in restored.gone:
         print(f"not restored: {_shown(path)} (no longer in the quarantine)", file=sys.stderr)
-    print(f"{len(restored)} photo(s) put back" + (f" from '{restored.label}'" if restored.label else ""))
-    return 0
+    for original, now, why in restored.blocked:
+        print(f"not restored: {_shown(original)} ({why}); it is safe in the quarantine at {_shown(now)}; "
+              "fix that and run 'photosim undo' again", file=sys.stderr)
+    print(f"{len(restored)} photo(s) put back" + (f" from '{restored.label}'" if restored.label else "")
+          + (f"; {len(restored.blocked)} could not go back yet" if restored.blocked else ""))
+    return 1 if restored.blocked else 0
+
+
+def cmd_repair(args) -> int:
+    from .core.paths import default_library_dir
+    from .services.repair import repair
+
+    report = repair(args.library or default_library_dir())
+    for line in report.lines:
+        print(line)
+    print("repair: " + ("could not repair everything (see above)" if report.unrepaired else
+                        "repaired" if report.damaged else "nothing wrong found"))
+    return 1 if report.unrepaired else 0
 
 
 def cmd_label(args) -> int:
@@ -451,7 +479,7 @@ def cmd_config(args) -> int:
 def cmd_export(args) -> int:
     from .services.info import export_npz
 
-    n = export_npz(_library(args), args.out)
+    n = export_npz(_library(args), args.out, force=args.force)
     print(f"wrote {n} vectors to {args.out}")
     return 0
 
@@ -668,7 +696,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--calibrate", action="store_true",
                    help="set this library's threshold from your decisions (removed duplicates, 'not duplicate' marks)")
     c.add_argument("--json", action="store_true")
-    c.add_argument("--csv", metavar="FILE", help="write the groups as CSV (one row per photo; '-': stdout)")
+    c.add_argument("--csv", metavar="FILE", help="write the groups as CSV (one row per photo; '-': stdout); "
+                   "FILE must not exist")
+    c.add_argument("--force", action="store_true", help="with --csv: replace FILE if it exists (never a photo "
+                   "nor a file of the library or of its photo folders)")
     c.add_argument("--keep-rules", metavar="RULES", default=None,
                    help="which photo to keep, rules in order, remembered by the library "
                         "(resolution,size,date,format,folder,name,sharpness,exif; see 'photosim config')")
@@ -735,7 +766,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_config)
 
     c = _command(sub, "export", help="write paths and vectors to a .npz file")
-    c.add_argument("out", metavar="OUT.npz")
+    c.add_argument("out", metavar="OUT.npz", help="a file that does not exist yet")
+    c.add_argument("--force", action="store_true",
+                   help="replace OUT.npz if it exists (never a photo nor a file of the library or of its photo folders)")
     c.set_defaults(func=cmd_export)
 
     c = _command(sub, "eval", help="retrieval quality on a folder-per-class tree")
@@ -775,6 +808,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--progress-json", metavar="PATH", default=None, help=argparse.SUPPRESS)
     c.set_defaults(func=cmd_adapt)
 
+    c = _command(sub, "repair", help="check the library (database, models, indexes) and rebuild what can be "
+                                     "rebuilt; no photo is touched")
+    c.set_defaults(func=cmd_repair)
+
     c = _command(sub, "demo", help="index the bundled demo photos and show a search")
     c.set_defaults(func=cmd_demo)
 
@@ -785,13 +822,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from .services import UserError
-    from .services.library import LibraryError
+    from .services.library import LibraryError, explain
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (UserError, LibraryError, ValueError) as exc:
+    except (UserError, LibraryError) as exc:
         print(f"photosim: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -799,11 +836,18 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except OSError as exc:
-        print(f"photosim: {exc.strerror or exc}{': ' + exc.filename if getattr(exc, 'filename', None) else ''}",
-              file=sys.stderr)
-        return 1
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, traceback to a log
+        said = explain(exc, args.library)  # a damaged, read-only or full library: a sentence
+        if said is not None:
+            print(f"photosim: {said}", file=sys.stderr)
+            return 2
+        if isinstance(exc, ValueError):
+            print(f"photosim: {exc}", file=sys.stderr)
+            return 2
+        if isinstance(exc, OSError):
+            print(f"photosim: {exc.strerror or exc}{': ' + exc.filename if getattr(exc, 'filename', None) else ''}",
+                  file=sys.stderr)
+            return 1
         log = _log_traceback()
         print(f"photosim: unexpected error: {type(exc).__name__}: {exc} (details in {log})", file=sys.stderr)
         return 1

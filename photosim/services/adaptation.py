@@ -28,6 +28,7 @@ from ..store.library import Library
 from . import UserError
 from .models import LIBRARY_KIND, apply_model, forget_model, model_kind
 from .shown_similarity import remember as remember_scale
+from .library import writes
 
 #: Re-adapt by itself once the library grew by this share since the last adaptation. Photos added
 #: in between are projected and augmented at once: adding as many photos as the library had (a share
@@ -86,6 +87,7 @@ def due(lib: Library) -> str | None:
         else None
 
 
+@writes("adapting it to its photos")
 def adapt_if_due(lib: Library, ctx: TaskContext) -> AdaptResult | None:
     """Adapt when ``due`` says so (after indexing); None when not needed or cancelled."""
     if due(lib) is None or ctx.cancelled():
@@ -98,6 +100,7 @@ def adapt_if_due(lib: Library, ctx: TaskContext) -> AdaptResult | None:
         raise
 
 
+@writes("adapting it to its photos")
 def adapt(lib: Library, ctx: TaskContext, parent: int | None = None, seed: int = 0) -> AdaptResult:
     """Fit, project, augment, index, switch. A cancel or a crash leaves the library on the version
     it had (a half-written version is not active, and is removed by the next adaptation)."""

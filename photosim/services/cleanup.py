@@ -24,8 +24,7 @@ from ..core.duplicates import KINDS, DuplicateGroup
 from ..core.types import Photo, TaskContext
 from ..store.library import Library
 from . import UserError
-from .folders import protected_folders, protecting_folder
-from .trash import Removal, move_to_quarantine, unchanged
+from .trash import Removal, kept_copy, move_to_quarantine, unchanged
 
 #: Kinds a bulk removal takes unless told otherwise: bursts are different moments, not copies, and a
 #: RAW + JPEG pair is one capture the camera wrote twice.
@@ -51,8 +50,10 @@ class RemovalPlan:
         why = unchanged(p)
         if why is not None:
             return why
-        if not any(unchanged(k) is None for k in self.keepers.get(p.id, ())):
-            return "the copy that stays is not there as indexed any more"
+        keepers = self.keepers.get(p.id, ())
+        if not any(kept_copy(k, p) is None for k in keepers):
+            reason = kept_copy(keepers[0], p) if keepers else "no copy stays"
+            return f"the copy that stays is not there as indexed any more ({reason})"
         return None
 
 
@@ -124,10 +125,6 @@ def remove_copies(lib: Library, plan: RemovalPlan, ctx: TaskContext | None = Non
     for p in plan.photos:  # the plan's own promise, checked once more: a copy that stays never moves
         if all(k.id in moving for k in plan.keepers[p.id]):
             raise UserError(f"refusing to remove every copy of {os.path.basename(p.path)}'s group")
-    roots = protected_folders(lib)  # a folder protected since the plan was made is honoured too
-
-    def ready(p: Photo) -> str | None:
-        root = protecting_folder(p.path, roots)
-        return f"in the protected folder {root}" if root is not None else plan.precondition(p)
-
-    return move_to_quarantine(lib, plan.photos, "keep the best", ctx, ready)
+    # Protection (read again under the lock, so a folder protected since the plan was made is honoured)
+    # and the keepers' state on disk are checked by move_to_quarantine just before each move.
+    return move_to_quarantine(lib, plan.photos, "keep the best", ctx, plan.precondition)

@@ -9,7 +9,7 @@ from ..core.types import DecodeError, PhotoState
 from ..store import repositories as repo
 from ..store.db import DB_NAME
 from ..store.library import Library
-from . import UserError
+from .outputs import write_output
 
 
 def disk_use(lib: Library, photos: int) -> dict:
@@ -52,20 +52,19 @@ def errors(lib: Library) -> list[DecodeError]:
         return repo.list_errors(s)
 
 
-def export_npz(lib: Library, out: str, include_missing: bool = True) -> int:
-    """Write paths, vectors (active model, float32) and the model id to ``out`` (.npz)."""
+def export_npz(lib: Library, out: str, include_missing: bool = True, force: bool = False) -> int:
+    """Write paths, vectors (active model, float32) and the model id to ``out`` (.npz), which
+    must not exist yet (``force``: may replace a file that is not the library's or a photo)."""
     model = lib.active_model
     with lib.db.session() as s:
         ids, vectors = repo.get_vectors(s, model)
         photos = repo.photos_by_id(s, ids.tolist())
     keep = [n for n, i in enumerate(ids) if include_missing or photos[i].state == PhotoState.OK]
     paths = np.array([photos[int(ids[n])].path for n in keep], dtype=object).astype(str)
-    folder = os.path.dirname(os.path.abspath(out)) or "."
-    if not os.path.isdir(folder):
-        raise UserError(f"no such folder: {folder}")
     arr = vectors[keep] if len(keep) else np.zeros((0, 0), np.float32)
-    tmp = out + ".tmp.npz"
-    np.savez(tmp, paths=paths, vectors=arr.astype(np.float32), model=np.int64(model),
-             photo_ids=ids[keep])
-    os.replace(tmp, out)
+
+    def write(fh) -> None:
+        np.savez(fh, paths=paths, vectors=arr.astype(np.float32), model=np.int64(model), photo_ids=ids[keep])
+
+    write_output(lib, out, write, force=force, binary=True)
     return len(keep)

@@ -7,7 +7,8 @@ folder) and never need the store's modules themselves.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+import functools
+from typing import Callable, Iterator
 
 from ..core.paths import default_library_dir
 from ..core.types import Photo, PhotoState, TaskContext
@@ -17,7 +18,7 @@ from ..store.library import Library
 from ..store.locks import LibraryLock, LockBusy
 from . import UserError
 
-__all__ = ["Library", "LibraryError", "default_library_dir", "open_library", "readable_photos", "writing"]
+__all__ = ["Library", "LibraryError", "default_library_dir", "open_library", "readable_photos", "writes", "writing"]
 
 
 def open_library(directory: str | None = None) -> Library:
@@ -57,3 +58,44 @@ def writing(lib: Library, doing: str, ctx: TaskContext | None = None) -> Iterato
         yield
     finally:
         lock.release()
+
+
+def writes(doing: str) -> Callable:
+    """Decorator: the use case ``fn(lib, ctx?, ...)`` runs holding the library lock (see ``writing``)."""
+    def wrap(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def run(lib: Library, *args, **kwargs):
+            ctx = kwargs.get("ctx", args[0] if args and hasattr(args[0], "cancelled") else None)
+            with writing(lib, doing, ctx):
+                return fn(lib, *args, **kwargs)
+        return run
+    return wrap
+
+
+def explain(exc: BaseException, directory: str | None = None) -> str | None:
+    """One sentence for a failure that comes from the library's files rather than from photosim
+    (a damaged database or stored model, a read-only library, a full disk), or None."""
+    import zipfile
+
+    from ..store.db import DATABASE_ERRORS, DB_NAME, WRITE_ERRORS, damaged
+
+    folder = directory or default_library_dir()
+    path = f"{folder}/{DB_NAME}"
+    if isinstance(exc, UnicodeDecodeError):
+        return damaged(path, "a stored text is not valid UTF-8")
+    if isinstance(exc, (zipfile.BadZipFile, EOFError)):
+        return (f"a model stored in the library {folder} is damaged ({exc}); 'photosim repair' goes back to "
+                "the plain model and rebuilds what can be rebuilt")
+    if isinstance(exc, WRITE_ERRORS + DATABASE_ERRORS):
+        text = str(getattr(exc, "orig", exc)).splitlines()[0] if str(getattr(exc, "orig", exc)) else type(exc).__name__
+        low = text.lower()
+        if "readonly" in low or "read-only" in low:
+            return f"the library {path} is read-only: nothing was changed (make it writable to do this)"
+        if "full" in low:
+            return f"the disk holding the library {path} is full: nothing more was written (free some space)"
+        if "locked" in low or "busy" in low:
+            return f"the library {path} is busy (another photosim is writing): try again in a moment"
+        if "malformed" in low or "not a database" in low or "corrupt" in low:
+            return damaged(path, text)
+        return f"the library {path} could not be read or written ({text})"
+    return None

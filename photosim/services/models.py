@@ -17,6 +17,7 @@ from ..store import repositories as repo
 from ..store.db import Session
 from ..store.library import Library
 from . import UserError
+from .library import writes
 
 LIBRARY_KIND = "library"
 
@@ -136,6 +137,7 @@ def list_models(lib: Library) -> list[dict]:
     return models
 
 
+@writes("switching its model")
 def use_model(lib: Library, model_id: int) -> dict:
     """Make ``model_id`` active: fill in any vectors it lacks, rebuild its index, then switch.
 

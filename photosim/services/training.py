@@ -22,6 +22,7 @@ from ..store.library import Library
 from . import UserError
 from .models import expansion, library_ancestor, use_model
 from .shown_similarity import remember as remember_scale
+from .library import writes
 
 
 def label_rows(lib: Library, model_id: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -38,6 +39,7 @@ def label_rows(lib: Library, model_id: int = 0) -> tuple[np.ndarray, np.ndarray,
     return ids, base, t, pr
 
 
+@writes("training a model")
 def train(lib: Library, ctx: TaskContext, on_loss: Callable[[int, float], None] | None = None,
           seed: int = 0, name: str | None = None, **options) -> dict:
     """Train on every label in the library; returns the summary (with "model": the new version id)."""

@@ -33,6 +33,19 @@ class LibraryError(Exception):
     """The library cannot be opened or used; the message says why in one line."""
 
 
+#: A library whose database is at most this large is checked (PRAGMA quick_check) each time it
+#: is opened; a larger one when an error says it may be damaged, and by `photosim repair`.
+QUICK_CHECK_BYTES = 16 << 20
+#: What SQLite raises on a damaged file (and on a busy or read-only one: WRITE_ERRORS first).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (DatabaseError, sqlite3.DatabaseError)
+
+
+def damaged(path: str, what: str) -> str:
+    """The sentence a damaged library gets, naming the file and what to do."""
+    return (f"the library database {path} is damaged ({what}); 'photosim repair' checks it and rebuilds "
+            "what can be rebuilt (your photos are not touched)")
+
+
 def _create_v1(conn) -> None:
     Base.metadata.create_all(conn)
 
@@ -81,7 +94,8 @@ MIGRATIONS: dict[int, Callable] = {1: _create_v1, 2: _add_keypoints_v2, 3: _remo
 
 
 class Database:
-    def __init__(self, directory: str, spec: EmbeddingSpec | None = None, create: bool = True) -> None:
+    def __init__(self, directory: str, spec: EmbeddingSpec | None = None, create: bool = True,
+                 check: bool = True) -> None:
         self.directory = os.path.abspath(directory)
         self.path = os.path.join(self.directory, DB_NAME)
         if not os.path.exists(self.path):
@@ -101,9 +115,18 @@ class Database:
         self._now: sqlite3.Connection | None = None  # write_now's own connection, opened at its first write
         self._now_lock = threading.Lock()
         try:
+            if check and os.path.exists(self.path) and os.path.getsize(self.path) <= QUICK_CHECK_BYTES:
+                problem = self.quick_check()
+                if problem:
+                    raise LibraryError(damaged(self.path, problem))
             self._migrate(spec or EmbeddingSpec())
+        except UnicodeDecodeError as exc:
+            raise LibraryError(damaged(self.path, "a stored text is not valid UTF-8")) from exc
         except (DatabaseError, OperationalError, sqlite3.DatabaseError) as exc:
-            raise LibraryError(f"the library {self.path} cannot be opened: {exc.orig if hasattr(exc, 'orig') else exc}") from exc
+            text = str(exc.orig if hasattr(exc, 'orig') else exc)
+            if "malformed" in text or "not a database" in text:
+                raise LibraryError(damaged(self.path, text)) from exc
+            raise LibraryError(f"the library {self.path} cannot be opened: {text}") from exc
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -175,6 +198,18 @@ class Database:
         with self.session() as s:
             row = s.execute(select(ModelVersion.spec).where(ModelVersion.id == 0)).scalar_one()
         return EmbeddingSpec(**json.loads(row))
+
+    def quick_check(self) -> str | None:
+        """None if SQLite's quick_check finds nothing wrong, else its first complaint."""
+        try:
+            con = sqlite3.connect(f"file:{quote(self.path)}?mode=ro", uri=True)
+            try:
+                rows = [r[0] for r in con.execute("PRAGMA quick_check")]
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        return None if rows == ["ok"] else rows[0]
 
     def integrity_ok(self) -> bool:
         with self.engine.connect() as conn:

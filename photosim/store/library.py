@@ -22,8 +22,9 @@ from .db import Database
 
 
 class Library:
-    def __init__(self, directory: str, spec: EmbeddingSpec | None = None, create: bool = True) -> None:
-        self.db = Database(directory, spec, create=create)
+    def __init__(self, directory: str, spec: EmbeddingSpec | None = None, create: bool = True,
+                 check: bool = True) -> None:
+        self.db = Database(directory, spec, create=create, check=check)
         self.directory = self.db.directory
         self._indexes: dict[int, VectorIndex] = {}  # loaded indexes, by model version
         self._lock = threading.RLock()
@@ -147,8 +148,15 @@ class Library:
 
 def _atomic_write(path: str, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk: no empty temporary file left behind
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

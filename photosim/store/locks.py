@@ -112,6 +112,7 @@ class LibraryLock:
         e.depth -= 1
         if e.depth == 0 and e.fh is not None:
             try:
+                _say(e.fh, "")  # an idle library's lock file is empty
                 _unlock(e.fh)
             finally:
                 e.fh.close()

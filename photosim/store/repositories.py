@@ -403,6 +403,14 @@ def list_models(s: Session) -> list[dict]:
             for m in s.scalars(select(ModelVersion).order_by(ModelVersion.id))]
 
 
+def model_ids(s: Session) -> list[int]:
+    return list(s.scalars(select(ModelVersion.id).order_by(ModelVersion.id)))
+
+
+def models_with_vectors(s: Session) -> list[int]:
+    return list(s.scalars(select(Vector.model_id).distinct().order_by(Vector.model_id)))
+
+
 def get_model(s: Session, model_id: int) -> ModelVersion | None:
     return s.get(ModelVersion, model_id)
 
