@@ -129,10 +129,12 @@ def _add_file(path: str, real: str, w: _Walk) -> None:
         result.errors.append(DecodeError(path, st.st_size, st.st_mtime_ns,
                                          "not a regular file (a named pipe, socket or device), skipped"))
         return
+    if real != path:  # a link: the photo is listed under its real path
+        result.aliases.append((path, real))
     key = (st.st_dev, st.st_ino)
     first = w.seen_files.get(key)
-    if first is not None:  # the same file by another name: a link or a hard link
-        if path != first:
+    if first is not None:  # the same file by another name: a link, or a hard link
+        if real == path and path != first:
             result.aliases.append((path, first))
         return
     w.seen_files[key] = real

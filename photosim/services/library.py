@@ -95,7 +95,7 @@ def explain(exc: BaseException, directory: str | None = None) -> str | None:
             return f"the disk holding the library {path} is full: nothing more was written (free some space)"
         if "locked" in low or "busy" in low:
             return f"the library {path} is busy (another photosim is writing): try again in a moment"
-        if "malformed" in low or "not a database" in low or "corrupt" in low:
+        if "malformed" in low or "not a database" in low or "corrupt" in low or "decode to utf-8" in low:
             return damaged(path, text)
         return f"the library {path} could not be read or written ({text})"
     return None

@@ -124,7 +124,7 @@ class Database:
             raise LibraryError(damaged(self.path, "a stored text is not valid UTF-8")) from exc
         except (DatabaseError, OperationalError, sqlite3.DatabaseError) as exc:
             text = str(exc.orig if hasattr(exc, 'orig') else exc)
-            if "malformed" in text or "not a database" in text:
+            if "malformed" in text or "not a database" in text or "decode to utf-8" in text.lower():
                 raise LibraryError(damaged(self.path, text)) from exc
             raise LibraryError(f"the library {self.path} cannot be opened: {text}") from exc
 
