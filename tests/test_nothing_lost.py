@@ -6,6 +6,7 @@ processes, the removal slowed by the test-only delay before each rename
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -138,8 +139,20 @@ def test_two_trash_calls_at_once_leave_one_copy(tmp_path, capsys):
     lib = tmp_path / "L"
     assert run(capsys, "--library", lib, "index", "-q", "--no-adapt", tree)[0] == 0
     slow = {"PHOTOSIM_TEST_MOVE_DELAY": "1.5"}
+    # Both start while another writer holds the library (this test process holds the lock files of
+    # this release and of the one before): each must check the other copy after it gets its turn.
+    held = []
+    for name in (".library.lock", ".removal.lock"):
+        fh = open(lib / name, "a+b")
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        held.append(fh)
     first = cli("--library", lib, "trash", tree / "a" / "x.jpg", env=slow)
     second = cli("--library", lib, "trash", tree / "b" / "x.jpg", env=slow)
+    time.sleep(4)  # both are past their start-up, waiting
+    for fh in held:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fh.close()
+    (lib / ".removal.lock").unlink()
     results = [finished(first), finished(second)]
     assert sorted(r[0] for r in results) == [0, 2], results
     refused = next(r for r in results if r[0] == 2)
