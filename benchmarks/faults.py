@@ -1,4 +1,6 @@
-"""Fault benchmark: hostile files, kill -9, a full disk, the memory peak of a 300-megapixel JPEG.
+"""Fault benchmark: hostile files, kill -9, a full disk, the memory peak of a 300-megapixel JPEG, and the
+adversary's cases of "nothing lost" (benchmarks/adversary.py: links, two paths to one file, outputs onto
+photos, races between processes, a blocked undo, a damaged library).
 
 Runs the same corpus and the same kill harness as tests/test_bad_input.py and
 tests/test_crash_safety.py, prints a table and writes docs/reliability.md.
@@ -23,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from adversary import adversary  # noqa: E402
 from fault_corpus import make_corpus  # noqa: E402
 from test_bad_input import EXPECTED_REASON, huge_decode_peak, photosim, unprivileged_prefix  # noqa: E402
 from test_crash_safety import KillReport, check_library, copy_tree, index_cmd, kill_run  # noqa: E402
@@ -129,6 +133,9 @@ def main() -> int:
         kills = kill_run(work / "kill" / "library", photos, total, kills=args.kills)
         t_kill = time.monotonic() - t
         full = disk_full(work / "full")
+        t = time.monotonic()
+        cases = adversary(work / "adversary")
+        t_adv = time.monotonic() - t
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -153,11 +160,30 @@ def main() -> int:
         f"| disk full (RLIMIT_FSIZE) | {full} |",
         f"| memory peak decoding the 20000×15000 JPEG | {peak / 2**20:.0f} MiB above the process's resident size |",
     ]
-    text = "\n".join(summary) + "\n\nWhere the kills landed: " + "; ".join(kills.kills) + "\n\n" + "\n".join(lines)
+    broken = [c for c in cases if not c.held or c.lost or c.tracebacks]
+    summary += [
+        f"| adversary's cases (links, two paths, outputs, races, blocked undo, damaged library) | "
+        f"{len(cases)} tried, {len(cases) - len(broken)} held; {sum(c.lost for c in cases)} photos lost, "
+        f"{sum(c.tracebacks for c in cases)} tracebacks |",
+    ]
+    adversary_lines = [
+        "| case | what the adversary did | held | photos lost | what photosim said |",
+        "|---|---|---|---|---|",
+        *(f"| {c.name} | `{c.command}` | {'yes' if c.held else 'NO'} | {c.lost} | {_short(c.said)} |" for c in cases),
+    ]
+    text = ("\n".join(summary) + "\n\nWhere the kills landed: " + "; ".join(kills.kills) + "\n\n" + "\n".join(lines)
+            + "\n\n" + "\n".join(adversary_lines))
     print(text)
-    print(f"\n(bad input run {t_bad:.0f}s, kill run {t_kill:.0f}s)")
+    print(f"\n(bad input run {t_bad:.0f}s, kill run {t_kill:.0f}s, adversary {t_adv:.0f}s)")
     _write_doc(Path(args.out), text, f"{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    return 1 if failures or kills.lost or tracebacks else 0
+    return 1 if failures or kills.lost or tracebacks or broken else 0
+
+
+def _short(said: str) -> str:
+    """A line photosim printed, without the temporary folder's name."""
+    import re
+
+    return re.sub(r"/tmp/photosim-faults-[^/]+/adversary/[^/]+/", "", said)
 
 
 def _write_doc(path: Path, table: str, machine: str) -> None:

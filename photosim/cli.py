@@ -837,7 +837,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, traceback to a log
-        said = explain(exc, args.library)  # a damaged, read-only or full library: a sentence
+        said = explain(exc, _library_dir(args))  # a damaged, read-only or full library: a sentence
         if said is not None:
             print(f"photosim: {said}", file=sys.stderr)
             return 2
@@ -851,6 +851,12 @@ def main(argv: list[str] | None = None) -> int:
         log = _log_traceback()
         print(f"photosim: unexpected error: {type(exc).__name__}: {exc} (details in {log})", file=sys.stderr)
         return 1
+
+
+def _library_dir(args) -> str:
+    from .core.paths import default_library_dir
+
+    return os.path.abspath(getattr(args, "library", None) or default_library_dir())
 
 
 def _log_traceback() -> str:

@@ -249,17 +249,26 @@ class MainWindow(QMainWindow):
         if answer != QMessageBox.Yes:
             return
         paths = [p.path for p in photos]
-        self.shared.run(self, "trash", lambda ctx: trash_service.trash(self.shared.lib, paths), self._trashed)
+        self.shared.run(self, "trash", lambda ctx: trash_service.trash(self.shared.lib, paths, ctx=ctx), self._trashed)
 
     def _trashed(self, moved) -> None:
         self.shared.say(f"moved {len(moved)} photo(s) to the trash — Ctrl+Z puts them back")
         self.shared.photos_changed.emit()
 
     def undo(self) -> None:
-        self.shared.run(self, "undo", lambda ctx: trash_service.undo(self.shared.lib), self._undone)
+        self.shared.run(self, "undo", lambda ctx: trash_service.undo(self.shared.lib, ctx), self._undone)
 
     def _undone(self, restored) -> None:
-        self.shared.say(f"restored {len(restored)} photo(s)")
+        blocked = getattr(restored, "blocked", [])
+        if blocked:
+            original, now, why = blocked[0]
+            QMessageBox.warning(
+                self, "Some photos could not go back",
+                f"Restored {len(restored)} photo(s); {len(blocked)} could not go back yet.\n\n"
+                f"{original}: {why}.\nIt is safe in the quarantine at {now}.\n\n"
+                "Fix that and press Undo (Ctrl+Z) again: only what is left is tried.")
+        self.shared.say(f"restored {len(restored)} photo(s)"
+                        + (f"; {len(blocked)} could not go back yet (Undo again retries)" if blocked else ""))
         self.shared.photos_changed.emit()
 
     # --- viewing ------------------------------------------------------------------------

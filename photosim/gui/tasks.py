@@ -17,7 +17,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 from ..services import UserError
-from ..services.library import LibraryError
+from ..services.library import LibraryError, explain
 
 
 _niced = threading.local()
@@ -89,8 +89,10 @@ class Task(QRunnable):
         except (UserError, LibraryError, ValueError, OSError) as exc:
             self.signals.failed.emit(self, str(exc))
         except Exception as exc:  # noqa: BLE001 - shown as one line; the traceback goes to stderr
-            traceback.print_exc()
-            self.signals.failed.emit(self, f"unexpected error: {type(exc).__name__}: {exc}")
+            said = explain(exc)  # a damaged, read-only or full library: the CLI's sentence
+            if said is None:
+                traceback.print_exc()
+            self.signals.failed.emit(self, said or f"unexpected error: {type(exc).__name__}: {exc}")
         else:
             self.signals.done.emit(self, result)
 

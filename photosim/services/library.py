@@ -79,8 +79,8 @@ def explain(exc: BaseException, directory: str | None = None) -> str | None:
 
     from ..store.db import DATABASE_ERRORS, DB_NAME, WRITE_ERRORS, damaged
 
-    folder = directory or default_library_dir()
-    path = f"{folder}/{DB_NAME}"
+    folder = directory or "in use"
+    path = f"{directory}/{DB_NAME}" if directory else f"({DB_NAME})"
     if isinstance(exc, UnicodeDecodeError):
         return damaged(path, "a stored text is not valid UTF-8")
     if isinstance(exc, (zipfile.BadZipFile, EOFError)):
