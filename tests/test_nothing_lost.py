@@ -412,3 +412,21 @@ def test_a_read_only_library_during_a_removal_is_a_sentence(tmp_path, capsys):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "sqlalche.me" not in proc.stderr
     assert "read-only" in proc.stderr or "cannot be written" in proc.stderr, proc.stderr
     assert (tree / "pizza" / "image_0001.jpg").is_file()
+
+
+def test_a_folder_link_sorting_before_its_target_changes_nothing(tmp_path, capsys):
+    tree = copy_photos(tmp_path / "T", ("pizza",), 2)
+    os.symlink(tree / "pizza", tree / "0link")  # walked first: its photos are the real ones
+    lib = tmp_path / "L"
+    code, out, _ = run(capsys, "--library", lib, "index", "-q", "--no-adapt", tree)
+    assert code == 0 and "2 embedded" in out
+    assert run(capsys, "--library", lib, "label", "same", tree / "pizza" / "image_0001.jpg",
+               tree / "0link" / "image_0002.jpg")[0] == 0
+    code, out, _ = run(capsys, "--library", lib, "index", "-q", "--no-adapt")
+    assert code == 0 and "2 unchanged" in out and "0 newly missing" in out
+    info = json_of(capsys, "--library", lib, "info", "--json")
+    assert info["indexed"] == 2 and info["missing"] == 0
+    labels = json_of(capsys, "--library", lib, "label", "list", "--json")
+    assert [(os.path.basename(p["a"]), os.path.basename(p["b"])) for p in labels["pairs"]] == [
+        ("image_0001.jpg", "image_0002.jpg")]
+    assert all("0link" not in p["a"] + p["b"] for p in labels["pairs"])

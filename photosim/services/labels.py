@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from ..store import repositories as repo
 from ..store.library import Library
 from . import UserError
+from .library import photo_at
 
 
 def _photo_id(s, path: str) -> int:
-    photo = repo.photo_by_path(s, os.path.abspath(path))
+    photo = photo_at(s, path)
     if photo is None:
         raise UserError(f"not in the library: {path}")
     return photo.id
@@ -46,7 +47,7 @@ def pair_marks(lib: Library, path: str, others: list[int]) -> dict[int, bool]:
     ``others`` that has one, so a result list can show the marks again after it is rebuilt."""
     wanted = set(others)
     with lib.db.session() as s:
-        query = repo.photo_by_path(s, os.path.abspath(path))
+        query = photo_at(s, path)
         if query is None or not wanted:
             return {}
         marks = {}

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from typing import Callable, Iterator
 
-from ..core.paths import default_library_dir
+from ..core.paths import default_library_dir, real_path
 from ..core.types import Photo, PhotoState, TaskContext
 from ..store import repositories as repo
 from ..store.db import LibraryError
@@ -24,6 +25,12 @@ __all__ = ["Library", "LibraryError", "default_library_dir", "open_library", "re
 def open_library(directory: str | None = None) -> Library:
     """The library in ``directory`` (created if new), else the default one; a LibraryError says why not."""
     return Library(directory or default_library_dir())
+
+
+def photo_at(s, path: str) -> Photo | None:
+    """The library's photo at ``path`` taken at its real place (a link to a photo is that photo);
+    else as typed (a record an older photosim made under a link's name, until the next rescan)."""
+    return repo.photo_by_path(s, real_path(path)) or repo.photo_by_path(s, os.path.abspath(path))
 
 
 def readable_photos(lib: Library) -> list[Photo]:
@@ -77,7 +84,7 @@ def explain(exc: BaseException, directory: str | None = None) -> str | None:
     (a damaged database or stored model, a read-only library, a full disk), or None."""
     import zipfile
 
-    from ..store.db import DATABASE_ERRORS, DB_NAME, WRITE_ERRORS, damaged
+    from ..store.db import DATABASE_ERRORS, DB_NAME, WRITE_ERRORS, damaged, quick_check
 
     folder = directory or "in use"
     path = f"{directory}/{DB_NAME}" if directory else f"({DB_NAME})"
@@ -97,5 +104,9 @@ def explain(exc: BaseException, directory: str | None = None) -> str | None:
             return f"the library {path} is busy (another photosim is writing): try again in a moment"
         if "malformed" in low or "not a database" in low or "corrupt" in low or "decode to utf-8" in low:
             return damaged(path, text)
+        problem = quick_check(f"{directory}/{DB_NAME}") if directory else None  # any other database error: is it damage?
+        if problem:
+            return damaged(path, problem)
         return f"the library {path} could not be read or written ({text})"
     return None
+

@@ -23,6 +23,7 @@ import numpy as np
 from ..core.adapt import weighted_mean
 from ..core.decode import decode_file
 from ..core.embed import cpu_count, make_engine
+from ..core.paths import real_path
 from ..core.types import DecodedPhoto, Neighbour, Photo, PhotoState
 from ..store import repositories as repo
 from ..store.library import Library
@@ -59,7 +60,7 @@ class SimilarAnswer:
 def query_vectors(lib: Library, paths: Sequence[str], model: int) -> list[QueryVector]:
     """Model ``model``'s vector of each path: stored for a photo of the library, else computed from
     the file. A missing or unreadable file gets an error, and the others are still answered."""
-    full = [os.path.abspath(p) for p in paths]
+    full = [real_path(p) for p in paths]  # a link to a photo of the library is that photo
     with lib.db.session() as s:
         known = {p: repo.photo_by_path(s, p) for p in set(full)}
         readable = [ph.id for ph in known.values() if ph is not None and ph.state == PhotoState.OK]
@@ -311,7 +312,7 @@ def similar(lib: Library, path: str, k: int = 10, min_similarity: float = -1.0,
 def photo_facts(lib: Library, path: str) -> Photo:
     """The library's record of ``path``, or for a file outside it (a dropped query) the same facts
     read from the file, with id 0: what a side-by-side compare shows for either."""
-    path = os.path.abspath(path)
+    path = real_path(path)
     with lib.db.session() as s:
         photo = repo.photo_by_path(s, path)
     if photo is not None:

@@ -40,6 +40,20 @@ QUICK_CHECK_BYTES = 16 << 20
 DATABASE_ERRORS: tuple[type[Exception], ...] = (DatabaseError, sqlite3.DatabaseError)
 
 
+def quick_check(path: str) -> str | None:
+    """None if SQLite's quick_check finds nothing wrong in the database file at ``path``, else its
+    first complaint (read-only: a check never writes)."""
+    try:
+        con = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)
+        try:
+            rows = [r[0] for r in con.execute("PRAGMA quick_check")]
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        return str(exc)
+    return None if rows == ["ok"] else rows[0]
+
+
 def damaged(path: str, what: str) -> str:
     """The sentence a damaged library gets, naming the file and what to do."""
     return (f"the library database {path} is damaged ({what}); 'photosim repair' checks it and rebuilds "
@@ -201,15 +215,7 @@ class Database:
 
     def quick_check(self) -> str | None:
         """None if SQLite's quick_check finds nothing wrong, else its first complaint."""
-        try:
-            con = sqlite3.connect(f"file:{quote(self.path)}?mode=ro", uri=True)
-            try:
-                rows = [r[0] for r in con.execute("PRAGMA quick_check")]
-            finally:
-                con.close()
-        except sqlite3.DatabaseError as exc:
-            return str(exc)
-        return None if rows == ["ok"] else rows[0]
+        return quick_check(self.path)
 
     def integrity_ok(self) -> bool:
         with self.engine.connect() as conn:
