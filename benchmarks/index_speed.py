@@ -335,15 +335,18 @@ def _count(db: str, sql: str) -> int:
         return 0
 
 
-def stop_tree(dest: Path, photos: Path, copies: int = 4) -> Path:
-    """The 12 MP set linked ``copies`` times (distinct paths), so a run lasts long enough to stop."""
+def stop_tree(dest: Path, photos: Path, copies: int = 2) -> Path:
+    """The 12 MP set copied ``copies`` times (distinct files: links are one photo, at its real place),
+    so a run lasts long enough to stop."""
     for c in range(copies):
         sub = dest / f"copy{c}"
         sub.mkdir(parents=True, exist_ok=True)
         for src in sorted(photos.iterdir()):
-            link = sub / src.name
-            if not link.exists():
-                os.symlink(src, link)
+            copy = sub / src.name
+            if copy.is_symlink():  # a tree made by an older version of this script
+                copy.unlink()
+            if not copy.exists():
+                shutil.copy2(src, copy)
     return dest
 
 
@@ -505,12 +508,15 @@ def main() -> int:
 
 
 def make_set_small(dest: Path, photos: list[Path]) -> Path:
-    """The shared photos as they are (about 300x200), linked into one flat folder."""
+    """The shared photos as they are (about 300x200), copied into one flat folder (links out of the
+    indexed folder are reported, not followed: a photo is where its file is)."""
     dest.mkdir(parents=True, exist_ok=True)
     for i, src in enumerate(photos):
-        link = dest / f"{i:05d}_{src.name}"
-        if not link.exists():
-            os.symlink(src, link)
+        copy = dest / f"{i:05d}_{src.name}"
+        if copy.is_symlink():  # a set made by an older version of this script
+            copy.unlink()
+        if not copy.exists():
+            shutil.copy2(src, copy)
     return dest
 
 

@@ -82,7 +82,8 @@ def test_index_similar_dupes_export_info(indexed, capsys, tmp_path):
     assert code == 0 and info["indexed"] == 20 and info["missing"] == 0 and info["index"] == "current"
     assert info["with_keypoints"] == 20
     on_disk = sum(os.path.getsize(os.path.join(lib, f)) for f in os.listdir(lib))
-    assert info["bytes"]["database"] + info["bytes"]["index"] == on_disk  # nothing else there yet
+    assert info["bytes"]["database"] + info["bytes"]["index"] == on_disk, {  # nothing else there yet
+        f: os.path.getsize(os.path.join(lib, f)) for f in os.listdir(lib)}
     assert info["bytes"]["per_photo"] == round(on_disk / 20)
     code, out, _ = run(capsys, "--library", lib, "info")
     assert f"{info['bytes']['per_photo'] / 1024:.1f} KB a photo" in out

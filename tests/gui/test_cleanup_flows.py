@@ -313,3 +313,31 @@ def test_a_photos_menu_protects_its_subfolder(qtbot, window, photos):
     qtbot.waitUntil(lambda: folder_service.protected_folders(window.shared.lib) == [])
     qtbot.waitUntil(lambda: not window.shared.runner.busy() and any(
         g.kind == "exact" and g.removable == [copy] for g in dv.groups))
+
+
+def test_undo_in_the_window_puts_back_what_it_can_and_says_where_the_rest_waits(qtbot, window, photos):
+    index_and_wait(qtbot, window, photos)
+    from photosim.services import trash as trash_service
+
+    pizza = sorted((photos / "pizza").iterdir())[0]
+    camera = sorted((photos / "camera").iterdir())[1]
+    before = {p: p.read_bytes() for p in (pizza, camera)}
+    trash_service.trash(window.shared.lib, [str(pizza), str(camera)])
+    blocked_folder = photos / "pizza"
+    kept = [p for p in blocked_folder.iterdir()]
+    aside = photos.parent / "pizza-aside"
+    blocked_folder.rename(aside)
+    blocked_folder.write_text("a file where the folder was")
+    seen: list[str] = []
+    answer_boxes(QMessageBox.Ok, seen)
+    window.undo()
+    qtbot.waitUntil(lambda: len(seen) == 1, timeout=30000)
+    assert "1 could not go back" in seen[0] and "is now a file" in seen[0] and "Undo (Ctrl+Z) again" in seen[0]
+    qtbot.waitUntil(lambda: "could not go back yet" in window.notice.text())
+    assert camera.read_bytes() == before[camera]
+    blocked_folder.unlink()
+    aside.rename(blocked_folder)
+    assert len(list(blocked_folder.iterdir())) == len(kept)
+    window.undo()
+    qtbot.waitUntil(lambda: pizza.exists() and "could not" not in window.notice.text(), timeout=30000)
+    assert "restored 1 photo" in window.notice.text() and pizza.read_bytes() == before[pizza]
