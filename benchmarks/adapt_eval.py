@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _docs import CALTECH, ROOT, conditions  # noqa: E402
 
 from photosim.core import adapt as A  # noqa: E402
+from photosim.core import expansion as E  # noqa: E402
 from photosim.core.evaluate import ranking_scores  # noqa: E402
 
 DOC = ROOT / "docs" / "eval.md"
@@ -47,8 +48,8 @@ def rank(q: np.ndarray, db: np.ndarray, depth: int = 50) -> list[np.ndarray]:
 
 def expand(stored: np.ndarray, k: int, alpha: float) -> np.ndarray:
     """What `similar` does to a library photo's query: its stored vector plus its k nearest."""
-    idx, sims = A.exact_neighbours(stored, k)
-    return A.weighted_mean(stored, stored[idx], sims, alpha)
+    idx, sims = E.exact_neighbours(stored, k)
+    return E.weighted_mean(stored, stored[idx], sims, alpha)
 
 
 def recipe(v: np.ndarray, dim: int | None = None, k: int = A.K, alpha: float = A.ALPHA,
@@ -56,11 +57,11 @@ def recipe(v: np.ndarray, dim: int | None = None, k: int = A.K, alpha: float = A
     """(query vectors, database vectors) after the steps named: c = centre only, p = project,
     d = augment, a = expand queries."""
     if "c" in steps:
-        v = A.normalise(v - v.mean(axis=0))
+        v = E.normalise(v - v.mean(axis=0))
     if "p" in steps:
         proj = A.fit_projection(v) if dim is None else _wide(v, dim)
         v = proj.apply(v)
-    db = A.augment(v, k, alpha) if "d" in steps else v
+    db = E.augment(v, k, alpha) if "d" in steps else v
     q = expand(db, k, alpha) if "a" in steps else db
     return q, db
 
@@ -151,7 +152,7 @@ def drift(base: np.ndarray, labels: np.ndarray, share: float, seed: int) -> floa
     rest = order[len(first):]
     proj = A.fit_projection(base[first])
     stored = np.zeros((len(base), proj.dim), np.float32)
-    stored[first] = A.augment(proj.apply(base[first]), proj.k, proj.alpha)
+    stored[first] = E.augment(proj.apply(base[first]), proj.k, proj.alpha)
     index = VectorIndex.build(first, stored[first])
     for start in range(0, len(rest), 32):
         batch = rest[start:start + 32]

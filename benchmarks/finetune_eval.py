@@ -154,17 +154,18 @@ def group_ap(queries: np.ndarray, stored: np.ndarray, labels: np.ndarray, group:
 def adapted_library(vecs: np.ndarray):
     """What the library stores after adapting to all of ``vecs`` (core/adapt.py), and its projection."""
     from photosim.core import adapt as A
+    from photosim.core import expansion as E
 
     proj = A.fit_projection(vecs)
-    return A.augment(proj.apply(vecs), proj.k, proj.alpha), proj
+    return E.augment(proj.apply(vecs), proj.k, proj.alpha), proj
 
 
 def expanded(stored: np.ndarray, proj) -> np.ndarray:
     """`similar`'s query for each library photo: its stored vector expanded with its nearest photos."""
-    from photosim.core import adapt as A
+    from photosim.core import expansion as E
 
-    idx, sims = A.exact_neighbours(stored, proj.k)
-    return A.weighted_mean(stored, stored[idx], sims, proj.alpha)
+    idx, sims = E.exact_neighbours(stored, proj.k)
+    return E.weighted_mean(stored, stored[idx], sims, proj.alpha)
 
 
 def evaluate(opts: TrainOptions | None, vecs: np.ndarray, labels: np.ndarray, n_triplets: int, seed: int,

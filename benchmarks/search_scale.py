@@ -186,11 +186,11 @@ def bench_dupes(lib, vectors: np.ndarray, rng: np.random.Generator, sample: int 
 
 def bench_adapted(lib, queries: int, rng: np.random.Generator) -> dict:
     """Adapt the library (timed), then `similar` on the adapted version: latency, recall, memory, bytes."""
-    from photosim.core.adapt import exact_neighbours, weighted_mean
+    from photosim.core.expansion import exact_neighbours, weighted_mean
     from photosim.core.types import SimpleContext
     from photosim.services.adaptation import adapt
-    from photosim.services.models import expansion
-    from photosim.services.similar import expand_query, similar
+    from photosim.services.models import expand_queries, expansion
+    from photosim.services.similar import similar
     from photosim.store import repositories as repo
 
     t = time.perf_counter()
@@ -213,7 +213,7 @@ def bench_adapted(lib, queries: int, rng: np.random.Generator) -> dict:
     # The search's recall, on the unfolded answer (--all-copies): see bench_similar.
     results = [[n.photo.id for n in similar(lib, path, k=10, all_copies=True)] for path in paths]
     # Recall of the search: the query `similar` searched with (expanded by the product's own
-    # expand_query), its HNSW top 10 against the exact top 10 over the same stored vectors.
+    # expand_queries), its HNSW top 10 against the exact top 10 over the same stored vectors.
     # Also the whole pipeline against an exact one (exact neighbours for the expansion too):
     # in this synthetic set the augmented vectors are so dense (the 10th neighbour within
     # 0.003 of the 1st) that a slightly different expanded query reorders near-ties.
@@ -223,7 +223,7 @@ def bench_adapted(lib, queries: int, rng: np.random.Generator) -> dict:
     recalls, pipeline, gaps = [], [], []
     for row, got, nrow, srow in zip(picks, results, nb, sims):
         own = int(ids[row])
-        searched = expand_query(lib, model, index, stored[row], own)
+        searched = expand_queries(lib, model, index, stored[row][None], [own])[0]
         order = np.argsort(-(stored @ searched))[:11]
         exact = [int(ids[j]) for j in order if j != row][:10]
         recalls.append(len(set(exact) & set(got)) / 10.0)

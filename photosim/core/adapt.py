@@ -13,6 +13,8 @@ Three steps, measured in docs/eval.md (benchmarks/adapt_eval.py):
 3. **Query expansion** (alpha-QE) at search time: the query is replaced by the same weighted mean
    over its first results, and searched again.
 
+Steps 2 and 3 are one operation, in core/expansion.py.
+
 Because the weights fall to ~0 for unrelated photos (step 1), ``k`` is only a bound on the work:
 results changed little between k = 10 and 50 on libraries of 25 to 800 photos.
 """
@@ -23,6 +25,8 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
+
+from .expansion import normalise
 
 FORMAT = 1
 #: Below this many photos the adaptation lowered mAP@50 in more than 1 of 10 random small
@@ -39,10 +43,6 @@ FIT_SAMPLE = 10_000
 #: chosen on 10 classes of caltech101-20 and confirmed on the other 10: docs/eval.md).
 K = 10
 ALPHA = 2.0
-
-
-def normalise(x: np.ndarray) -> np.ndarray:
-    return (x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def choose_dim(n_photos: int, input_dim: int) -> int:
@@ -135,41 +135,3 @@ def _orthonormal(y: np.ndarray) -> np.ndarray:
     return np.linalg.solve(chol, y.T).T
 
 
-def weighted_mean(vectors: np.ndarray, neighbours: np.ndarray, sims: np.ndarray, alpha: float) -> np.ndarray:
-    """normalise(v_i + sum_j max(s_ij, 0)^alpha * n_ij): the shared form of augmentation and expansion.
-
-    ``neighbours`` is (N, k, d) (rows left empty are zero vectors), ``sims`` (N, k)."""
-    w = np.maximum(np.asarray(sims, np.float32), 0.0) ** alpha
-    return normalise(vectors + np.einsum("nk,nkd->nd", w, neighbours))
-
-
-def exact_neighbours(vectors: np.ndarray, k: int, queries: np.ndarray | None = None,
-                     exclude_self: bool = True, chunk: int = 2048,
-                     own_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` most similar rows of ``vectors`` for each query row (default: every row, itself
-    left out): (row indexes, similarities), best first. Exact, in chunks to bound memory.
-    ``own_rows``: for given ``queries`` that are rows of ``vectors``, their rows (left out)."""
-    q_all = vectors if queries is None else queries
-    if queries is None and exclude_self:
-        own_rows = np.arange(len(vectors))
-    k = min(k, len(vectors) - (0 if own_rows is None else 1))
-    idx = np.zeros((len(q_all), max(k, 0)), np.int64)
-    sims = np.zeros((len(q_all), max(k, 0)), np.float32)
-    if k <= 0:
-        return idx, sims
-    for start in range(0, len(q_all), chunk):
-        s = q_all[start:start + chunk] @ vectors.T
-        if own_rows is not None:
-            s[np.arange(len(s)), own_rows[start:start + len(s)]] = -np.inf
-        part = np.argpartition(-s, k - 1, axis=1)[:, :k]
-        ps = np.take_along_axis(s, part, axis=1)
-        order = np.argsort(-ps, axis=1, kind="stable")
-        idx[start:start + len(s)] = np.take_along_axis(part, order, axis=1)
-        sims[start:start + len(s)] = np.take_along_axis(ps, order, axis=1)
-    return idx, sims
-
-
-def augment(projected: np.ndarray, k: int = K, alpha: float = ALPHA) -> np.ndarray:
-    """Database-side augmentation of a whole (small or medium) library, exact neighbours."""
-    idx, sims = exact_neighbours(projected, k)
-    return weighted_mean(projected, projected[idx], sims, alpha)

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.adapt import MIN_PHOTOS, K, exact_neighbours, fit_projection, weighted_mean
+from ..core import expansion as ex
+from ..core.adapt import MIN_PHOTOS, K, fit_projection
 from ..core.index import VectorIndex
 from ..core.types import TaskContext
 from ..store import repositories as repo
@@ -210,10 +211,7 @@ def _augment(projected: np.ndarray, k: int, alpha: float, ctx: TaskContext) -> n
         for start in range(0, n, EXACT_CHUNK):  # exact, a chunk of queries at a time
             _check(ctx)
             ctx.progress(start, n, text)
-            part = projected[start:start + EXACT_CHUNK]
-            idx, sims = exact_neighbours(projected, k, part, exclude_self=False,
-                                         own_rows=np.arange(start, start + len(part)))
-            out[start:start + len(part)] = weighted_mean(part, projected[idx], sims, alpha)
+            out[start:start + EXACT_CHUNK] = ex.augment(projected, k, alpha, start, start + EXACT_CHUNK)
         ctx.progress(n, n, text)
         return out
     # rows as labels; finding the neighbours needs this index first (it is half of this step's work)
@@ -222,10 +220,7 @@ def _augment(projected: np.ndarray, k: int, alpha: float, ctx: TaskContext) -> n
     for start in range(0, n, CHUNK):
         _check(ctx)
         ctx.progress(start, n, text)
-        rows, sims = index.query(projected[start:start + CHUNK], k + 1, ef=AUGMENT_EF)
-        own = rows == np.arange(start, start + len(rows))[:, None]
-        sims = np.where(own, 0.0, sims)  # itself counts once, as the vector being augmented
-        out[start:start + len(rows)] = weighted_mean(projected[start:start + CHUNK], projected[rows], sims, alpha)
+        out[start:start + CHUNK] = ex.augment_with_index(projected, index, k, alpha, start, start + CHUNK, AUGMENT_EF)
     ctx.progress(n, n, text)
     return out
 

@@ -8,10 +8,12 @@ trained one) and its projection; its stored vectors are also augmented with thei
 from __future__ import annotations
 
 import json
+from typing import Sequence
 
 import numpy as np
 
-from ..core.adapt import Projection, exact_neighbours, weighted_mean
+from ..core import expansion as ex
+from ..core.adapt import Projection
 from ..core.index import VectorIndex
 from ..store import repositories as repo
 from ..store.db import Session
@@ -76,16 +78,17 @@ def map_new_photos(lib: Library, s: Session, model_id: int, base_vectors: np.nda
 
 
 def augment_new(projection: Projection, index: VectorIndex, projected: np.ndarray) -> np.ndarray:
-    k, n, d = projection.k, len(projected), projected.shape[1]
-    idx, sims = exact_neighbours(projected, k)
-    vecs, scores = projected[idx], sims
-    if index.count() and index.dim == d:
-        ids, isims = index.query(projected, k)
-        vecs = np.concatenate([vecs, index.vectors(ids).reshape(n, ids.shape[1], d)], axis=1)
-        scores = np.concatenate([scores, isims], axis=1)
-    best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    return weighted_mean(projected, np.take_along_axis(vecs, best[:, :, None], axis=1),
-                         np.take_along_axis(scores, best, axis=1), projection.alpha)
+    return ex.augment_new(projected, index, projection.k, projection.alpha)
+
+
+def expand_queries(lib: Library, model: int, index: VectorIndex, vectors: np.ndarray,
+                   own_ids: Sequence[int | None]) -> np.ndarray:
+    """`similar`'s queries: expanded with their nearest photos (their own left out) when ``model``
+    is adapted to the library; else ``vectors`` as given."""
+    projection = expansion(lib, model)
+    if projection is None:
+        return vectors
+    return ex.expand(vectors, own_ids, index, projection.k, projection.alpha)
 
 
 _adapters: dict = {}

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..store import repositories as repo
 from ..store.library import Library
-from .models import cached, expansion, refresh
+from .models import cached, expand_queries, expansion, refresh
 
 #: Sample photos whose first results make the scale (a few hundred quantiles' worth: each gives k).
 SAMPLE = 400
@@ -60,8 +60,6 @@ def scale(lib: Library, model: int) -> Scale | None:
 
 def measure(lib: Library, model: int, seed: int = 0) -> Scale | None:
     """Query ``SAMPLE`` library photos as `similar` does and take the quantiles of their first k similarities."""
-    from .similar import expand_queries  # similar.py uses this module: imported here, not at the top
-
     projection = expansion(lib, model)
     index = lib.index(model)
     if projection is None or index.count() < 2:

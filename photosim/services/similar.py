@@ -20,7 +20,6 @@ from typing import Sequence
 
 import numpy as np
 
-from ..core.adapt import weighted_mean
 from ..core.decode import decode_file
 from ..core.embed import cpu_count, make_engine
 from ..core.paths import real_path
@@ -30,7 +29,7 @@ from ..store.library import Library
 from . import UserError
 from .calibration import duplicate_threshold
 from .duplicates import copy_groups
-from .models import apply_model, expansion
+from .models import apply_model, expand_queries
 from .shown_similarity import Scale, scale
 
 #: Photos from outside the library decoded (on all cores) and embedded together.
@@ -147,30 +146,6 @@ def neighbours(lib: Library, vector: np.ndarray, own_id: int | None = None, k: i
     `photosim eval` scores for the adapted figures."""
     model = lib.active_model
     return _ranked(lib, model, np.asarray(vector, np.float32)[None], [own_id], k, min_similarity)[0]
-
-
-def expand_query(lib: Library, model: int, index, vector: np.ndarray, own_id: int | None = None) -> np.ndarray:
-    """alpha-query expansion when ``model`` is adapted to the library; else ``vector``."""
-    return expand_queries(lib, model, index, vector[None], [own_id])[0]
-
-
-def expand_queries(lib: Library, model: int, index, vectors: np.ndarray,
-                   own_ids: Sequence[int | None]) -> np.ndarray:
-    """Each query replaced by the weighted mean of itself and its k nearest photos (its own photo
-    left out) when ``model`` is adapted to the library (core/adapt.py); else ``vectors`` as given.
-    One index search for the whole batch."""
-    projection = expansion(lib, model)
-    if projection is None or index.dim != vectors.shape[1] or index.count() == 0:
-        return vectors
-    k = projection.k
-    ids, sims = index.query(vectors, k + 1)
-    own = np.array([-1 if o is None else o for o in own_ids], np.int64)[:, None]
-    mine = ids == own
-    # keep the first k that are not the query's own photo (it is at most one of the k + 1)
-    order = np.argsort(mine, axis=1, kind="stable")[:, :k]
-    ids, sims = np.take_along_axis(ids, order, axis=1), np.take_along_axis(sims, order, axis=1)
-    neighbours_ = index.vectors(ids).reshape(len(vectors), ids.shape[1], -1)
-    return weighted_mean(vectors, neighbours_, sims, projection.alpha)
 
 
 # --- copies shown once ---------------------------------------------------------------------

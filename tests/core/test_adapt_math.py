@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from photosim.core import adapt as A
+from photosim.core import expansion as E
 from photosim.core.index import VectorIndex
 from photosim.services.models import augment_new
 
@@ -17,7 +18,7 @@ def clustered(n_groups: int = 12, per_group: int = 30, dim: int = 200, seed: int
     centres = rng.normal(size=(n_groups, dim))
     labels = np.repeat(np.arange(n_groups), per_group)
     x = shared + centres[labels] + 2.5 * rng.normal(size=(len(labels), dim))
-    return A.normalise(x.astype(np.float32)), labels
+    return E.normalise(x.astype(np.float32)), labels
 
 
 def precision_at(vectors, labels, queries=None, k=5):
@@ -49,9 +50,9 @@ def test_each_step_pulls_photos_towards_their_group():
     plain = precision_at(x, labels)
     p = A.fit_projection(x)
     projected = p.apply(x)
-    augmented = A.augment(projected)
-    idx, sims = A.exact_neighbours(augmented, A.K)
-    expanded = A.weighted_mean(augmented, augmented[idx], sims, A.ALPHA)
+    augmented = E.augment(projected, A.K, A.ALPHA)
+    idx, sims = E.exact_neighbours(augmented, A.K)
+    expanded = E.weighted_mean(augmented, augmented[idx], sims, A.ALPHA)
     steps = [plain, precision_at(projected, labels), precision_at(augmented, labels),
              precision_at(augmented, labels, expanded)]
     assert steps[0] < 0.85 and all(b > a for a, b in zip(steps, steps[1:])), steps
@@ -62,7 +63,7 @@ def test_photos_added_later_match_a_fresh_augmentation():
     x, labels = clustered()
     p = A.fit_projection(x)
     projected = p.apply(x)
-    fresh = A.augment(projected)
+    fresh = E.augment(projected, A.K, A.ALPHA)
     old, new = np.arange(len(x) - 20), np.arange(len(x) - 20, len(x))
     index = VectorIndex.build(old, fresh[old])
     late = augment_new(p, index, projected[new])
@@ -72,6 +73,6 @@ def test_photos_added_later_match_a_fresh_augmentation():
 
 def test_exact_neighbours_leave_the_photo_itself_out():
     x, _ = clustered(n_groups=3, per_group=5)
-    idx, sims = A.exact_neighbours(x, 4)
+    idx, sims = E.exact_neighbours(x, 4)
     assert not (idx == np.arange(len(x))[:, None]).any()
     assert (np.diff(sims, axis=1) <= 1e-6).all()

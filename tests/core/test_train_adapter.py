@@ -166,7 +166,7 @@ def test_adapted_options_follow_the_distance_scale() -> None:
 
 def expanded_queries(x: np.ndarray, k: int, alpha: float) -> np.ndarray:
     """Every row asked as `similar` asks in an adapted library: itself plus its k nearest, weighted."""
-    from photosim.core.adapt import exact_neighbours, weighted_mean
+    from photosim.core.expansion import exact_neighbours, weighted_mean
 
     idx, sims = exact_neighbours(x, k)
     return weighted_mean(x, x[idx], sims, alpha)

@@ -219,10 +219,10 @@ class _Expansion:
     would expand with before training), to build the anchors' expanded queries at every step."""
 
     def __init__(self, x_all: np.ndarray, nodes: np.ndarray, k: int, alpha: float) -> None:
-        from ..adapt import exact_neighbours
+        from ..expansion import neighbour_rows
 
         self.row = {int(n): r for r, n in enumerate(nodes)}
-        self.neighbours, _ = exact_neighbours(x_all, k, queries=x_all[nodes], own_rows=np.asarray(nodes))
+        self.neighbours = neighbour_rows(x_all, np.asarray(nodes), k)
         self.alpha = alpha
 
     def of(self, photos: np.ndarray) -> np.ndarray:
