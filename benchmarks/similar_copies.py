@@ -64,7 +64,7 @@ def _timed(fn):
 # --- 1. the shared photos with copies ------------------------------------------------------------
 def real_library(tmp: Path, engine) -> dict:
     from photosim.core.types import SimpleContext
-    from photosim.services import duplicates
+    from photosim.services import verdicts
     from photosim.services.indexing import index_folders
     from photosim.services.similar import similar_answer, similar_many
     from photosim.store.library import Library
@@ -96,9 +96,9 @@ def real_library(tmp: Path, engine) -> dict:
     collapsed, cold, kept, before = [], [], [], []
     taken, distinct, with_copies, query_copies = [], [], 0, 0
     for p in paths:
-        duplicates.forget_checks(lib)  # a fresh `photosim similar` process on a library where no pair was checked
+        verdicts.forget(lib, kept_too=True)  # a fresh `photosim similar` process on a library where no pair was checked
         _, c = _timed(lambda: similar_answer(lib, p, k=10))
-        duplicates.forget_checks()  # a fresh process again: the library kept the verdicts
+        verdicts.forget(lib)  # a fresh process again: the library kept the verdicts
         _, f = _timed(lambda: similar_answer(lib, p, k=10))
         a, t = _timed(lambda: similar_answer(lib, p, k=10))
         b, u = _timed(lambda: similar_answer(lib, p, k=10, all_copies=True))
@@ -175,7 +175,7 @@ def bench_synthetic(lib, queries: int, rng: np.random.Generator) -> dict:
     verdicts the library kept, asked again, and --all-copies, for one set of queries; then `dupes` (its
     verdicts kept), and a second set of queries asked for the first time after it."""
     from photosim.core.types import SimpleContext
-    from photosim.services import duplicates
+    from photosim.services import verdicts
     from photosim.services.duplicates import find_duplicates
     from photosim.services.similar import similar_answer
     from photosim.store import repositories as repo
@@ -189,9 +189,9 @@ def bench_synthetic(lib, queries: int, rng: np.random.Generator) -> dict:
     similar_answer(lib, paths[0])
     collapsed, cold, kept, before, distinct_groups = [], [], [], [], 0
     for p in paths:
-        duplicates.forget_checks(lib)
+        verdicts.forget(lib, kept_too=True)
         _, c = _timed(lambda: similar_answer(lib, p, k=10))
-        duplicates.forget_checks()
+        verdicts.forget(lib)
         _, f = _timed(lambda: similar_answer(lib, p, k=10))
         a, t = _timed(lambda: similar_answer(lib, p, k=10))
         _, u = _timed(lambda: similar_answer(lib, p, k=10, all_copies=True))
@@ -200,13 +200,13 @@ def bench_synthetic(lib, queries: int, rng: np.random.Generator) -> dict:
         collapsed.append(t)
         before.append(u)
         distinct_groups += sum(1 for n in a.results if n.copies)
-    duplicates.forget_checks(lib)
+    verdicts.forget(lib, kept_too=True)
     stats: dict = {}
     _, dupes_s = _timed(lambda: find_duplicates(lib, ctx=SimpleContext(), stats=stats))
     print(f"dupes: {dupes_s:.1f} s, {stats.get('checks', 0) + stats.get('burst_checks', 0):,} checks kept", flush=True)
     after, after_before = [], []
     for p in later:
-        duplicates.forget_checks()
+        verdicts.forget(lib)
         _, c = _timed(lambda: similar_answer(lib, p, k=10))
         _, u = _timed(lambda: similar_answer(lib, p, k=10, all_copies=True))
         after.append(c)

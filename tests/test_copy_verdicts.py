@@ -14,7 +14,7 @@ from PIL import Image
 
 from photosim.core import verify
 from photosim.core.types import SimpleContext
-from photosim.services import duplicates
+from photosim.services import verdicts
 from photosim.services.duplicates import find_duplicates
 from photosim.services.indexing import index_folders
 from photosim.services.similar import similar_answer
@@ -45,10 +45,8 @@ def lib(tree, tmp_path, engine):
     library = Library(str(tmp_path / "library"))
     report = index_folders(library, [str(tree)], SimpleContext(), engine=engine)
     assert report.embedded == 21 and report.failed == 0
-    duplicates.forget_checks()
-    yield library
+    yield library  # its own verdicts in memory: a Library holds them (Library.memo), not the process
     library.close()
-    duplicates.forget_checks()
 
 
 class _Checks:
@@ -94,7 +92,7 @@ def test_kept_verdicts_answer_as_checking_again_in_a_new_process(lib, tree, monk
     a1 = str(sorted((tree / "accordion").iterdir())[0])
     assert set(first[a1][1]) == {str(tree / "copies" / "a1 byte copy.jpg"), str(tree / "copies" / "a1 smaller.jpg")}
 
-    duplicates.forget_checks()  # a new process: only what the library kept
+    verdicts.forget(lib)  # a new process: only what the library kept
     checks.count = 0
     assert _answers(lib, paths) == first
     assert checks.count == 0
@@ -137,7 +135,7 @@ def test_a_verdict_holds_only_for_the_bytes_it_was_made_on(lib, tree):
                         (inliers, "0" * 32 if stale else hashes[a], a, b))
         con.commit()
         con.close()
-        duplicates.forget_checks()
+        verdicts.forget(lib)
 
     say(0, stale=False)  # a kept verdict on these bytes is believed: no copy now
     assert smaller not in {c.photo.path for c in similar_answer(lib, a1, k=8).query_copies}
@@ -156,7 +154,7 @@ def test_a_changed_file_is_checked_again_and_a_removed_photo_leaves_no_verdict(l
     _reencode(sorted((tree / "pizza").iterdir())[0], smaller, 0.75, 70)
     index_folders(lib, [str(tree)], SimpleContext(), engine=engine)
     assert not any(ids[str(smaller)] in v[:2] for v in _kept(lib))
-    duplicates.forget_checks()
+    verdicts.forget(lib)
     answer = similar_answer(lib, a1, k=8)
     assert {c.photo.path for c in answer.query_copies} == {str(tree / "copies" / "a1 byte copy.jpg")}
     groups = joined_groups(find_duplicates(lib))
@@ -168,6 +166,6 @@ def test_a_changed_file_is_checked_again_and_a_removed_photo_leaves_no_verdict(l
     with lib.db.session() as s:
         repo.delete_photos(s, [ids[c2]])
     assert not any(ids[c2] in v[:2] for v in _kept(lib))
-    duplicates.forget_checks()
+    verdicts.forget(lib)
     recompressed = str(tree / "copies" / "c2 recompressed.jpg")
     assert not similar_answer(lib, recompressed, k=8).query_copies  # its copy is gone from the library

@@ -24,7 +24,7 @@ import numpy as np
 from .keeper import (BORDER_TOLERANCE, EXIF_STEP, QUALITY_STEP, UPSCALE_DETAIL_RATIO,  # noqa: F401 - the
                      UPSCALE_PIXEL_RATIO, KeeperFacts, KeeperRules, added_border, choose_keeper,  # keeper's
                      detail_ratio, keeper_facts, rank, upscaled_members)  # public names
-from .types import Photo
+from .types import Pair, Photo
 from .unionfind import UnionFind
 
 #: Cosine similarity from which a pair is a near-duplicate *candidate* (measured in docs/duplicates.md).
@@ -113,7 +113,7 @@ def exact_groups(digests: dict[int, str | None]) -> list[list[int]]:
 
 
 def near_pairs(ids: np.ndarray, neighbour_ids: np.ndarray, neighbour_sims: np.ndarray,
-               threshold: float, grey: Iterable[int] = ()) -> list[tuple[int, int, float]]:
+               threshold: float, grey: Iterable[int] = ()) -> list[Pair]:
     """Pairs (a < b) from a k-NN table whose similarity reaches the threshold, most similar first.
 
     A pair of one greyscale photo (``grey``: their ids) and one colour photo needs
@@ -135,10 +135,10 @@ def near_pairs(ids: np.ndarray, neighbour_ids: np.ndarray, neighbour_sims: np.nd
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
     lo, hi, sim = lo[first], hi[first], sim[first]
     best = np.argsort(-sim, kind="stable")
-    return [(int(x), int(y), float(z)) for x, y, z in zip(lo[best], hi[best], sim[best])]
+    return [Pair(int(x), int(y), float(z)) for x, y, z in zip(lo[best], hi[best], sim[best])]
 
 
-def group_pairs(pairs: Iterable[tuple[int, int, float]], forbidden: set[tuple[int, int]]) -> list[list[int]]:
+def group_pairs(pairs: Iterable[Pair], forbidden: set[tuple[int, int]]) -> list[list[int]]:
     uf = UnionFind()
     for a, b, _ in pairs:
         if (min(a, b), max(a, b)) not in forbidden:
@@ -146,13 +146,13 @@ def group_pairs(pairs: Iterable[tuple[int, int, float]], forbidden: set[tuple[in
     return uf.groups()
 
 
-def confirm_pairs(pairs: Iterable[tuple[int, int, float]], check: Callable[[int, int], int | None],
+def confirm_pairs(pairs: Iterable[Pair], check: Callable[[int, int], int | None],
                   forbidden: set[tuple[int, int]] = frozenset(), min_inliers: int = MIN_INLIERS,
                   unverified_threshold: float = UNVERIFIED_THRESHOLD,
                   cancelled: Callable[[], bool] = lambda: False,
                   max_failed: int = MAX_FAILED_CHECKS,
                   progress: Callable[[int, int], None] | None = None,
-                  joined: Iterable[list[int]] = ()) -> list[tuple[int, int, float]]:
+                  joined: Iterable[list[int]] = ()) -> list[Pair]:
     """The candidate pairs that ``check`` confirms, enough to give the same groups as checking all.
 
     ``check(a, b)`` returns the number of geometric inliers, or None when the
@@ -191,7 +191,7 @@ def confirm_pairs(pairs: Iterable[tuple[int, int, float]], check: Callable[[int,
     return out
 
 
-def join_groups(same_bytes: list[list[int]], pairs: Iterable[tuple[int, int, float]],
+def join_groups(same_bytes: list[list[int]], pairs: Iterable[Pair],
                 forbidden: set[tuple[int, int]] = frozenset()) -> list[list[int]]:
     """Groups over same-bytes groups and confirmed near pairs together: each photo in one group.
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable, NamedTuple, Protocol
 
 import numpy as np
 
@@ -77,6 +77,14 @@ class Photo:
     camera: str | None = None
     sharpness: float | None = None  # None: indexed before it was measured
     exposure: float | None = None
+
+
+class Pair(NamedTuple):
+    """Two photos that may be duplicates (a < b) and the cosine of their vectors."""
+
+    a: int
+    b: int
+    cosine: float
 
 
 @dataclass(frozen=True)

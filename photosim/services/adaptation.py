@@ -229,7 +229,7 @@ def _remove(lib: Library, model_id: int) -> None:
     with lib.db.session() as s:
         repo.delete_model(s, model_id)
     lib.remove_index(model_id)
-    forget_model(model_id)
+    forget_model(lib, model_id)
 
 
 def _remove_inactive(lib: Library) -> None:

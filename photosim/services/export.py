@@ -7,11 +7,12 @@ The sizes to free come from the same plan as ``dupes --remove-copies``
 from __future__ import annotations
 
 import csv
+import os
 from typing import TextIO
 
 from ..core.duplicates import DuplicateGroup
+from ..core.types import Photo
 from .cleanup import plan_removal
-from .duplicates import group_as_json, member_note, path_of
 
 #: freed_by_default: bytes this photo frees in the default removal (copies only: 0 for a burst frame,
 #: a RAW and its camera JPEG). freed_by_kind: bytes it frees when its group's kind is asked for
@@ -31,7 +32,7 @@ def freed(groups: list[DuplicateGroup]) -> tuple[set[int], set[int]]:
 
 
 def groups_as_json(groups: list[DuplicateGroup]) -> list[dict]:
-    """Each group as services/duplicates.group_as_json has it, plus freed_by_default and freed_by_kind
+    """Each group as group_as_json has it, plus freed_by_default and freed_by_kind
     (bytes, as the CSV's columns; ``bytes_to_free`` stays what the group's own suggestion selects)."""
     by_default, by_kind = freed(groups)
     out = []
@@ -57,3 +58,33 @@ def write_csv(groups: list[DuplicateGroup], fh: TextIO) -> int:
                           path_of(g, g.same_bytes.get(p.id)) or "", "yes" if p.id in g.protected else "no"])
             n += 1
     return n
+
+
+def member_note(g: DuplicateGroup, p: Photo) -> str:
+    """One member's part of the story: kept and why, or why not, and whether it repeats another's bytes."""
+    parts = []
+    if p.id in g.same_bytes:
+        twin = next(q for q in g.photos if q.id == g.same_bytes[p.id])
+        parts.append(f"same bytes as {os.path.basename(twin.path)}")
+    if any(k.id == p.id for k in g.keepers):
+        parts.append(f"kept (decided by {g.decided_by})" if g.decided_by else "kept")
+    elif p.id in g.protected:
+        parts.append("kept: in a protected folder")
+    elif p.id in g.notes:
+        parts.append(g.notes[p.id])
+    return "; ".join(parts)
+
+
+def group_as_json(g: DuplicateGroup) -> dict:
+    return {"kind": g.kind, "keep": g.keep.path, "keepers": [p.path for p in g.keepers], "reason": g.reason,
+            "decided_by": g.decided_by, "guards": g.guards, "bytes_to_free": g.bytes_to_free,
+            "photos": [{"path": p.path, "similarity": s, "keep": g.kept(p), "protected": p.id in g.protected,
+                        "exact_copy_of": path_of(g, g.same_bytes.get(p.id)),
+                        "copy_of": path_of(g, g.copy_of.get(p.id)), "size": p.size,
+                        "note": member_note(g, p)}
+                       for p, s in zip(g.photos, g.similarities)]}
+
+
+def path_of(g: DuplicateGroup, photo_id: int | None) -> str | None:
+    """The path of the member with this id; None for no id."""
+    return next((p.path for p in g.photos if p.id == photo_id), None) if photo_id is not None else None

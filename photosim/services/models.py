@@ -15,6 +15,7 @@ import numpy as np
 from ..core import expansion as ex
 from ..core.adapt import Projection
 from ..core.index import VectorIndex
+from ..core.memo import Memo
 from ..store import repositories as repo
 from ..store.db import Session
 from ..store.library import Library
@@ -34,8 +35,8 @@ def apply_model(s: Session, model_id: int, base_vectors: np.ndarray) -> np.ndarr
         raise UserError(f"model version {model_id} does not exist")
     parent = apply_model(s, row.parent_id or 0, base_vectors)  # versions build on their parent
     if json.loads(row.spec).get("kind") == LIBRARY_KIND:
-        return _projection(model_id, row.weights).apply(parent)
-    return _adapter(model_id, row.weights).apply_numpy(parent)
+        return _projection(row.weights).apply(parent)
+    return _adapter(row.weights).apply_numpy(parent)
 
 
 def library_ancestor(s: Session, model_id: int) -> int | None:
@@ -57,13 +58,13 @@ def model_kind(s: Session, model_id: int) -> str:
 
 def expansion(lib: Library, model_id: int) -> Projection | None:
     """The adaptation whose query expansion `similar` applies for ``model_id`` (None: plain search)."""
-    key = ("expansion", lib.directory, model_id)  # ids repeat across libraries (one process, many in tests)
-    if key not in _adapters:
+    def make() -> Projection | None:
         with lib.db.session() as s:
             ancestor = library_ancestor(s, model_id)
             row = repo.get_model(s, ancestor) if ancestor else None
-            _adapters[key] = _projection(ancestor, row.weights) if row is not None else None
-    return _adapters[key]
+            return _projection(row.weights) if row is not None else None
+
+    return lib.memo.get(("expansion", model_id), make)
 
 
 def map_new_photos(lib: Library, s: Session, model_id: int, base_vectors: np.ndarray) -> np.ndarray:
@@ -91,44 +92,34 @@ def expand_queries(lib: Library, model: int, index: VectorIndex, vectors: np.nda
     return ex.expand(vectors, own_ids, index, projection.k, projection.alpha)
 
 
-_adapters: dict = {}
+#: Decoded weights by their bytes: immutable, so one process-wide copy each (the few most recent).
+_weights = Memo(limit=16)
 
 
-def forget_model(model_id: int) -> None:
-    """Drop what this process cached of a removed version (its id may be given again later)."""
-    for key in [k for k in _adapters if k[0] == model_id or (isinstance(k[0], str) and k[-1] == model_id)]:
-        del _adapters[key]
+def forget_model(lib: Library, model_id: int) -> None:
+    """Drop what this library cached of a removed version (its id may be given again later)."""
+    lib.memo.forget(lambda key: isinstance(key, tuple) and key[-1] == model_id)
 
 
 def cached(kind: str, lib: Library, model_id: int, make):
-    """What ``make()`` derives from version ``model_id`` of ``lib``, made once per process (until
-    forget_model, or ``refresh``)."""
-    key = (kind, lib.directory, model_id)
-    if key not in _adapters:
-        _adapters[key] = make()
-    return _adapters[key]
+    """What ``make()`` derives from version ``model_id`` of ``lib``, made once (until forget_model,
+    or ``refresh``), however many threads ask at once."""
+    return lib.memo.get((kind, model_id), make)
 
 
 def refresh(kind: str, lib: Library, model_id: int) -> None:
-    _adapters.pop((kind, lib.directory, model_id), None)
+    lib.memo.pop((kind, model_id))
 
 
-def _projection(model_id: int, weights: bytes) -> Projection:
-    key = (model_id, hash(weights))
-    if key not in _adapters:
-        _adapters[key] = Projection.from_bytes(weights)
-    return _adapters[key]
+def _projection(weights: bytes) -> Projection:
+    return _weights.get(("projection", weights), lambda: Projection.from_bytes(weights))
 
 
-def _adapter(model_id: int, weights: bytes):
-    """Adapters are immutable once stored, so one loaded copy per version is kept. Applied with
-    numpy (no torch): browsing with a trained model works in a torch-free install or bundle."""
+def _adapter(weights: bytes):
+    """Applied with numpy (no torch): browsing with a trained model works in a torch-free install or bundle."""
     from ..core.train.apply import NumpyAdapter
 
-    key = (model_id, hash(weights))
-    if key not in _adapters:
-        _adapters[key] = NumpyAdapter(weights)
-    return _adapters[key]
+    return _weights.get(("adapter", weights), lambda: NumpyAdapter(weights))
 
 
 def list_models(lib: Library) -> list[dict]:
@@ -179,7 +170,7 @@ def materialise(lib: Library, model_id: int, chunk: int = 20000) -> tuple[np.nda
         stored_ids, stored = repo.get_vectors(s, parent, ids.tolist()) if on_adapted else (np.zeros(0, np.int64), None)
     if len(stored_ids):  # trained on an adapted version: from its stored (augmented) vectors, as trained
         at = np.searchsorted(ids, stored_ids)
-        new[at] = _adapter(model_id, row.weights).apply_numpy(stored)
+        new[at] = _adapter(row.weights).apply_numpy(stored)
         return _store_new(lib, model_id, ids, new, have)
     if len(have) and expansion(lib, model_id) is not None:  # photos added while another version answered
         new = np.concatenate([augment_new(expansion(lib, model_id), lib.index(model_id), new[i:i + 1024])

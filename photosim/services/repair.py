@@ -132,7 +132,7 @@ def _check_models(lib: Library, out: RepairReport) -> None:
             out.lines.append("the plain model's record is damaged: move the library folder aside and index again")
             return
         lib.set_active_model(0)
-        forget_model(active)
+        forget_model(lib, active)
         out.damaged = True
         out.lines.append(f"model {active} was in use and is damaged: back to the plain model (0); "
                          "'photosim adapt' or 'photosim train' makes a new one")

@@ -28,7 +28,7 @@ from ..core.duplicates import (DEFAULT_THRESHOLD, MIN_INLIERS, DuplicateGroup, K
                                similarities)
 from ..core.keeper import Ranking, rank
 from ..core.raw import RAW_FORMATS, raw_jpeg_siblings
-from ..core.types import Photo, PhotoState
+from ..core.types import Pair, Photo, PhotoState
 from ..store import repositories as repo
 from ..store.db import WRITE_ERRORS
 from ..store.library import Library
@@ -54,8 +54,8 @@ class Sorting:
     why: dict[tuple[int, int], str]          # (a, b), a < b -> why this pair is two moments
 
 
-def sort_confirmed(lib: Library, same_bytes: list[list[int]], near_pairs: list[tuple[int, int, float]],
-                   burst_pairs: list[tuple[int, int, float]], forbidden: set[tuple[int, int]],
+def sort_confirmed(lib: Library, same_bytes: list[list[int]], near_pairs: list[Pair],
+                   burst_pairs: list[Pair], forbidden: set[tuple[int, int]],
                    only: set[int] | None = None, aligned: bool = True, taking_part: set[int] | None = None) -> Sorting:
     """Classify each confirmed pair (copy or burst frame), pair RAWs with their JPEGs, and sort into units.
 
@@ -95,7 +95,7 @@ def sort_confirmed(lib: Library, same_bytes: list[list[int]], near_pairs: list[t
     return Sorting(found, photos, {frozenset(p) for p in raw_pairs}, why)
 
 
-def copies_among(lib: Library, confirmed: list[tuple[int, int, float]]) -> list[tuple[int, int]]:
+def copies_among(lib: Library, confirmed: list[Pair]) -> list[tuple[int, int]]:
     """Those of ``confirmed`` (pairs the geometric check confirmed) that are copies, as `dupes` sorts
     them: not two frames of a burst."""
     involved = {i for a, b, _ in confirmed for i in (a, b)}

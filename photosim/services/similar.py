@@ -22,6 +22,7 @@ import numpy as np
 
 from ..core.decode import decode_file
 from ..core.embed import cpu_count, make_engine
+from ..core.memo import Memo
 from ..core.paths import real_path
 from ..core.types import DecodedPhoto, Neighbour, Photo, PhotoState
 from ..store import repositories as repo
@@ -35,7 +36,8 @@ from .shown_similarity import Scale, scale
 #: Photos from outside the library decoded (on all cores) and embedded together.
 EMBED_BATCH = 32
 
-_engines: dict = {}
+#: One ONNX session per embedding spec in a process, made once however many threads ask.
+_engines = Memo()
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def _embed(lib: Library, paths: list[str], model: int) -> dict[str, QueryVector]
     if not paths:
         return {}
     spec = lib.base_spec()
-    engine = _engines.get(spec) or _engines.setdefault(spec, make_engine(spec))
+    engine = _engines.get(spec, lambda: make_engine(spec))
     out: dict[str, QueryVector] = {}
     with ThreadPoolExecutor(max(1, min(cpu_count(), len(paths)))) as pool:
         for start in range(0, len(paths), EMBED_BATCH):

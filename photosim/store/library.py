@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core.spec import EmbeddingSpec
 from ..core.index import VectorIndex
+from ..core.memo import Memo
 from . import removals
 from . import repositories as repo
 from .db import Database
@@ -28,6 +29,7 @@ class Library:
         self.directory = self.db.directory
         self._indexes: dict[int, VectorIndex] = {}  # loaded indexes, by model version
         self._lock = threading.RLock()
+        self.memo = Memo()  # what services derive from this library's versions (core/memo.py)
         # A removal or undo killed half way is settled before anything reads the photos' states.
         self.recovery = removals.recover(self.db)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 from sqlalchemy import delete, func, select, update
@@ -432,8 +432,16 @@ def add_model(s: Session, name: str, spec: dict, weights: bytes | None, summary:
 
 
 # --- labels ------------------------------------------------------------------------------
-#: A verdict as `pair_checks` holds it: (a_id, b_id, a_hash, b_hash, inliers, kind), a_id < b_id.
-PairVerdict = tuple[int, int, str, str, int, "str | None"]
+class PairVerdict(NamedTuple):
+    """The geometric check's verdict on two photos (a < b) as `pair_checks` holds it: on these bytes,
+    this many inliers, and the kind of pair once sorted ("copy", "burst") or None."""
+
+    a: int
+    b: int
+    a_hash: str
+    b_hash: str
+    inliers: int
+    kind: str | None
 
 _PAIR_CHECKS_OF = "SELECT a_id, b_id, a_hash, b_hash, inliers, kind FROM pair_checks WHERE a_id IN ({})"
 _PAIR_CHECKS_AMONG = _PAIR_CHECKS_OF + " AND b_id IN ({})"
@@ -455,10 +463,10 @@ def pair_checks_among(s: Session, ids: Iterable[int]) -> list[PairVerdict]:
     whatever bytes they were checked on (the caller compares the hashes)."""
     ids = sorted({int(i) for i in ids})
     if len(ids) <= CHUNK // 2:  # both ends in one statement
-        return [tuple(r) for r in _plain(s, _PAIR_CHECKS_AMONG, ids, ids)]
+        return [PairVerdict(*r) for r in _plain(s, _PAIR_CHECKS_AMONG, ids, ids)]
     wanted, out = set(ids), []
     for chunk in chunks(ids):  # a large batch: each photo's verdicts, those with the other end outside left
-        out += [tuple(r) for r in _plain(s, _PAIR_CHECKS_OF, chunk) if r[1] in wanted]
+        out += [PairVerdict(*r) for r in _plain(s, _PAIR_CHECKS_OF, chunk) if r[1] in wanted]
     return out
 
 
