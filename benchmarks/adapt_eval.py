@@ -118,6 +118,7 @@ def libraries(labels: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray, np.
 def end_to_end(tmp: str) -> tuple[dict, np.ndarray, np.ndarray, float]:
     """`photosim index` of a fresh library (a subprocess, as a person runs it), then `similar` for every photo."""
     from photosim.services.evaluation import similar_scores
+    from photosim.store import model_versions as versions
     from photosim.store import repositories as repo
     from photosim.store.library import Library
 
@@ -133,7 +134,7 @@ def end_to_end(tmp: str) -> tuple[dict, np.ndarray, np.ndarray, float]:
     with lib.db.session() as s:
         ids, base = repo.get_vectors(s, 0)
         photos = repo.photos_by_id(s, ids.tolist())
-        summary = next(m for m in repo.list_models(s) if m["id"] == lib.active_model)
+        summary = next(m.as_dict() for m in versions.list_models(s) if m.id == lib.active_model)
     labels = np.array([os.path.basename(os.path.dirname(photos[int(i)].path)) for i in ids])
     got = similar_scores(lib, ids, labels)
     lib.close()

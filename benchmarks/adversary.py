@@ -240,7 +240,7 @@ def case_two_index(w: World) -> Case:
     while not (lock.exists() and lock.stat().st_size) and time.monotonic() < deadline:
         time.sleep(0.05)
     second = w.start("index", "-q", small)
-    (c1, t1), (c2, t2) = w.wait(first), w.wait(second)
+    (c1, _), (c2, t2) = w.wait(first), w.wait(second)
     return Case("9. two index runs on one library", "index A & index B (A re-adapts)",
                 c1 == 0 and c2 == 0 and "waiting" in t2, lost(before), w.tracebacks,
                 next((line for line in t2.splitlines() if "waiting" in line), last_line(t2))[:160])

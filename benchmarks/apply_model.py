@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from _docs import conditions, write_section  # noqa: E402
 
 from photosim.core.spec import EmbeddingSpec  # noqa: E402
-from photosim.store import repositories as repo  # noqa: E402
+from photosim.store import model_versions as versions  # noqa: E402
 from photosim.store.library import Library  # noqa: E402
 from photosim.store.schema import PhotoRow, Vector  # noqa: E402
 
@@ -63,7 +63,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="photosim-apply-") as tmp:
         lib = Library(tmp, EmbeddingSpec())
         t = time.perf_counter()
-        ids = fill(lib, vectors)
+        fill(lib, vectors)
         fill_s = time.perf_counter() - t
 
         rng = np.random.default_rng(1)
@@ -80,7 +80,7 @@ def main() -> None:
         result = train(vectors, np.array(triplets), None, TrainOptions(epochs=5), seed=0)
         train_s = time.perf_counter() - t
         with lib.db.session() as s:
-            model_id = repo.add_model(s, "bench", {"kind": "adapter"}, result.adapter.to_bytes(), {})
+            model_id = versions.add_model(s, "bench", {"kind": "adapter"}, result.adapter.to_bytes(), {})
 
         t = time.perf_counter()
         use_model(lib, model_id)

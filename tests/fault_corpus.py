@@ -59,6 +59,17 @@ def bomb_png(width: int = 60000, height: int = 60000) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
 
 
+def full_bomb_png(path: Path, width: int = 30000, height: int = 30000) -> None:
+    """A valid greyscale PNG of ``width``×``height`` black pixels, under a megabyte on disk: decoded,
+    it takes width×height bytes (×3 as RGB), every page touched."""
+    packer, row = zlib.compressobj(9), b"\x00" * (width + 1)  # each row: filter byte 0, then the pixels
+    parts = [packer.compress(row * 1000) for _ in range(height // 1000)]
+    parts += [packer.compress(row * (height % 1000)), packer.flush()]
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", b"".join(parts))
+                     + _png_chunk(b"IEND", b""))
+
+
 def broken_crc_png(photo: Image.Image) -> bytes:
     """A valid PNG with one byte of the image data changed, so the IDAT checksum no longer matches."""
     buf = io.BytesIO()

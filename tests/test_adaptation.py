@@ -13,6 +13,7 @@ from photosim.core.adapt import MIN_PHOTOS
 from photosim.services import UserError, adaptation
 from photosim.services.evaluation import similar_scores
 from photosim.services.similar import similar
+from photosim.store import model_versions as versions
 from photosim.store import repositories as repo
 from photosim.store.library import Library
 
@@ -215,7 +216,7 @@ def test_adapted_similarity_is_shown_on_the_librarys_scale(caltech, tmp_path, ca
     assert run(capsys, "--library", lib_dir, "index", "-q", str(tree))[0] == 0
     lib = Library(lib_dir)
     with lib.db.session() as s:
-        stored = json.loads(repo.get_model(s, lib.active_model).summary)["shown_scale"]
+        stored = versions.get_model(s, lib.active_model).summary["shown_scale"]
     assert len(stored) == 101 and stored == sorted(stored)
     query = str(sorted((tree / "chair").iterdir())[0])
     found = similar(lib, query, k=39)

@@ -23,7 +23,8 @@ from helpers import Recorder, copy_photos  # noqa: E402
 from raw_samples import write_dng  # noqa: E402
 from test_readonly_tree import tree_digest  # noqa: E402
 
-from photosim.cli import _size, main  # noqa: E402
+from photosim.cli import main  # noqa: E402
+from photosim.services.wording import human_bytes as _size  # noqa: E402
 from photosim.core.keeper import KeeperRules  # noqa: E402
 from photosim.services.duplicates import find_duplicates  # noqa: E402
 from photosim.services.indexing import index_folders  # noqa: E402

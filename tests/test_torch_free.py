@@ -76,7 +76,7 @@ def test_index_similar_dupes_without_torch(engine, tmp_path, caltech) -> None:
 def test_window_modules_import_without_torch() -> None:
     script = BLOCKER + textwrap.dedent('''
         import photosim.gui.main_window, photosim.gui.app, photosim.gui.indexer
-        from photosim.gui.views.train import training_available
+        from photosim.services.can_train import training_available
         assert not training_available()
         assert "torch" not in sys.modules
         print("ok")

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from . import bursts, raw, resample, verify
+from .guard import file_refusal, pixels_refusal
 from .types import DecodedPhoto, DecodeError, FileStat
 
 try:  # HEIC/HEIF support is optional at run time but installed with photosim
@@ -34,18 +35,7 @@ try:  # HEIC/HEIF support is optional at run time but installed with photosim
 except ImportError:  # pragma: no cover
     HEIF = False
 
-# We do our own, format-aware size check (JPEG draft decoding makes huge JPEGs
-# cheap), so Pillow's global bomb guard is replaced by MAX_DECODED_PIXELS below.
-Image.MAX_IMAGE_PIXELS = None
 ImageFile.LOAD_TRUNCATED_IMAGES = False
-
-#: Largest image we agree to decode at full size (formats without reduced-scale decoding).
-MAX_DECODED_PIXELS = 120_000_000
-#: Largest JPEG header we accept at all; draft decoding shrinks it by up to 8x per side.
-MAX_JPEG_PIXELS = 2_000_000_000
-#: Largest file we read at all, refused from its size before a byte is read: an uncompressed
-#: 16-bit RGBA TIFF at MAX_DECODED_PIXELS is 960 MB, and camera RAW files stay far below it.
-MAX_FILE_BYTES = 1 << 30
 
 PHOTO_EXTENSIONS = frozenset(
     ".jpg .jpeg .jpe .jfif .png .webp .tif .tiff .bmp .gif .heic .heif .hif".split()
@@ -105,10 +95,9 @@ def read_photo_bytes(path: str, expected: FileStat | None = None) -> tuple[bytes
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             return DecodeError(path, size, mtime, "not a regular file (a folder, named pipe or device)")
-        if st.st_size > MAX_FILE_BYTES:
-            return DecodeError(path, st.st_size, st.st_mtime_ns,
-                               f"file of {st.st_size / 2**30:.1f} GiB: larger than any photo photosim reads "
-                               f"({MAX_FILE_BYTES // 2**30} GiB at most), not read")
+        too_big = file_refusal(st.st_size)  # refused from its size before a byte is read (core/guard.py)
+        if too_big:
+            return DecodeError(path, st.st_size, st.st_mtime_ns, too_big)
         with os.fdopen(fd, "rb") as fh:
             fd = -1
             data = fh.read()
@@ -139,6 +128,8 @@ def decode_bytes(path: str, data: bytes, fsize: int, mtime_ns: int, size: int = 
             return _decode(path, data, fsize, mtime_ns, size, digest, with_keypoints)
     except (_Refused, raw.RawError) as exc:
         return fail(str(exc))
+    except Image.DecompressionBombError:  # Pillow's backstop (core/guard.py), past every bound of ours
+        return fail("image declares more pixels than any photo, too large to decode (decompression bomb?)")
     except UnidentifiedImageError:
         return fail("not an image Photosim can read (unknown or unsupported format)")
     except (OSError, SyntaxError, ValueError, zlib.error, EOFError, IndexError, TypeError) as exc:
@@ -160,9 +151,9 @@ def _decode(path: str, data: bytes, fsize: int, mtime_ns: int, size: int, digest
     im = Image.open(io.BytesIO(data))
     fmt = im.format or "?"
     w0, h0 = im.size
-    limit = MAX_JPEG_PIXELS if fmt in ("JPEG", "MPO") else MAX_DECODED_PIXELS
-    if w0 * h0 > limit:
-        raise _Refused(f"image declares {w0}×{h0} pixels, too large to be a real photo (decompression bomb?)")
+    too_big = pixels_refusal(fmt, w0, h0)
+    if too_big:
+        raise _Refused(too_big)
     exif = _safe_exif(im)
     orientation = exif.get(0x0112, 1) if exif else 1
     orientation = orientation if isinstance(orientation, int) and orientation in _ORIENT else 1

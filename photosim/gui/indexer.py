@@ -17,7 +17,7 @@ import sys
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from ..services.index_events import Adapted, Progress, parse_line
+from ..services.index_events import AdaptEnded, Adapted, Progress, parse_line
 from ..services.indexing import IndexReport
 
 
@@ -33,12 +33,12 @@ class IndexProcess(QObject):
     deletes itself once the child has exited."""
 
     progress = Signal(int, int, str)
-    finished = Signal(object, str)  # (IndexReport or None, error message or "")
+    finished = Signal(object, str)  # (IndexReport, AdaptEnded for `adapt`, or None; error message or "")
 
     def __init__(self, library: str, paths: list[str], parent: QObject | None = None,
                  command: list[str] | None = None) -> None:
         super().__init__(parent)
-        self._report: IndexReport | None = None
+        self._report: IndexReport | AdaptEnded | None = None
         self.adapted: Adapted | None = None  # when the library adapted itself
         self._stderr: list[str] = []
         self._ended = False
@@ -95,6 +95,9 @@ class IndexProcess(QObject):
                 self.adapted = event
             elif isinstance(event, Progress):
                 self.progress.emit(event.done, event.total, event.text)
+            elif isinstance(event, AdaptEnded):
+                self._report = event
+                self._finish(event, "")
             elif isinstance(event, IndexReport):
                 # Everything is committed and the index saved: the run is over for the window even
                 # though the child still needs a second or two to exit (its interpreter teardown).
@@ -125,7 +128,7 @@ class IndexProcess(QObject):
             self._finish(None, f"could not start the indexer: {self.proc.errorString()}")
             QTimer.singleShot(0, self, self.deleteLater)
 
-    def _finish(self, report: IndexReport | None, message: str) -> None:
+    def _finish(self, report: IndexReport | AdaptEnded | None, message: str) -> None:
         if self._ended:
             return
         self._ended = True

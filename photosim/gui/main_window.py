@@ -14,10 +14,12 @@ from ..core.scan import is_photo_name
 from ..core.types import Photo
 from ..services import folders as folder_service
 from ..services import trash as trash_service
+from ..services.index_events import AdaptEnded
 from ..services.indexing import IndexReport
 from ..services.library import Library
 from .indexer import IndexProcess
-from .models.photo_list import human_bytes, paths_from_mime
+from ..services.wording import human_bytes
+from .models.photo_list import paths_from_mime
 from .shared import Shared, error_html, resize_within_screen
 from .thumbnails import ThumbnailLoader
 from .views.compare import CompareDialog, ViewerDialog
@@ -162,13 +164,14 @@ class MainWindow(QMainWindow):
         self.index([], command=["adapt"])
 
     def show_model(self) -> None:
-        from ..services.models import list_models
+        """The version that answers `similar`, read on a worker (no database work on this thread); a
+        failure to read it is said in the status bar like any other."""
+        from ..services.models import active_model
 
-        try:
-            active = next(m for m in list_models(self.shared.lib) if m["active"])
-        except Exception:  # noqa: BLE001 - a label must never take the window down
-            return
-        self.model_label.setText(f"similar: {active['name']} (version {active['id']})")
+        self.shared.run(self, "model", lambda ctx: active_model(self.shared.lib), self._show_model)
+
+    def _show_model(self, active) -> None:
+        self.model_label.setText(f"similar: {active.name} (version {active.id})")
         self.model_label.setToolTip("The model version that answers 'similar'; 'photosim models use 0' "
                                     "goes back to the plain vectors")
 
@@ -192,13 +195,24 @@ class MainWindow(QMainWindow):
         if done and done % 256 < 32 and not adapting:
             self.shared.photos_changed.emit()  # let the grid fill while indexing runs
 
-    def _index_ended(self, report: IndexReport | None, message: str) -> None:
+    def _index_ended(self, report: IndexReport | AdaptEnded | None, message: str) -> None:
         if self._cancel_at:
             self.cancel_seconds = time.monotonic() - self._cancel_at
-        if report is not None:
+        if isinstance(report, AdaptEnded):
+            self._adapt_ended(report)
+        elif report is not None:
             self._indexed(report)
         else:
             self._index_failed(message)
+
+    def _adapt_ended(self, ended: AdaptEnded) -> None:
+        adapted = self.index_task.adapted if self.index_task is not None else None
+        self._index_end()
+        if adapted is not None:
+            self.shared.model_changed.emit()
+            self.shared.say(f"Adapted to this library's {adapted.photos:,} photos (version {adapted.model}).")
+        elif ended.cancelled:
+            self.shared.say("Adapting stopped: the library keeps the version it had.")
 
     def _index_end(self) -> None:
         self.index_task = None

@@ -16,8 +16,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
-from ..services import UserError
-from ..services.library import LibraryError, explain
+from ..services.errors import understand
 
 
 _niced = threading.local()
@@ -86,13 +85,11 @@ class Task(QRunnable):
         lower_thread_priority()
         try:
             result = self._fn(self.ctx)
-        except (UserError, LibraryError, ValueError, OSError) as exc:
-            self.signals.failed.emit(self, str(exc))
-        except Exception as exc:  # noqa: BLE001 - shown as one line; the traceback goes to stderr
-            said = explain(exc)  # a damaged, read-only or full library: the CLI's sentence
-            if said is None:
-                traceback.print_exc()
-            self.signals.failed.emit(self, said or f"unexpected error: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - one line, as the command line says it (services/errors.py)
+            failure = understand(exc)
+            if failure.bug:
+                traceback.print_exc()  # also on stderr: the window's own log, beside the error log
+            self.signals.failed.emit(self, failure.message)
         else:
             self.signals.done.emit(self, result)
 

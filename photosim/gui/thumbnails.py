@@ -17,7 +17,9 @@ from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal, S
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPixmap
 
 from ..core.paths import cache_dir
-from ..core.raw import is_raw, open_raw
+from ..core.guard import refusal
+from ..core.preview import preview
+from ..core.raw import is_raw
 from .tasks import lower_thread_priority
 
 THUMB = 160        # longest side, in device-independent pixels (x2 stored for high-DPI screens)
@@ -34,7 +36,10 @@ def cache_key(path: str, size: int, mtime_ns: int) -> str:
 
 
 def make_thumbnail(path: str, side: int) -> QImage:
-    """A QImage no larger than side×side, EXIF orientation applied; null if unreadable."""
+    """A QImage no larger than side×side, EXIF orientation applied; null if unreadable or refused
+    by the size guard every decode passes (core/guard.py)."""
+    if refusal(path):
+        return QImage()
     if is_raw(path):  # Qt would read a DNG as a TIFF and show the undeveloped sensor data
         return _pillow_thumbnail(path, side)
     reader = QImageReader(path)
@@ -52,27 +57,11 @@ def make_thumbnail(path: str, side: int) -> QImage:
 
 
 def _pillow_thumbnail(path: str, side: int) -> QImage:
-    try:
-        from PIL import Image, ImageOps
-
-        try:
-            import pillow_heif
-
-            pillow_heif.register_heif_opener()
-        except ImportError:
-            pass
-        if is_raw(path):  # LibRaw: the camera's embedded preview, or the sensor data at half size
-            with open(path, "rb") as fh:
-                im = open_raw(fh.read(), path, min(side, 2048))[0]
-        else:
-            with Image.open(path) as opened:
-                opened.draft("RGB", (side, side))
-                im = ImageOps.exif_transpose(opened).convert("RGB")
-        im.thumbnail((side, side))
-        data = im.tobytes()
-        return QImage(data, im.width, im.height, im.width * 3, QImage.Format_RGB888).copy()
-    except Exception:  # noqa: BLE001 - an unreadable file shows the "cannot read" tile, never an error
+    """What Qt does not decode itself (core/preview.py), as a QImage; null if unreadable or refused."""
+    im = preview(path, side)
+    if im is None:
         return QImage()
+    return QImage(im.tobytes(), im.width, im.height, im.width * 3, QImage.Format_RGB888).copy()
 
 
 class _Signals(QObject):

@@ -14,7 +14,6 @@ augmented at once, and `photosim adapt` adapts on top of it when asked.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 
@@ -24,6 +23,7 @@ from ..core import expansion as ex
 from ..core.adapt import MIN_PHOTOS, K, fit_projection
 from ..core.index import VectorIndex
 from ..core.types import TaskContext
+from ..store import model_versions as versions
 from ..store import repositories as repo
 from ..store.library import Library
 from . import UserError
@@ -68,7 +68,7 @@ def parent_of_active(lib: Library) -> int:
     active = lib.active_model
     with lib.db.session() as s:
         if model_kind(s, active) == LIBRARY_KIND:
-            return int(repo.get_model(s, active).parent_id or 0)
+            return versions.get_model(s, active).parent
     return active
 
 
@@ -80,10 +80,10 @@ def due(lib: Library) -> str | None:
         if photos < MIN_PHOTOS:
             return None
         if model_kind(s, active) == LIBRARY_KIND:
-            fitted = int(json.loads(repo.get_model(s, active).summary or "{}").get("photos", 0))
+            fitted = int(versions.get_model(s, active).summary.get("photos", 0))
             grown = photos - fitted
             return f"the library grew by {grown} photos" if grown > REFRESH_SHARE * max(fitted, 1) else None
-        ever = any(m["spec"].get("kind") == LIBRARY_KIND for m in repo.list_models(s))
+        ever = any(m.adapted for m in versions.list_models(s))
     return "the library was never adapted" if active == 0 and not ever and lib.db.get_meta("adapted_once") is None \
         else None
 
@@ -134,7 +134,7 @@ def adapt(lib: Library, ctx: TaskContext, parent: int | None = None, seed: int =
                "adapted_at": time.strftime("%Y-%m-%d %H:%M")}
     with lib.db.session() as s:
         name = "adapted to this library" + ("" if parent == 0 else f" (on version {parent})")
-        model_id = repo.add_model(s, name, {"kind": LIBRARY_KIND, "dim": projection.dim, "k": projection.k,
+        model_id = versions.add_model(s, name, {"kind": LIBRARY_KIND, "dim": projection.dim, "k": projection.k,
                                             "alpha": projection.alpha}, projection.to_bytes(), summary, parent=parent)
     try:
         for start in range(0, len(ids), CHUNK):  # one transaction per chunk: memory stays bounded
@@ -159,8 +159,7 @@ def adapt(lib: Library, ctx: TaskContext, parent: int | None = None, seed: int =
     _remove_inactive(lib)
     summary["seconds"] = time.perf_counter() - started
     with lib.db.session() as s:
-        row = repo.get_model(s, model_id)
-        row.summary = json.dumps({**json.loads(row.summary or "{}"), "seconds": round(summary["seconds"], 1)})
+        versions.update_summary(s, model_id, seconds=round(summary["seconds"], 1))
     return AdaptResult(model_id, parent, int(n), projection.dim, summary["seconds"], stages)
 
 
@@ -227,7 +226,7 @@ def _augment(projected: np.ndarray, k: int, alpha: float, ctx: TaskContext) -> n
 
 def _remove(lib: Library, model_id: int) -> None:
     with lib.db.session() as s:
-        repo.delete_model(s, model_id)
+        versions.delete_model(s, model_id)
     lib.remove_index(model_id)
     forget_model(lib, model_id)
 
@@ -237,12 +236,22 @@ def _remove_inactive(lib: Library) -> None:
     large as the library), and `photosim adapt` makes a fresh one at any time."""
     active = lib.active_model
     with lib.db.session() as s:
-        models = repo.list_models(s)
-    parents = {m["parent"] for m in models}  # a version trained on an adapted one needs it
-    stale = [m["id"] for m in models
-             if m["spec"].get("kind") == LIBRARY_KIND and m["id"] != active and m["id"] not in parents]
+        models = versions.list_models(s)
+    parents = {m.parent for m in models}  # a version trained on an adapted one needs it
+    stale = [m.id for m in models if m.adapted and m.id != active and m.id not in parents]
     for model_id in stale:
         _remove(lib, model_id)
 
 
-__all__ = ["AdaptResult", "MIN_PHOTOS", "K", "adapt", "adapt_if_due", "due", "parent_of_active"]
+def adapt_after_index(lib: Library, ctx: TaskContext, report, allowed: bool = True) -> AdaptResult | None:
+    """What `photosim index` (and so the window's indexing child) does after indexing: adapt when due
+    (``allowed``: not --no-adapt). A cancel of the adaptation counts as a stopped run (``report``, an
+    IndexReport, is marked cancelled), and the library keeps the version it had."""
+    if report.cancelled or not allowed:
+        return None
+    adapted = adapt_if_due(lib, ctx)
+    report.cancelled = ctx.cancelled()
+    return adapted
+
+
+__all__ = ["AdaptResult", "MIN_PHOTOS", "K", "adapt", "adapt_after_index", "adapt_if_due", "due", "parent_of_active"]

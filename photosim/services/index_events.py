@@ -6,6 +6,8 @@ the one definition of what passes between them, one JSON object a line:
 ``{"event": "done", ...every IndexReport field but the error list}``; between them, when the library
 adapted itself after indexing (or on `photosim adapt`), ``{"event": "adapted", "model", "parent",
 "photos", "dim", "seconds"}`` (progress of the adaptation is "progress" with texts "adapting: ...").
+`photosim adapt --progress-json` writes its progress and "adapted" the same way, and ends with
+``{"event": "adapt-ended", "cancelled"}`` (it indexed nothing, so it sends no "done").
 """
 from __future__ import annotations
 
@@ -37,6 +39,17 @@ class Adapted:
     seconds: float
 
 
+@dataclass(frozen=True)
+class AdaptEnded:
+    """`photosim adapt` is over (an "adapted" line came before unless it was cancelled)."""
+
+    cancelled: bool
+
+
+def adapt_ended_line(cancelled: bool) -> str:
+    return json.dumps({"event": "adapt-ended", "cancelled": bool(cancelled)}, ensure_ascii=True)
+
+
 def adapted_line(result) -> str:
     """``result``: an adaptation.AdaptResult."""
     return json.dumps({"event": "adapted", "model": result.model, "parent": result.parent, "photos": result.photos,
@@ -51,7 +64,7 @@ def done_line(report: IndexReport) -> str:
     return json.dumps({"event": "done", **{k: getattr(report, k) for k in REPORT_FIELDS}}, ensure_ascii=True)
 
 
-def parse_line(line: str) -> Progress | IndexReport | Adapted | None:
+def parse_line(line: str) -> Progress | IndexReport | Adapted | AdaptEnded | None:
     """The event on one line; None for anything else (a blank or a stray line)."""
     try:
         event = json.loads(line)
@@ -65,4 +78,6 @@ def parse_line(line: str) -> Progress | IndexReport | Adapted | None:
         return IndexReport(**{k: event[k] for k in REPORT_FIELDS if k in event})
     if event.get("event") == "adapted":
         return Adapted(*(event[k] for k in ("model", "parent", "photos", "dim", "seconds")))
+    if event.get("event") == "adapt-ended":
+        return AdaptEnded(bool(event.get("cancelled")))
     return None

@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from ..core.types import DecodeError, PhotoState
+from ..store import model_versions as versions
 from ..store import repositories as repo
 from ..store.db import DB_NAME
 from ..store.library import Library
@@ -32,7 +33,7 @@ def info(lib: Library) -> dict:
     with lib.db.session() as s:
         counts = repo.counts(s)
         with_keypoints = repo.keypoint_count(s)
-        model = repo.get_model(s, lib.active_model)
+        model = versions.get_model(s, lib.active_model)
         folders = repo.list_folders(s)
     return {
         "library": lib.directory,

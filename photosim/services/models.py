@@ -7,7 +7,7 @@ trained one) and its projection; its stored vectors are also augmented with thei
 `similar` expands queries with it (``expansion``)."""
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
@@ -16,13 +16,14 @@ from ..core import expansion as ex
 from ..core.adapt import Projection
 from ..core.index import VectorIndex
 from ..core.memo import Memo
+from ..store import model_versions as versions
+from ..store.model_versions import LIBRARY_KIND, ModelRecord  # noqa: F401 - LIBRARY_KIND: services' name for it
 from ..store import repositories as repo
 from ..store.db import Session
 from ..store.library import Library
 from . import UserError
 from .library import writes
 
-LIBRARY_KIND = "library"
 
 
 def apply_model(s: Session, model_id: int, base_vectors: np.ndarray) -> np.ndarray:
@@ -30,11 +31,11 @@ def apply_model(s: Session, model_id: int, base_vectors: np.ndarray) -> np.ndarr
     (for an adapted version: projected, not yet augmented)."""
     if model_id == 0:
         return base_vectors
-    row = repo.get_model(s, model_id)
+    row = versions.get_model(s, model_id)
     if row is None or row.weights is None:
         raise UserError(f"model version {model_id} does not exist")
-    parent = apply_model(s, row.parent_id or 0, base_vectors)  # versions build on their parent
-    if json.loads(row.spec).get("kind") == LIBRARY_KIND:
+    parent = apply_model(s, row.parent, base_vectors)  # versions build on their parent
+    if row.adapted:
         return _projection(row.weights).apply(parent)
     return _adapter(row.weights).apply_numpy(parent)
 
@@ -42,18 +43,18 @@ def apply_model(s: Session, model_id: int, base_vectors: np.ndarray) -> np.ndarr
 def library_ancestor(s: Session, model_id: int) -> int | None:
     """The adapted version ``model_id`` is or builds on (a version trained on an adapted one), if any."""
     while model_id:
-        row = repo.get_model(s, model_id)
+        row = versions.get_model(s, model_id)
         if row is None:
             return None
-        if json.loads(row.spec).get("kind") == LIBRARY_KIND:
+        if row.adapted:
             return model_id
-        model_id = row.parent_id or 0
+        model_id = row.parent
     return None
 
 
 def model_kind(s: Session, model_id: int) -> str:
-    row = repo.get_model(s, model_id)
-    return "" if row is None or model_id == 0 else json.loads(row.spec).get("kind", "")
+    row = versions.get_model(s, model_id)
+    return "" if row is None else row.kind
 
 
 def expansion(lib: Library, model_id: int) -> Projection | None:
@@ -61,7 +62,7 @@ def expansion(lib: Library, model_id: int) -> Projection | None:
     def make() -> Projection | None:
         with lib.db.session() as s:
             ancestor = library_ancestor(s, model_id)
-            row = repo.get_model(s, ancestor) if ancestor else None
+            row = versions.get_model(s, ancestor) if ancestor else None
             return _projection(row.weights) if row is not None else None
 
     return lib.memo.get(("expansion", model_id), make)
@@ -122,29 +123,33 @@ def _adapter(weights: bytes):
     return _weights.get(("adapter", weights), lambda: NumpyAdapter(weights))
 
 
-def list_models(lib: Library) -> list[dict]:
+def list_models(lib: Library) -> list[ModelRecord]:
     with lib.db.session() as s:
-        models = repo.list_models(s)
+        models = versions.list_models(s)
     active = lib.active_model
-    for m in models:
-        m["active"] = m["id"] == active
-    return models
+    return [replace(m, active=m.id == active) for m in models]
+
+
+def active_model(lib: Library) -> ModelRecord:
+    """The version that answers `similar` now."""
+    with lib.db.session() as s:
+        return replace(versions.get_model(s, lib.active_model), active=True)
 
 
 @writes("switching its model")
-def use_model(lib: Library, model_id: int) -> dict:
+def use_model(lib: Library, model_id: int) -> ModelRecord:
     """Make ``model_id`` active: fill in any vectors it lacks, rebuild its index, then switch.
 
     Until the switch (the last step), searches keep answering with the old model.
     """
     with lib.db.session() as s:
-        if repo.get_model(s, model_id) is None:
+        if versions.get_model(s, model_id) is None:
             raise UserError(f"no model version {model_id}; see 'photosim models'")
     computed = materialise(lib, model_id)
     if not lib.index_state(model_id).startswith("current"):
         lib.rebuild_index(model_id, *(computed or ()))
     lib.set_active_model(model_id)
-    return next(m for m in list_models(lib) if m["id"] == model_id)
+    return next(m for m in list_models(lib) if m.id == model_id)
 
 
 def materialise(lib: Library, model_id: int, chunk: int = 20000) -> tuple[np.ndarray, np.ndarray] | None:
@@ -164,9 +169,9 @@ def materialise(lib: Library, model_id: int, chunk: int = 20000) -> tuple[np.nda
     ids, new = base_ids[need], None
     with lib.db.session() as s:
         new = apply_model(s, model_id, base[need])
-        row = repo.get_model(s, model_id)
-        parent = row.parent_id or 0
-        on_adapted = json.loads(row.spec).get("kind") != LIBRARY_KIND and library_ancestor(s, parent) == parent != 0
+        row = versions.get_model(s, model_id)
+        parent = row.parent
+        on_adapted = not row.adapted and library_ancestor(s, parent) == parent != 0
         stored_ids, stored = repo.get_vectors(s, parent, ids.tolist()) if on_adapted else (np.zeros(0, np.int64), None)
     if len(stored_ids):  # trained on an adapted version: from its stored (augmented) vectors, as trained
         at = np.searchsorted(ids, stored_ids)

@@ -10,7 +10,6 @@ file from the stored vectors, and removes what interrupted writes left behind
 """
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import time
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ..core.adapt import Projection
 from ..core.paths import QUARANTINE
-from ..store import repositories as repo
+from ..store import model_versions as versions
 from ..store.db import DB_NAME, LibraryError
 from ..store.library import Library
 from .library import writing
@@ -105,19 +104,17 @@ def repair(directory: str) -> RepairReport:
 
 def _check_models(lib: Library, out: RepairReport) -> None:
     from ..core.train.apply import NumpyAdapter
-    from .models import LIBRARY_KIND, forget_model
+    from .models import forget_model
 
     with lib.db.session() as s:
-        ids = repo.model_ids(s)
+        ids = versions.model_ids(s)
     bad = []
     for model_id in ids:
         try:
             with lib.db.session() as s:
-                row = repo.get_model(s, model_id)
-                spec = json.loads(row.spec)
-                json.loads(row.summary or "{}")
+                row = versions.get_model(s, model_id)  # decodes its spec and summary
                 if row.weights is not None:
-                    if spec.get("kind") == LIBRARY_KIND:
+                    if row.adapted:
                         Projection.from_bytes(row.weights)
                     else:
                         NumpyAdapter(row.weights)
@@ -150,7 +147,7 @@ def _active(lib: Library) -> int:
 def _rebuild_indexes(lib: Library, out: RepairReport) -> None:
     active = lib.active_model
     with lib.db.session() as s:
-        with_vectors = repo.models_with_vectors(s)
+        with_vectors = versions.models_with_vectors(s)
     for model_id in with_vectors:
         state = lib.index_state(model_id)
         if model_id == active or os.path.exists(lib.index_path(model_id)):

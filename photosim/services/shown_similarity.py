@@ -11,12 +11,11 @@ reorders results. `similar --json` keeps the raw cosine in "similarity" and adds
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..store import repositories as repo
+from ..store import model_versions as versions
 from ..store.library import Library
 from .models import cached, expand_queries, expansion, refresh
 
@@ -51,8 +50,8 @@ def scale(lib: Library, model: int) -> Scale | None:
 
     def make() -> Scale | None:
         with lib.db.session() as s:
-            row = repo.get_model(s, model)
-            stored = json.loads(row.summary or "{}").get(SUMMARY_KEY) if row is not None else None
+            row = versions.get_model(s, model)
+            stored = row.summary.get(SUMMARY_KEY) if row is not None else None
         return Scale(np.asarray(stored, np.float32)) if stored else measure(lib, model)
 
     return cached(SUMMARY_KEY, lib, model, make)
@@ -82,7 +81,4 @@ def remember(lib: Library, model: int) -> None:
     if measured is None:
         return
     with lib.db.session() as s:
-        row = repo.get_model(s, model)
-        summary = json.loads(row.summary or "{}")
-        summary[SUMMARY_KEY] = [round(float(q), 6) for q in measured.quantiles]
-        row.summary = json.dumps(summary)
+        versions.update_summary(s, model, **{SUMMARY_KEY: [round(float(q), 6) for q in measured.quantiles]})

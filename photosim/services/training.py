@@ -17,6 +17,7 @@ import numpy as np
 from ..core.train.trainer import TrainOptions, adapted_options
 from ..core.train.trainer import train as train_adapter
 from ..core.types import TaskContext
+from ..store import model_versions as versions
 from ..store import repositories as repo
 from ..store.library import Library
 from . import UserError
@@ -74,7 +75,7 @@ def train(lib: Library, ctx: TaskContext, on_loss: Callable[[int, float], None] 
     summary = {k: v for k, v in result.summary.items() if k != "loss_history"}
     summary.update({"pairs": int(len(pairs)), "triplets": int(len(triplets)), "trained_at": time.strftime("%Y-%m-%d %H:%M")})
     with lib.db.session() as s:
-        model_id = repo.add_model(s, name or f"trained {summary['trained_at']}" + (f" on version {on}" if on else ""),
+        model_id = versions.add_model(s, name or f"trained {summary['trained_at']}" + (f" on version {on}" if on else ""),
                                   {"kind": "adapter", **summary["options"]}, result.adapter.to_bytes(), summary, parent=on)
     ctx.progress(0, 0, "applying the new model to the library")
     use_model(lib, model_id)

@@ -1,7 +1,6 @@
 """Reads and writes of the library, returning core types (never ORM rows)."""
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Iterable, Iterator, NamedTuple, Sequence
@@ -12,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..core.types import DecodedPhoto, DecodeError, FileStat, Photo, PhotoState
-from .schema import (Folder, InFlight, KeypointRow, ModelVersion, NotDuplicate, PairCheck, PairLabel, PhotoRow,
+from .schema import (Folder, InFlight, KeypointRow, NotDuplicate, PairCheck, PairLabel, PhotoRow,
                      ScanErrorRow, TrashMove, TripletLabel, Vector)
 
 
@@ -392,43 +391,6 @@ def vector_fingerprint(s: Session, model_id: int) -> tuple[int, int]:
     n, total = s.execute(select(func.count(), func.coalesce(func.sum(Vector.photo_id), 0))
                          .where(Vector.model_id == model_id)).one()
     return int(n), int(total)
-
-
-# --- model versions --------------------------------------------------------------------
-def list_models(s: Session) -> list[dict]:
-    counts_by_model = dict(s.execute(select(Vector.model_id, func.count()).group_by(Vector.model_id)).all())
-    return [{"id": m.id, "name": m.name, "spec": json.loads(m.spec), "parent": m.parent_id,
-             "summary": json.loads(m.summary or "{}"), "created_at": m.created_at,
-             "vectors": counts_by_model.get(m.id, 0)}
-            for m in s.scalars(select(ModelVersion).order_by(ModelVersion.id))]
-
-
-def model_ids(s: Session) -> list[int]:
-    return list(s.scalars(select(ModelVersion.id).order_by(ModelVersion.id)))
-
-
-def models_with_vectors(s: Session) -> list[int]:
-    return list(s.scalars(select(Vector.model_id).distinct().order_by(Vector.model_id)))
-
-
-def get_model(s: Session, model_id: int) -> ModelVersion | None:
-    return s.get(ModelVersion, model_id)
-
-
-def delete_model(s: Session, model_id: int) -> None:
-    """Remove a derived model version and its vectors (never version 0)."""
-    if model_id == 0:
-        raise ValueError("version 0 holds the base vectors and is never removed")
-    s.execute(delete(Vector).where(Vector.model_id == model_id))
-    s.execute(delete(ModelVersion).where(ModelVersion.id == model_id))
-
-
-def add_model(s: Session, name: str, spec: dict, weights: bytes | None, summary: dict, parent: int = 0) -> int:
-    row = ModelVersion(name=name, spec=json.dumps(spec), parent_id=parent, weights=weights,
-                       summary=json.dumps(summary), created_at=time.time())
-    s.add(row)
-    s.flush()
-    return row.id
 
 
 # --- labels ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from gui_helpers import index_and_wait, wait_idle
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from photosim.gui.models.photo_list import human_bytes
+from photosim.services.wording import human_bytes
 from photosim.services import folders as folder_service
 from photosim.services import settings
 from photosim.store import repositories as repo

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from photosim.core.types import DecodedPhoto, PhotoState
+from photosim.store import model_versions as versions
 from photosim.store import repositories as repo
 from photosim.store.db import LibraryError
 from photosim.store.library import Library
@@ -26,8 +27,8 @@ def test_new_library_has_schema_version_wal_and_the_pretrained_model(tmp_path):
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     con.close()
     with lib.db.session() as s:
-        models = repo.list_models(s)
-    assert [m["id"] for m in models] == [0] and lib.active_model == 0
+        models = versions.list_models(s)
+    assert [m.id for m in models] == [0] and lib.active_model == 0 and models[0].kind == ""
     assert lib.db.integrity_ok()
 
 
@@ -71,7 +72,7 @@ def test_vectors_are_kept_per_model_version(tmp_path):
     with lib.db.session() as s:
         a = repo.upsert_decoded(s, _decoded("/p/a.jpg", "1"))
         b = repo.upsert_decoded(s, _decoded("/p/b.jpg", "2"))
-        m = repo.add_model(s, "trained", {"kind": "test"}, b"w", {"loss": 0.1})
+        m = versions.add_model(s, "trained", {"kind": "test"}, b"w", {"loss": 0.1})
         repo.put_vectors(s, 0, [a, b], np.ones((2, 4), np.float32))
         repo.put_vectors(s, m, [a], np.full((1, 4), 2, np.float32))
     with lib.db.session() as s:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, QUrl
 
 from ...core.types import Photo
+from ...services.wording import human_bytes
 from ..thumbnails import ThumbnailLoader, cache_key
 
 PhotoRole = Qt.UserRole + 1
@@ -50,14 +51,6 @@ def describe(p: Photo) -> str:
     if p.taken_at:
         parts.append(p.taken_at)
     return " · ".join(parts)
-
-
-def human_bytes(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
 
 
 class PhotoListModel(QAbstractListModel):

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QTable
                                QVBoxLayout, QWidget)
 
 from ...core.types import Photo
-from ..models.photo_list import human_bytes
+from ...services.wording import human_bytes
 from ..shared import resize_within_screen
 from ..widgets.zoom import ZoomLink, ZoomView, load_image
 

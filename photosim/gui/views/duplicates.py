@@ -22,7 +22,8 @@ from ...services.calibration import SET_BY_YOU, DupesThreshold, duplicate_thresh
 from ...services.cleanup import RemovalPlan, plan_removal, remove_copies
 from ...services.duplicates import find_duplicates
 from ...services.trash import Removal
-from ..models.photo_list import PhotoListModel, human_bytes
+from ...services.wording import Mark, human_bytes, marks
+from ..models.photo_list import PhotoListModel
 from ..shared import Shared
 from ..widgets.grid import CELL, PhotoGrid
 from .compare import CompareWidget
@@ -49,21 +50,19 @@ def group_title(n: int, g: DuplicateGroup) -> str:
             f"{os.path.basename(g.keep.path)}")
 
 
+#: How the window draws each mark of services/wording.py (a keeper is "★ keep" whichever keeper it is).
+BADGES = {Mark.KEEP: "★ keep", Mark.BEST_SHOT: "★ best shot", Mark.KEPT: "★ keep", Mark.PROTECTED: "protected",
+          Mark.SAME_BYTES: "= same bytes", Mark.COPY: "copy"}
+
+
 def member_notes(g: DuplicateGroup) -> list[str]:
-    """The badge under each photo: kept (★; a burst's best shot), protected, a byte-for-byte copy (=),
-    a copy of another member inside a burst or a RAW + JPEG group."""
+    """The badge under each photo; a keeper's protection goes without saying."""
     out = []
     for p in g.photos:
-        parts = []
-        if any(k.id == p.id for k in g.keepers):
-            parts.append("★ best shot" if g.kind == "burst" and p.id == g.keep.id else "★ keep")
-        elif p.id in g.protected:
-            parts.append("protected")
-        if p.id in g.same_bytes:
-            parts.append("= same bytes")
-        elif p.id in g.copy_of:
-            parts.append("copy")
-        out.append(" · ".join(parts))
+        shown = marks(g, p)
+        if {Mark.KEEP, Mark.BEST_SHOT, Mark.KEPT} & set(shown):
+            shown = [m for m in shown if m is not Mark.PROTECTED]
+        out.append(" · ".join(BADGES[m] for m in shown))
     return out
 
 

@@ -2,7 +2,6 @@
 and Cancel; the model versions list switches between the pretrained model and trained ones."""
 from __future__ import annotations
 
-import importlib.util
 import threading
 
 from PySide6.QtCore import QPointF, Qt, QTimer
@@ -10,27 +9,9 @@ from PySide6.QtGui import QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSpinBox, QVBoxLayout, QWidget)
 
-from ...services import models
+from ...services import UserError, models
+from ...services.can_train import NO_TORCH, training_available, training_service
 from ..shared import Shared
-
-
-def training_service():
-    """The training module (imports torch: call it when training starts), or None where this build
-    lacks it."""
-    try:
-        from ...services import training
-    except ImportError:
-        return None
-    return training
-
-
-def training_available() -> bool:
-    """Whether fine-tuning can run here, asked without importing torch: that import costs seconds,
-    which the window should not pay while it opens; the browsing-only bundle has no torch at all."""
-    try:
-        return importlib.util.find_spec("torch") is not None
-    except (ImportError, ValueError):
-        return False
 
 
 class LossCurve(QWidget):
@@ -104,7 +85,7 @@ class TrainView(QWidget):
         self.use.clicked.connect(self.use_selected)
         if not training_available():
             self.train.setEnabled(False)
-            self.train.setToolTip("Fine-tuning needs the full install (this build has no torch)")
+            self.train.setToolTip(NO_TORCH[0].upper() + NO_TORCH[1:])
         self.train.clicked.connect(self.start)
         self.cancel.clicked.connect(self.stop)
         self._redraw = QTimer(self, interval=100)  # the loss arrives from the worker; draw at 10 Hz
@@ -128,8 +109,12 @@ class TrainView(QWidget):
 
     # --- training -----------------------------------------------------------------------
     def start(self) -> None:
-        service = training_service()
-        if service is None or self.task is not None:
+        if self.task is not None:
+            return
+        try:
+            service = training_service()
+        except UserError as exc:
+            self.shared.error(str(exc))
             return
         epochs = self.epochs.value()
         self.shared.settings.setValue("train/epochs-chosen", epochs)
@@ -190,11 +175,11 @@ class TrainView(QWidget):
     def refresh_models(self) -> None:
         self.shared.run(self, "models", lambda ctx: models.list_models(self.shared.lib), self._show_models)
 
-    def _show_models(self, rows: list[dict]) -> None:
+    def _show_models(self, rows: list[models.ModelRecord]) -> None:
         self.models.clear()
         for m in rows:
-            item = QListWidgetItem(f"{'● ' if m['active'] else '   '}{m['id']}: {m['name']}  ({m['vectors']} vectors)")
-            item.setData(Qt.UserRole, m["id"])
+            item = QListWidgetItem(f"{'● ' if m.active else '   '}{m.id}: {m.name}  ({m.vectors} vectors)")
+            item.setData(Qt.UserRole, m.id)
             self.models.addItem(item)
 
     def use_selected(self) -> None:
@@ -203,4 +188,4 @@ class TrainView(QWidget):
             return
         model_id = item.data(Qt.UserRole)
         self.shared.run(self, "use model", lambda ctx: models.use_model(self.shared.lib, model_id),
-                        lambda m: (self.shared.say(f"now using model {m['id']}"), self.shared.model_changed.emit()))
+                        lambda m: (self.shared.say(f"now using model {m.id}"), self.shared.model_changed.emit()))

@@ -5,12 +5,16 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
+from ...core.guard import refusal
 from ...core.raw import is_raw
 from ..thumbnails import _pillow_thumbnail
 
 
 def load_image(path: str, limit: int = 8192) -> QImage:
-    """The photo at full size (up to ``limit`` px a side), EXIF orientation applied. Run off the GUI thread."""
+    """The photo at full size (up to ``limit`` px a side), EXIF orientation applied; null if refused
+    by the size guard every decode passes (core/guard.py). Run off the GUI thread."""
+    if refusal(path):
+        return QImage()
     reader = QImageReader(path)
     reader.setAutoTransform(True)
     image = reader.read() if not is_raw(path) else QImage()  # a RAW goes through LibRaw (core/raw.py)
