@@ -65,6 +65,7 @@ def build(root: Path, photos: int, groups: int) -> tuple[str, dict[str, str], di
     """The library and its files; path -> sha256 of every file; counts."""
     from photosim.core.decode import content_hash
     from photosim.core.types import DecodedPhoto
+    from photosim.store import checks
     from photosim.store import repositories as repo
     from photosim.store.library import Library
 
@@ -105,7 +106,7 @@ def build(root: Path, photos: int, groups: int) -> tuple[str, dict[str, str], di
         with lib.db.session() as s:
             ids = repo.upsert_decoded_many(s, rows)
             repo.put_vectors(s, 0, ids, np.stack(vectors), fresh=True)
-            repo.put_keypoints(s, ids, keypoints)
+            checks.put_keypoints(s, ids, keypoints)
     fill = time.perf_counter() - t
     t = time.perf_counter()
     lib.index(0)  # built and saved, as after a real indexing run

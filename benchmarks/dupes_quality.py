@@ -44,6 +44,7 @@ from photosim.core.types import SimpleContext  # noqa: E402
 from photosim.core.unionfind import UnionFind  # noqa: E402
 from photosim.services.duplicates import find_duplicates  # noqa: E402
 from photosim.services.indexing import index_folders  # noqa: E402
+from photosim.store import checks
 from photosim.store import repositories as repo  # noqa: E402
 from photosim.store.library import Library  # noqa: E402
 
@@ -113,7 +114,7 @@ def inlier_study(lib: Library, ds, paths: list[str], vectors: np.ndarray, ids: n
     sims = vectors @ vectors.T
     pairs = [(i, j) for i, j in zip(*np.nonzero(np.triu(sims >= INLIER_STUDY_COSINE, 1)))]
     with lib.db.session() as s:
-        blobs = repo.get_keypoints(s, [int(i) for i in ids])
+        blobs = checks.get_keypoints(s, [int(i) for i in ids])
     points = {i: geometry.unpack(b) for i, b in blobs.items()}
     copies: dict[str, list[int]] = collections.defaultdict(list)
     different: list[int] = []
@@ -172,7 +173,7 @@ def main() -> int:
             with lib.db.session() as s:
                 ids, vectors = repo.get_vectors(s, 0)
                 photos = repo.photos_by_id(s, ids.tolist())
-                keypoint_bytes = [len(b) for b in repo.get_keypoints(s, ids.tolist()).values()]
+                keypoint_bytes = [len(b) for b in checks.get_keypoints(s, ids.tolist()).values()]
             paths = [photos[int(i)].path for i in ids]
             sections["dupes_cosines"] = cosine_study(ds, paths, vectors, truth)
             sections["dupes_inliers"] = inlier_study(lib, ds, paths, vectors, ids, truth)

@@ -232,6 +232,7 @@ def breakdown(folder: Path, engine, sample: int = 64) -> dict[str, float]:
     between stages): what the pipeline has to spread over the cores."""
     from photosim.core.decode import content_hash, decode_bytes, read_photo_bytes
     from photosim.core.embed import OnnxEngine
+    from photosim.store import checks
     from photosim.store import repositories as repo
     from photosim.store.library import Library
 
@@ -271,7 +272,7 @@ def breakdown(folder: Path, engine, sample: int = 64) -> dict[str, float]:
                 with lib.db.session() as s:
                     ids = repo.upsert_decoded_many(s, part)
                     repo.put_vectors(s, 0, ids, vectors[i:i + BATCH])
-                    repo.put_keypoints(s, ids, [d.keypoints for d in part])
+                    checks.put_keypoints(s, ids, [d.keypoints for d in part])
                     repo.clear_in_flight(s, [d.path for d in part])
 
         out["SQLite writes"] = per_photo(store)

@@ -139,6 +139,7 @@ def bench_similar(lib, vectors: np.ndarray, queries: int, rng: np.random.Generat
 def attach_keypoints(lib) -> None:
     """Give every synthetic photo the stored keypoints of a real shared photo (cycling through them)."""
     from photosim.core import verify
+    from photosim.store import checks
     from photosim.store import repositories as repo
 
     blobs = [verify.pack(verify.keypoints(verify.load_grey(str(p)))) for p in sorted(CALTECH.glob("*/*.jpg"))]
@@ -147,7 +148,7 @@ def attach_keypoints(lib) -> None:
     for start in range(0, len(ids), 5000):
         with lib.db.session() as s:
             part = ids[start:start + 5000]
-            repo.put_keypoints(s, part, [blobs[i % len(blobs)] for i in part])
+            checks.put_keypoints(s, part, [blobs[i % len(blobs)] for i in part])
     print(f"keypoints of {len(blobs)} real photos attached to {len(ids):,} synthetic ones", flush=True)
 
 

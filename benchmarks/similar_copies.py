@@ -138,6 +138,7 @@ def synthetic_library(lib, vectors: np.ndarray, rng: np.random.Generator, share:
     """N synthetic photos, then byte copies (same hash, same vector) of ``share`` of them and near
     copies (another hash, the vector moved to cosine ~0.97) of another ``share``; every photo gets a
     real shared photo's keypoints, and a copy those of its original, so the check confirms it."""
+    from photosim.store import checks
     from photosim.store import repositories as repo
 
     ids: list[int] = []
@@ -165,8 +166,8 @@ def synthetic_library(lib, vectors: np.ndarray, rng: np.random.Generator, share:
     with lib.db.session() as s:
         copy_ids = repo.upsert_decoded_many(s, rows)
         repo.put_vectors(s, 0, copy_ids, np.stack(vecs))
-        blobs = repo.get_keypoints(s, originals)
-        repo.put_keypoints(s, copy_ids, [blobs[o] for o in originals])
+        blobs = checks.get_keypoints(s, originals)
+        checks.put_keypoints(s, copy_ids, [blobs[o] for o in originals])
     return {"byte": n, "near": n}
 
 

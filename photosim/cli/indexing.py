@@ -61,6 +61,8 @@ def _report_lines(r, adapted) -> list[str]:
     lines += [f"{OFFLINE}: {shown(folder)}" for folder in r.offline_folders]
     if r.failed:
         lines.append("see the unreadable ones with: photosim info --errors")
+    if r.engine_note:
+        lines.append(f"note: {r.engine_note}")
     if adapted is not None:
         lines.append(f"adapted to this library's {adapted.photos} photos (model {adapted.model}, {adapted.dim} "
                      f"dimensions, {adapted.seconds:.1f} s); 'photosim models use {adapted.parent}' goes back")

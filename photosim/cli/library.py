@@ -109,6 +109,7 @@ def info(args) -> Answer:
              f"photos:    {data['indexed']} indexed, {data['missing']} missing/offline, {data['failed']} unreadable",
              f"model:     {data['model']['id']} — {data['model']['name']} ({data['embedding']})",
              f"index:     {data['index']}",
+             f"engine:    {data['engine']}",
              f"disk:      {human_bytes(used['database'] + used['index'])} (database {human_bytes(used['database'])}, "
              f"index {human_bytes(used['index'])})"
              + (f", {human_bytes(used['per_photo'])} a photo" if used["per_photo"] else "")]

@@ -260,6 +260,9 @@ def make_engine(spec: EmbeddingSpec, prefer: str = "onnx"):
             return OnnxEngine(spec)
         except Exception as exc:  # noqa: BLE001 - any ORT/export failure falls back to torch
             warnings.warn(f"ONNX Runtime unavailable ({exc}); using torch", RuntimeWarning)
+            engine = TorchEngine(spec)
+            engine.fallback = f"ONNX Runtime failed ({type(exc).__name__}: {exc}); embedding runs on torch, slower"
+            return engine
     return TorchEngine(spec)
 
 

@@ -47,7 +47,22 @@ class MainWindow(QMainWindow):
         self.cancel_seconds: float | None = None  # how long the last Cancel took to stop the indexer
         self.last_report: IndexReport | None = None
 
-        # --- views ----------------------------------------------------------------------
+        self._build_views()
+        self._build_status_bar()
+        self._build_actions()
+        self._wire()
+        self.tabs.setCurrentIndex(self.shared.setting("last_view", 0, int))
+        geometry = self.shared.settings.value("geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            resize_within_screen(self, 1400, 860)
+        self.stack.setCurrentIndex(1)
+        self.library.grid.setFocus()  # so Ctrl+Z means "undo the trash", not "undo typing"
+        self.shared.run(self, "folders", lambda ctx: folder_service.folder_paths(self.shared.lib),
+                        lambda fs: self.stack.setCurrentIndex(1 if fs or self.index_task is not None else 0))
+
+    def _build_views(self) -> None:
         self.welcome = WelcomeView(self)
         self.folders = FoldersPanel(self.shared, self)
         self.library = LibraryView(self.shared, self)
@@ -74,7 +89,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, dock)
         self.triplet_dock = dock
 
-        # --- status bar -----------------------------------------------------------------
+    def _build_status_bar(self) -> None:
         self.notice = QLabel(self)
         self.progress = QProgressBar(self)
         self.progress.setMaximumWidth(220)
@@ -90,7 +105,7 @@ class MainWindow(QMainWindow):
             sb.addPermanentWidget(w)
             w.hide()
 
-        # --- actions --------------------------------------------------------------------
+    def _build_actions(self) -> None:
         bar = QToolBar("Main", self)
         bar.setObjectName("main-toolbar")
         self.addToolBar(bar)
@@ -104,7 +119,7 @@ class MainWindow(QMainWindow):
         self._action(bar, "Adapt", QKeySequence(), self.adapt_now,
                      "Adapt similarity to this library now (indexing does it by itself when the library has grown)")
 
-        # --- wiring ---------------------------------------------------------------------
+    def _wire(self) -> None:
         self.welcome.folder_chosen.connect(lambda p: self.index([p]))
         self.folders.index_requested.connect(self.index)
         self.library.photo_selected.connect(lambda p: self.similar.set_query(p.path, p))
@@ -121,18 +136,6 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(lambda i: self.shared.settings.setValue("last_view", i))
         self.shared.model_changed.connect(self.show_model)
         self.show_model()
-
-        self.tabs.setCurrentIndex(self.shared.setting("last_view", 0, int))
-        geometry = self.shared.settings.value("geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:
-            resize_within_screen(self, 1400, 860)
-        self.stack.setCurrentIndex(1)
-        self.library.grid.setFocus()  # so Ctrl+Z means "undo the trash", not "undo typing"
-        self.shared.run(self, "folders", lambda ctx: folder_service.folder_paths(self.shared.lib),
-                        lambda fs: self.stack.setCurrentIndex(1 if fs or self.index_task is not None else 0))
-
     def _action(self, bar: QToolBar, text: str, keys, slot, tip: str) -> QAction:
         a = QAction(text, self)
         a.setShortcut(keys)
@@ -234,7 +237,9 @@ class MainWindow(QMainWindow):
         state = "Stopped" if report.cancelled else "Done"
         text = (f"{state}: {report.scanned:,} files, {report.embedded:,} new ({report.rate:.1f} photos/s), "
                 f"{report.unchanged:,} unchanged, {report.failed} unreadable")
-        if report.offline_folders:  # an unplugged drive: said as the CLI says it, and it stays on screen
+        if report.engine_note:  # ONNX Runtime failed in the indexer: slower, and said so
+            text += f"; {report.engine_note}"
+        if report.offline_folders or report.engine_note:  # said as the CLI says it, and it stays on screen
             self.shared.error(text + "".join(f"; {folder_service.OFFLINE}: {f}" for f in report.offline_folders))
         else:
             self.shared.say(text)

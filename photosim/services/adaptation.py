@@ -137,13 +137,7 @@ def adapt(lib: Library, ctx: TaskContext, parent: int | None = None, seed: int =
         model_id = versions.add_model(s, name, {"kind": LIBRARY_KIND, "dim": projection.dim, "k": projection.k,
                                             "alpha": projection.alpha}, projection.to_bytes(), summary, parent=parent)
     try:
-        for start in range(0, len(ids), CHUNK):  # one transaction per chunk: memory stays bounded
-            _check(ctx)
-            ctx.progress(start, len(ids), f"adapting 4/{STEPS}: storing")
-            with lib.db.session() as s:
-                repo.put_vectors(s, model_id, ids[start:start + CHUNK].tolist(), augmented[start:start + CHUNK],
-                                 fresh=True)
-        ctx.progress(len(ids), len(ids), f"adapting 4/{STEPS}: storing")
+        _store(lib, model_id, ids, augmented, ctx)
         stage("store")
         lib.rebuild_index(model_id, ids, augmented, progress=_reporter(ctx, f"adapting 5/{STEPS}: indexing"))
         stage("index")
@@ -161,6 +155,16 @@ def adapt(lib: Library, ctx: TaskContext, parent: int | None = None, seed: int =
     with lib.db.session() as s:
         versions.update_summary(s, model_id, seconds=round(summary["seconds"], 1))
     return AdaptResult(model_id, parent, int(n), projection.dim, summary["seconds"], stages)
+
+
+def _store(lib: Library, model_id: int, ids: np.ndarray, augmented: np.ndarray, ctx: TaskContext) -> None:
+    for start in range(0, len(ids), CHUNK):  # one transaction per chunk: memory stays bounded
+        _check(ctx)
+        ctx.progress(start, len(ids), f"adapting 4/{STEPS}: storing")
+        with lib.db.session() as s:
+            repo.put_vectors(s, model_id, ids[start:start + CHUNK].tolist(), augmented[start:start + CHUNK],
+                             fresh=True)
+    ctx.progress(len(ids), len(ids), f"adapting 4/{STEPS}: storing")
 
 
 def _reporter(ctx: TaskContext, text: str):

@@ -8,6 +8,7 @@ from ..core import verify as geometry
 from ..core.duplicates import MIN_INLIERS, confirm_pairs
 from ..core.types import Pair, Photo, TaskContext
 from ..core.unionfind import UnionFind
+from ..store import checks as check_store
 from ..store import repositories as repo
 from ..store.db import WRITE_ERRORS
 from ..store.library import Library
@@ -30,13 +31,13 @@ class Keypoints:
         self.cache: OrderedDict[int, geometry.Keypoints | None] = OrderedDict()
         self.read: dict[int, bytes] = {}  # found now from a file, not yet written to the library
         self.blobs: dict[int, bytes] = {}
-        self.reader: repo.KeypointReader | None = None
+        self.reader: check_store.KeypointReader | None = None
         with lib.db.session() as s:
             if len(photos) <= KEYPOINTS_AT_ONCE:
-                self.blobs.update(repo.get_keypoints(s, photos))
+                self.blobs.update(check_store.get_keypoints(s, photos))
                 have = set(self.blobs)
             else:
-                have = repo.ids_with_keypoints(s, photos)
+                have = check_store.ids_with_keypoints(s, photos)
             self.unstored: dict[int, Photo] = repo.photos_by_id(s, photos - have)
 
     def of(self, i: int) -> geometry.Keypoints | None:
@@ -66,7 +67,7 @@ class Keypoints:
             blob = self.blobs.pop(i)
         else:
             if self.reader is None:
-                self.reader = repo.KeypointReader(self.lib.db.path)
+                self.reader = check_store.KeypointReader(self.lib.db.path)
             blob = self.reader.get(i)
         return geometry.unpack(blob) if blob is not None else None
 
@@ -80,7 +81,7 @@ class Keypoints:
         """Store keypoints read from files, so the next run need not read those photos again."""
         try:
             with self.lib.db.session() as s:
-                repo.put_keypoints(s, list(self.read), list(self.read.values()))
+                check_store.put_keypoints(s, list(self.read), list(self.read.values()))
         except WRITE_ERRORS:  # a read-only or busy library: the check still worked, it only costs a re-read
             pass
         self.read.clear()

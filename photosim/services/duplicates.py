@@ -18,6 +18,7 @@ from ..core.duplicates import (DEFAULT_THRESHOLD, KINDS, UPSCALE_PIXEL_RATIO, Du
 from ..core.index import EF_DUPLICATES
 from ..core.types import Pair, Photo, TaskContext
 from ..store import removals
+from ..store import checks as check_store
 from ..store import repositories as repo
 from ..store.library import Library
 from . import UserError, settings, shots
@@ -211,7 +212,7 @@ def copy_groups(lib: Library, candidates: list[list[int]], threshold: float) -> 
     if not wanted:
         return []
     pairs: dict[tuple[int, int], Pair] = {}
-    stored: list[repo.PairVerdict] = []
+    stored: list[check_store.PairVerdict] = []
     with lib.db.session() as s:
         facts = repo.duplicate_facts_around(s, wanted)  # the candidates and their byte copies
         # Every pair judged here has a photo among these: the marks about others are not read.
@@ -233,7 +234,7 @@ def copy_groups(lib: Library, candidates: list[list[int]], threshold: float) -> 
                 for a, b, sim in near_pairs(ids[rows], np.broadcast_to(ids[rows], sims.shape), sims, threshold, grey):
                     pairs[(a, b)] = Pair(a, b, sim)
         if pairs:
-            stored = repo.pair_checks_among(s, {i for ab in pairs for i in ab})
+            stored = check_store.pair_checks_among(s, {i for ab in pairs for i in ab})
     known = verdicts.known(lib, facts, pairs, stored)
     checks = {ab: n for ab, (n, _) in known.items()}
     found = confirmed(lib, list(pairs.values()), forbidden, None, {}, same_bytes, checks)

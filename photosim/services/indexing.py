@@ -33,6 +33,7 @@ from ..core.paths import same_file, under_any
 from ..core.scan import scan
 from ..core.types import DecodeError, FileStat, PhotoState, TaskContext
 from ..store import removals
+from ..store import checks as check_store
 from ..store import repositories as repo
 from ..store.db import WRITE_ERRORS
 from ..store.library import Library
@@ -58,6 +59,7 @@ class IndexReport:
     cancelled: bool = False
     seconds: float = 0.0
     errors: list[DecodeError] = field(default_factory=list)
+    engine_note: str = ""  # why embedding did not run on ONNX Runtime, when it did not
 
     @property
     def rate(self) -> float:
@@ -95,6 +97,7 @@ def _is_disk_full(exc: BaseException) -> bool:
 
 def _index(lib: Library, paths: list[str], ctx: TaskContext, engine, batch_size: int,
            retry_errors: bool) -> IndexReport:
+    """Scan, compare with the library (size + mtime), mark what vanished, embed the rest."""
     start = time.monotonic()
     plan = scan_plan(lib, paths)
     roots, offline = plan.roots, plan.offline
@@ -102,32 +105,46 @@ def _index(lib: Library, paths: list[str], ctx: TaskContext, engine, batch_size:
         raise UserError("no folders to index: name at least one folder")
     with lib.db.session() as s:
         repo.add_folders(s, [r for r in roots if os.path.isdir(r)])
-
-    ctx.progress(0, 0, "scanning")
-    with lib.db.session() as s:
         watched = repo.list_folders(s)
+    ctx.progress(0, 0, "scanning")
     found = scan(roots, ctx.cancelled, inside=watched, excluded=[lib.directory])
     report = IndexReport(scanned=len(found.files), offline_folders=offline, aliases=len(found.aliases))
     if ctx.cancelled():
         report.cancelled = True
         return report
-
     present = {f.path for f in found.files}
+    known, bad = _record_scan_errors(lib, found, present, roots, report)
+    todo, revived = _changed(found.files, known, bad, retry_errors, report)
+    by_hash = _settle_states(lib, known, present, roots, offline, revived, report)
+    todo = _screen_suspects(lib, todo, report)
+    if todo:
+        with verify.one_thread_each():  # only when there is something to decode: importing cv2 takes 0.2 s
+            _embed(lib, todo, _MoveFinder(by_hash, present, offline), ctx, engine, batch_size, report)
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def _record_scan_errors(lib: Library, found, present: set[str], roots: list[str], report: IndexReport):
+    """Keep what the scan could not read; forget errors of files that are gone (deleted, renamed: the
+    new name is scanned). Returns the library's (stat map, error map) as they were."""
     reported = {e.path for e in found.errors}
     with lib.db.session() as s:
         known = repo.stat_map(s)
         bad = repo.error_map(s)
         for e in found.errors:  # dangling links, link loops, unreadable folders, named pipes
             repo.record_error(s, e)
-        # Errors of files that are gone are stale (deleted, renamed: the new name is scanned).
-        repo.clear_errors(s, [p for p in bad if p not in present and p not in reported
-                              and under_any(p, roots)])
+        repo.clear_errors(s, [p for p in bad if p not in present and p not in reported and under_any(p, roots)])
     report.errors.extend(found.errors)
     report.failed += len(found.errors)
+    return known, bad
 
+
+def _changed(files: list[FileStat], known: dict, bad: dict, retry_errors: bool,
+             report: IndexReport) -> tuple[list[FileStat], list[int]]:
+    """(files to read, ids of missing photos found again unchanged)."""
     todo: list[FileStat] = []
     revived: list[int] = []
-    for f in found.files:
+    for f in files:
         k = known.get(f.path)
         if k and k[1] == f.size and k[2] == f.mtime_ns and k[3] != PhotoState.ERROR.value:
             report.unchanged += 1
@@ -137,28 +154,27 @@ def _index(lib: Library, paths: list[str], ctx: TaskContext, engine, batch_size:
             report.unchanged += 1  # the same broken file as last time: reported, not retried
         else:
             todo.append(f)
+    return todo, revived
 
-    # Photos under the scanned roots that were not found, and every photo of an offline
-    # folder: marked missing, never purged (the drive may come back).
+
+def _settle_states(lib: Library, known: dict, present: set[str], roots: list[str], offline: list[str],
+                   revived: list[int], report: IndexReport) -> dict[str, list[tuple[int, str]]]:
+    """Photos under the scanned roots that were not found, and every photo of an offline folder:
+    marked missing, never purged (the drive may come back). Returns the photos by content hash,
+    for telling a move from a new photo (those in the quarantine left out: undo brings them back)."""
     gone = {path: v[0] for path, v in known.items()
             if v[3] != PhotoState.MISSING.value and path not in present
             and (under_any(path, roots) or under_any(path, offline))}
+    by_hash: dict[str, list[tuple[int, str]]] = {}
     with lib.db.session() as s:
         repo.set_state(s, revived, PhotoState.OK)
         repo.set_state(s, gone.values(), PhotoState.MISSING)
-        by_hash: dict[str, list[tuple[int, str]]] = {}
-        removed = set(removals.quarantined_facts(s))  # in the quarantine: undo brings them back, no rescan
+        removed = set(removals.quarantined_facts(s))
         for photo in repo.all_photos(s):
             if photo.content_hash and photo.id not in removed:
                 by_hash.setdefault(photo.content_hash, []).append((photo.id, photo.path))
     report.missing = len(gone)
-
-    todo = _screen_suspects(lib, todo, report)
-    if todo:
-        with verify.one_thread_each():  # only when there is something to decode: importing cv2 takes 0.2 s
-            _embed(lib, todo, _MoveFinder(by_hash, present, offline), ctx, engine, batch_size, report)
-    report.seconds = time.monotonic() - start
-    return report
+    return by_hash
 
 
 @dataclass
@@ -236,12 +252,14 @@ def _marked_in_flight(lib: Library, todo: list[FileStat], chunk: int) -> Iterato
 
 def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskContext, engine, batch_size: int,
            report: IndexReport) -> None:
+    """Read each file once (hash + reduced decode), embed in batches, one transaction per batch;
+    the index is saved at checkpoints, at the end, and on the way out of a failure. (Seven
+    parameters: the run's state, passed down from _index.)"""
     spec = lib.base_spec()
-    engine = engine or make_engine(spec)
-    active = lib.active_model
-    total = len(todo)
-    done = 0
-    last_save = time.monotonic()
+    if engine is None:
+        engine = make_engine(spec)
+        _note_engine(lib, engine, report)
+    active, total, done, last_save = lib.active_model, len(todo), 0, time.monotonic()
 
     def read(f: FileStat):
         got = read_photo_bytes(f.path, f)
@@ -249,40 +267,20 @@ def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskCont
             return got
         data, st = got
         digest = content_hash(data)
+        stat_now = FileStat(f.path, st.st_size, st.st_mtime_ns)
         known = moves.alias_of(digest, f.path)
         if known is not None:
-            return _Alias(FileStat(f.path, st.st_size, st.st_mtime_ns), known)
+            return _Alias(stat_now, known)
         owner = moves.owner(digest, f.path)
         if owner is not None:
-            return _Moved(FileStat(f.path, st.st_size, st.st_mtime_ns), owner)
+            return _Moved(stat_now, owner)
         return decode_bytes(f.path, data, st.st_size, st.st_mtime_ns, spec.size, digest)
 
     ctx.progress(0, total, "embedding")
     try:
         files = _marked_in_flight(lib, todo, batch_size)
         for batch in embed_files(files, engine, batch_size=batch_size, cancelled=ctx.cancelled, decode=read):
-            with lib.db.session() as s:
-                ids = repo.upsert_decoded_many(s, batch.photos)
-                if ids:
-                    repo.put_vectors(s, 0, ids, batch.vectors)
-                    repo.put_keypoints(s, ids, [d.keypoints for d in batch.photos])
-                for e in batch.errors:
-                    repo.record_error(s, e)
-                for m in batch.others:
-                    if isinstance(m, _Moved):
-                        repo.move_photo(s, m.photo_id, m.stat.path, m.stat)
-                if ids and active != 0:  # an adapted version also augments them from their neighbours
-                    active_vectors = map_new_photos(lib, s, active, batch.vectors)
-                    repo.put_vectors(s, active, ids, active_vectors)
-                repo.clear_in_flight(s, [d.path for d in batch.photos] + [e.path for e in batch.errors]
-                                     + [m.stat.path for m in batch.others])
-            if ids:
-                lib.add_to_index(active, np.asarray(ids), batch.vectors if active == 0 else active_vectors)
-            report.embedded += len(ids)
-            report.moved += sum(isinstance(m, _Moved) for m in batch.others)
-            report.aliases += sum(isinstance(m, _Alias) for m in batch.others)
-            report.failed += len(batch.errors)
-            report.errors.extend(batch.errors)
+            _store_batch(lib, active, batch, report)
             done += len(batch.photos) + len(batch.errors) + len(batch.others)
             ctx.progress(done, total, "embedding")
             if time.monotonic() - last_save > CHECKPOINT_SECONDS:
@@ -299,3 +297,41 @@ def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskCont
         with lib.db.session() as s:
             repo.clear_in_flight(s, [f.path for f in todo[done:]])
     lib.save_index()
+
+
+def _note_engine(lib: Library, engine, report: IndexReport) -> None:
+    """Say it when the engine fell back to torch (the window's status bar, `photosim info`)."""
+    report.engine_note = getattr(engine, "fallback", None) or ""
+    try:
+        if report.engine_note:
+            lib.db.set_meta("engine_fallback", report.engine_note)
+        else:
+            lib.db.delete_meta("engine_fallback")
+    except WRITE_ERRORS:  # a note only: a busy library gets it next time
+        pass
+
+
+def _store_batch(lib: Library, active: int, batch, report: IndexReport) -> None:
+    """One batch in one transaction: photos, vectors, keypoints, errors, moves; then the index."""
+    with lib.db.session() as s:
+        ids = repo.upsert_decoded_many(s, batch.photos)
+        if ids:
+            repo.put_vectors(s, 0, ids, batch.vectors)
+            check_store.put_keypoints(s, ids, [d.keypoints for d in batch.photos])
+        for e in batch.errors:
+            repo.record_error(s, e)
+        for m in batch.others:
+            if isinstance(m, _Moved):
+                repo.move_photo(s, m.photo_id, m.stat.path, m.stat)
+        if ids and active != 0:  # an adapted version also augments them from their neighbours
+            active_vectors = map_new_photos(lib, s, active, batch.vectors)
+            repo.put_vectors(s, active, ids, active_vectors)
+        repo.clear_in_flight(s, [d.path for d in batch.photos] + [e.path for e in batch.errors]
+                             + [m.stat.path for m in batch.others])
+    if ids:
+        lib.add_to_index(active, np.asarray(ids), batch.vectors if active == 0 else active_vectors)
+    report.embedded += len(ids)
+    report.moved += sum(isinstance(m, _Moved) for m in batch.others)
+    report.aliases += sum(isinstance(m, _Alias) for m in batch.others)
+    report.failed += len(batch.errors)
+    report.errors.extend(batch.errors)

@@ -44,6 +44,7 @@ def info(lib: Library) -> dict:
         "model": {"id": model.id, "name": model.name},
         "embedding": lib.base_spec().key,
         "index": lib.index_state(),
+        "engine": lib.db.get_meta("engine_fallback") or "ONNX Runtime",  # as the last indexing found it
         "bytes": disk_use(lib, counts["indexed"] + counts["missing"]),
     }
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..core.adapt import Projection
 from ..core.paths import QUARANTINE
 from ..store import model_versions as versions
-from ..store.db import DB_NAME, LibraryError
+from ..store.db import DB_NAME, LibraryError, connect
 from ..store.library import Library
 from .library import writing
 
@@ -33,7 +33,7 @@ class RepairReport:
 def check_database(path: str) -> list[str]:
     """The problems ``PRAGMA integrity_check`` lists for the database file at ``path`` ([]: none)."""
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con = connect(path, read_only=True)
         try:
             rows = [r[0] for r in con.execute("PRAGMA integrity_check")]
         finally:
@@ -52,7 +52,7 @@ def rewrite_database(directory: str) -> tuple[bool, str]:
         if os.path.exists(leftover):
             os.unlink(leftover)
     try:
-        con = sqlite3.connect(path)
+        con = connect(path, autocommit=True)  # VACUUM runs outside a transaction
         try:
             con.execute("VACUUM INTO ?", (fresh,))
         finally:

@@ -29,6 +29,7 @@ from ..core.duplicates import (DEFAULT_THRESHOLD, MIN_INLIERS, DuplicateGroup, K
 from ..core.keeper import Ranking, rank
 from ..core.raw import RAW_FORMATS, raw_jpeg_siblings
 from ..core.types import Pair, Photo, PhotoState
+from ..store import checks as check_store
 from ..store import repositories as repo
 from ..store.db import WRITE_ERRORS
 from ..store.library import Library
@@ -70,7 +71,7 @@ def sort_confirmed(lib: Library, same_bytes: list[list[int]], near_pairs: list[P
         same_bytes = [g for g in same_bytes if any(i in only or i in involved for i in g)]
     with lib.db.session() as s:
         photos = repo.photos_by_id(s, involved | {i for g in same_bytes for i in g})
-    reader = repo.KeypointReader(lib.db.path) if aligned else None
+    reader = check_store.KeypointReader(lib.db.path) if aligned else None
     copies: list[tuple[int, int]] = []
     frames: list[tuple[int, int]] = []
     why: dict[tuple[int, int], str] = {}
@@ -103,7 +104,7 @@ def copies_among(lib: Library, confirmed: list[Pair]) -> list[tuple[int, int]]:
         return []
     with lib.db.session() as s:
         photos = repo.photos_by_id(s, involved)
-    reader = repo.KeypointReader(lib.db.path)
+    reader = check_store.KeypointReader(lib.db.path)
     try:
         return [(a, b) for a, b, _ in confirmed if a in photos and b in photos
                 and bursts.classify(photos[a], photos[b], _facts(reader, photos[a], photos[b]))[0] != "burst"]
@@ -120,7 +121,7 @@ def copy_units(lib: Library, same_bytes: list[list[int]], copies: list[tuple[int
     return found.near + found.paired
 
 
-def _facts(reader: repo.KeypointReader | None, a: Photo, b: Photo) -> bursts.PairFacts | None:
+def _facts(reader: check_store.KeypointReader | None, a: Photo, b: Photo) -> bursts.PairFacts | None:
     if reader is None:
         return None
     ba, bb = reader.get(a.id), reader.get(b.id)
@@ -159,7 +160,7 @@ def find_raw_pairs(lib: Library, only: set[int] | None = None, taking_part: set[
             if j is not None and (only is None or r.id in only or j.id in only):
                 candidates.append((r.id, j.id))
         ids = [i for pair in candidates for i in pair]  # only photos that have a partner: a RAW library is large
-        blobs = repo.get_keypoints(s, ids)
+        blobs = check_store.get_keypoints(s, ids)
         vec_ids, vecs = repo.get_vectors(s, 0, ids) if ids else (np.zeros(0, np.int64), None)
     row = {int(i): n for n, i in enumerate(vec_ids)}
     return [(r, j) for r, j in candidates if _same_picture(r, j, blobs, row, vecs)]

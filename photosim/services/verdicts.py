@@ -1,5 +1,5 @@
 """The geometric check's verdicts, kept so a pair is checked once: in the library (table
-`pair_checks`, through store/repositories.py) and in memory, per library (``Library.memo``).
+`pair_checks`, through store/checks.py) and in memory, per library (``Library.memo``).
 
 A verdict belongs to a pair of photos *with the bytes they had*: a changed file (other keypoints)
 is another pair. Those made while the library could not keep them (read-only, busy) answer from
@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from ..store import repositories as repo
+from ..store import checks as check_store
 from ..store.db import WRITE_ERRORS
 from ..store.library import Library
 
@@ -46,7 +46,7 @@ def forget(lib: Library, kept_too: bool = False) -> None:
         held.unsaved.clear()
     if kept_too:
         with lib.db.session() as s:
-            repo.forget_pair_checks(s)
+            check_store.forget_pair_checks(s)
 
 
 def photos_pair(facts: Facts, a: int, b: int) -> PhotosPair | None:
@@ -56,7 +56,7 @@ def photos_pair(facts: Facts, a: int, b: int) -> PhotosPair | None:
     return ((a, ha), (b, hb)) if ha and hb else None
 
 
-def known(lib: Library, facts: Facts, pairs, stored: list[repo.PairVerdict]) -> dict[tuple[int, int], tuple[int, str | None]]:
+def known(lib: Library, facts: Facts, pairs, stored: list[check_store.PairVerdict]) -> dict[tuple[int, int], tuple[int, str | None]]:
     """(a, b) -> (inliers, kind) of those of ``pairs`` checked before on the bytes the photos hold now:
     kept by the library (``stored``) or in memory."""
     out = {}
@@ -93,8 +93,8 @@ def remember(lib: Library, facts: Facts, verdicts: list[tuple[int, int, int, str
     if not waiting:
         return
     try:
-        lib.db.write_now(lambda con: repo.put_pair_checks(
-            con, [repo.PairVerdict(a, b, ha, hb, n, kind) for (a, b, ha, hb), (n, kind) in waiting.items()]))
+        lib.db.write_now(lambda con: check_store.put_pair_checks(
+            con, [check_store.PairVerdict(a, b, ha, hb, n, kind) for (a, b, ha, hb), (n, kind) in waiting.items()]))
     except WRITE_ERRORS:
         with held.lock:
             if len(waiting) < VERDICT_CACHE:  # past that many, they are checked again instead
@@ -105,17 +105,17 @@ def stored(lib: Library, facts: Facts) -> dict[tuple[int, int], int]:
     """(a, b) -> inliers of every pair the library kept a verdict on, checked on the bytes the photos
     hold now: what `dupes` need not check again."""
     with lib.db.session() as s:
-        rows = repo.all_pair_checks(s)
+        rows = check_store.all_pair_checks(s)
     return {(a, b): n for a, b, ha, hb, n in rows
             if a in facts and b in facts and facts[a][0] == ha and facts[b][0] == hb}
 
 
 def keep(lib: Library, facts: Facts, checks: dict[tuple[int, int], int], before: dict[tuple[int, int], int]) -> None:
     """Keep the verdicts `dupes` made now (not those it read), so `similar` and the next `dupes` reuse them."""
-    rows = [repo.PairVerdict(a, b, facts[a][0], facts[b][0], n, None) for (a, b), n in checks.items()
+    rows = [check_store.PairVerdict(a, b, facts[a][0], facts[b][0], n, None) for (a, b), n in checks.items()
             if (a, b) not in before and facts[a][0] and facts[b][0]]
     try:
         with lib.db.session() as s:
-            repo.put_pair_checks(s, rows)
+            check_store.put_pair_checks(s, rows)
     except WRITE_ERRORS:  # a read-only or busy library: the groups stand, the next run checks again
         pass

@@ -40,11 +40,41 @@ QUICK_CHECK_BYTES = 16 << 20
 DATABASE_ERRORS: tuple[type[Exception], ...] = (DatabaseError, sqlite3.DatabaseError)
 
 
+#: How long a writer waits for another (indexing holds a transaction per batch of 32 photos).
+BUSY_TIMEOUT_S = 10.0
+
+
+def connect(path: str, read_only: bool = False, wait: float = BUSY_TIMEOUT_S, shared: bool = False,
+            autocommit: bool = False) -> sqlite3.Connection:
+    """Every DB-API connection photosim opens to a library file (SQLAlchemy's are set up by the
+    same ``configure``): never creates the file (mode rw/ro: a library that went away is not made
+    again, empty); ``read_only`` ones cannot write (query_only); ``shared``: usable from any thread
+    (the caller serialises); ``autocommit``: the caller issues BEGIN and COMMIT."""
+    con = sqlite3.connect(f"file:{quote(path)}?mode={'ro' if read_only else 'rw'}", uri=True, timeout=wait,
+                          check_same_thread=not shared, isolation_level=None if autocommit else "")
+    configure(con, read_only, wait)
+    return con
+
+
+def configure(con, read_only: bool = False, wait: float = BUSY_TIMEOUT_S) -> None:
+    """The settings every connection of a library has: WAL (set by writers: it is kept in the file),
+    synchronous NORMAL (durable across app crashes, fast with WAL), foreign keys, a busy timeout."""
+    cur = con.cursor()
+    if not read_only:
+        cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+    if read_only:
+        cur.execute("PRAGMA query_only=ON")
+    cur.close()
+
+
 def quick_check(path: str) -> str | None:
     """None if SQLite's quick_check finds nothing wrong in the database file at ``path``, else its
     first complaint (read-only: a check never writes)."""
     try:
-        con = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)
+        con = connect(path, read_only=True)
         try:
             rows = [r[0] for r in con.execute("PRAGMA quick_check")]
         finally:
@@ -196,9 +226,7 @@ class Database:
         with self._now_lock:
             if self._now is None:
                 # mode=rw: a library whose file went away is not made again, empty
-                self._now = sqlite3.connect(f"file:{quote(self.path)}?mode=rw", uri=True, timeout=0,
-                                            isolation_level=None, check_same_thread=False)
-                self._now.execute("PRAGMA synchronous=NORMAL")  # as every connection of the library
+                self._now = connect(self.path, wait=0, shared=True, autocommit=True)
             con = self._now
             con.execute("BEGIN IMMEDIATE")
             try:
@@ -230,9 +258,4 @@ class Database:
 
 
 def _on_connect(dbapi_conn, _record) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes, fast
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.close()
+    configure(dbapi_conn)

@@ -9,6 +9,7 @@ import pytest
 
 from photosim.core.types import DecodedPhoto, PhotoState
 from photosim.store import model_versions as versions
+from photosim.store import checks
 from photosim.store import repositories as repo
 from photosim.store.db import LibraryError
 from photosim.store.library import Library
@@ -100,8 +101,8 @@ def test_library_in_a_folder_whose_name_holds_url_characters(tmp_path):
     lib = Library(str(folder))
     with lib.db.session() as s:
         (i,) = repo.upsert_decoded_many(s, [_decoded("/p/a.jpg")])
-        repo.put_keypoints(s, [i], [b"\x00\x00"])
-    reader = repo.KeypointReader(lib.db.path)
+        checks.put_keypoints(s, [i], [b"\x00\x00"])
+    reader = checks.KeypointReader(lib.db.path)
     try:
         assert reader.get(i) == b"\x00\x00" and reader.get(i + 1) is None
     finally:

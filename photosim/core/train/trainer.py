@@ -157,47 +157,18 @@ def train(
     unl = np.arange(n) if unlabelled is None else np.unique(np.asarray(unlabelled, dtype=np.int64))
 
     rng = np.random.default_rng(seed)
-    saved_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
-        model = Adapter(AdapterConfig(dim=dim, kind=opts.kind, hidden=opts.hidden, out_dim=opts.out_dim))
-    finally:
-        torch.random.set_rng_state(saved_state)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optim = torch.optim.AdamW(params, lr=opts.lr, weight_decay=opts.weight_decay)
-
-    x = torch.from_numpy(x_all)
-    different = torch.from_numpy(graph.different)
+    model = _seeded_adapter(dim, opts, seed)
     nodes = graph.nodes
     expansion = _Expansion(x_all, nodes, opts.expand, opts.expand_alpha) if opts.expand and len(nodes) else None
     steps_per_epoch = max(1, math.ceil(len(nodes) / opts.batch_size)) if len(nodes) else 1
     total = opts.epochs * steps_per_epoch if len(marked) or len(nodes) else 0
     started = time.perf_counter()
-    history: list[float] = []
-    stopped = False
-    step = 0
-    model.train()
-    for _epoch in range(opts.epochs if total else 0):
-        order = rng.permutation(nodes)
-        for s in range(steps_per_epoch):
-            if should_stop is not None and should_stop():
-                stopped = True
-                break
-            batch = order[s * opts.batch_size : (s + 1) * opts.batch_size]
-            loss = _step_loss(model, x, graph, different, batch, marked, unl, opts, rng, expansion)
-            optim.zero_grad()
-            loss.backward()
-            optim.step()
-            step += 1
-            value = float(loss.detach())
-            history.append(value)
-            if progress is not None:
-                progress(step, total, value)
-        if stopped:
-            break
+    loop = _Loop(model, torch.from_numpy(x_all), graph, marked, unl, opts, rng, expansion)
+    stopped = loop.run(nodes, steps_per_epoch, total if total else 0, progress, should_stop)
     model.eval()
+    history = loop.history
     summary = {
-        "steps": step,
+        "steps": loop.step,
         "total_steps": total,
         "stopped": stopped,
         "seconds": time.perf_counter() - started,
@@ -212,6 +183,53 @@ def train(
         "options": asdict(opts),
     }
     return TrainResult(adapter=model, summary=summary)
+
+
+def _seeded_adapter(dim: int, opts: TrainOptions, seed: int) -> Adapter:
+    """A fresh adapter whose start depends on ``seed`` only (torch's global generator is left as it was)."""
+    saved_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        return Adapter(AdapterConfig(dim=dim, kind=opts.kind, hidden=opts.hidden, out_dim=opts.out_dim))
+    finally:
+        torch.random.set_rng_state(saved_state)
+
+
+class _Loop:
+    """The optimisation: epochs over the labelled photos in random order, one step per batch."""
+
+    def __init__(self, model: Adapter, x: torch.Tensor, graph: Any, marked: np.ndarray, unl: np.ndarray,
+                 opts: TrainOptions, rng: np.random.Generator, expansion: "_Expansion | None") -> None:
+        self.model, self.x, self.graph, self.marked, self.unl = model, x, graph, marked, unl
+        self.opts, self.rng, self.expansion = opts, rng, expansion
+        self.different = torch.from_numpy(graph.different)
+        params = [p for p in model.parameters() if p.requires_grad]
+        self.optim = torch.optim.AdamW(params, lr=opts.lr, weight_decay=opts.weight_decay)
+        self.history: list[float] = []
+        self.step = 0
+
+    def run(self, nodes: np.ndarray, steps_per_epoch: int, total: int, progress: ProgressFn | None,
+            should_stop: StopFn | None) -> bool:
+        """Train; True if ``should_stop`` stopped it."""
+        self.model.train()
+        for _epoch in range(self.opts.epochs if total else 0):
+            order = self.rng.permutation(nodes)
+            for s in range(steps_per_epoch):
+                if should_stop is not None and should_stop():
+                    return True
+                self._one(order[s * self.opts.batch_size : (s + 1) * self.opts.batch_size])
+                if progress is not None:
+                    progress(self.step, total, self.history[-1])
+        return False
+
+    def _one(self, batch: np.ndarray) -> None:
+        loss = _step_loss(self.model, self.x, self.graph, self.different, batch, self.marked, self.unl, self.opts,
+                          self.rng, self.expansion)
+        self.optim.zero_grad()
+        loss.backward()
+        self.optim.step()
+        self.step += 1
+        self.history.append(float(loss.detach()))
 
 
 class _Expansion:

@@ -73,6 +73,16 @@ class DuplicatesView(QWidget):
         super().__init__(parent)
         self.shared = shared
         self.groups: list[DuplicateGroup] = []
+        self._build_finding()
+        self._build_group()
+        self._build_actions()
+        self._lay_out()
+        self._stale = True
+        shared.photos_changed.connect(self._changed)
+        shared.labels_changed.connect(self._changed)
+
+    def _build_finding(self) -> None:
+        """The threshold, where it comes from, and the search."""
         self.threshold = QDoubleSpinBox(self)
         self.threshold.setRange(0.50, 1.00)
         self.threshold.setSingleStep(0.01)
@@ -93,11 +103,14 @@ class DuplicatesView(QWidget):
         self.find.clicked.connect(lambda: self.refresh())
         self.summary = QLabel("Looking for duplicates…")
         self.summary.setWordWrap(True)  # beside the button it describes; a long one wraps, never widens the window
+
+    def _build_group(self) -> None:
+        """The list of groups and the chosen group's photos."""
         self.list = QListWidget(self)
         self.list.currentRowChanged.connect(self._group_selected)
         self.reason = QLabel(self)
         self.reason.setWordWrap(True)
-        self.model = PhotoListModel(shared.thumbs, self)
+        self.model = PhotoListModel(self.shared.thumbs, self)
         self.grid = PhotoGrid(self)
         self.grid.setModel(self.model)
         # One whole row of cells (thumbnail, name, the ★ keep / = same bytes note) always shows.
@@ -110,9 +123,11 @@ class DuplicatesView(QWidget):
         self.not_dupes = QPushButton("Not duplicates")
         self.not_dupes.setToolTip("These photos only look alike: never show this group again")
         self.not_dupes.clicked.connect(self.mark_not_duplicates)
+
+    def _build_actions(self) -> None:
         self.compare_box = QVBoxLayout()
         self.compare: CompareWidget | None = None
-        self.rules_pane = KeeperRulesPane(shared, self)
+        self.rules_pane = KeeperRulesPane(self.shared, self)
         self.rules_pane.applied.connect(self.refresh)
         self.show_rules = QPushButton("Keeper rules…")
         self.show_rules.setCheckable(True)
@@ -138,6 +153,7 @@ class DuplicatesView(QWidget):
         self._removal_task = None
         self._removal_started = 0.0
 
+    def _lay_out(self) -> None:
         # Two rows, so the window fits a 1366-pixel-wide laptop screen: how groups are found and kept, then
         # what "Keep the best" would free in the chosen scope beside the button that does it.
         top = QHBoxLayout()
@@ -187,9 +203,6 @@ class DuplicatesView(QWidget):
         lay.addLayout(top)
         lay.addLayout(act)
         lay.addWidget(split, 1)
-        self._stale = True
-        shared.photos_changed.connect(self._changed)
-        shared.labels_changed.connect(self._changed)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
