@@ -31,9 +31,11 @@ test: lint
 test-fast: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not slow"
 
-# The layering contracts of pyproject.toml ([tool.importlinter]; docs/architecture.md).
+# The layering contracts of pyproject.toml ([tool.importlinter]; docs/architecture.md), and ruff
+# with the limits on a function's size and parameters ([tool.ruff]).
 lint: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check .
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/index_speed.py

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from photosim.core.types import DecodedPhoto
+from photosim.store import checks
 from photosim.store import repositories as repo
 from photosim.store.library import Library
 
@@ -43,18 +44,18 @@ def test_verdicts_among_some_photos_match_the_whole_table_and_name_current_bytes
     verdicts = [(a, b, digest[a], digest[b], (a * b) % 50, "copy" if (a + b) % 7 == 0 else None) for a, b in pairs]
     stale = (ids[0], ids[1], "f" * 32, digest[ids[1]], 99, None)  # made on bytes photo 0 no longer holds
     with lib.db.session() as s:
-        repo.put_pair_checks(s, verdicts + [stale])
+        checks.put_pair_checks(s, verdicts + [stale])
     every = {v[:2]: v for v in verdicts}
     with lib.db.session() as s:
-        assert {v[:2]: (*v[:4], v[4]) for v in repo.all_pair_checks(s)} == {k: v[:5] for k, v in every.items()}
+        assert {v[:2]: (*v[:4], v[4]) for v in checks.all_pair_checks(s)} == {k: v[:5] for k, v in every.items()}
         for some in (ids[:40], ids[::3], ids):  # one statement, and the chunked read of a large batch
             want = {k: v for k, v in every.items() if k[0] in set(some) and k[1] in set(some)}
-            assert {v[:2]: v for v in repo.pair_checks_among(s, some)} == want
+            assert {v[:2]: v for v in checks.pair_checks_among(s, some)} == want
     # A verdict written again without a kind keeps the kind known for the same bytes.
     a, b = next((v[0], v[1]) for v in verdicts if v[5] == "copy")
     with lib.db.session() as s:
-        repo.put_pair_checks(s, [(a, b, digest[a], digest[b], 31, None)])
-        assert repo.pair_checks_among(s, [a, b]) == [(a, b, digest[a], digest[b], 31, "copy")]
+        checks.put_pair_checks(s, [(a, b, digest[a], digest[b], 31, None)])
+        assert checks.pair_checks_among(s, [a, b]) == [(a, b, digest[a], digest[b], 31, "copy")]
         repo.delete_photos(s, [a])
-        assert repo.pair_checks_among(s, [a, b]) == []
+        assert checks.pair_checks_among(s, [a, b]) == []
     lib.close()

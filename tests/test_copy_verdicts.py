@@ -18,6 +18,7 @@ from photosim.services import verdicts
 from photosim.services.duplicates import find_duplicates
 from photosim.services.indexing import index_folders
 from photosim.services.similar import similar_answer
+from photosim.store import checks
 from photosim.store import repositories as repo
 from photosim.store.db import DB_NAME
 from photosim.store.library import Library
@@ -75,7 +76,7 @@ def _answers(lib: Library, paths: list[str]) -> dict[str, tuple]:
 
 def _kept(lib: Library) -> list[tuple]:
     with lib.db.session() as s:
-        return repo.pair_checks_among(s, [p.id for p in repo.all_photos(s)])
+        return checks.pair_checks_among(s, [p.id for p in repo.all_photos(s)])
 
 
 def _ids(lib: Library) -> dict[str, int]:

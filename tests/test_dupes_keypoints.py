@@ -20,6 +20,7 @@ from photosim.core.types import SimpleContext  # noqa: E402
 from photosim.services.indexing import index_folders  # noqa: E402
 from photosim.services.info import info  # noqa: E402
 from photosim.services.duplicates import find_duplicates  # noqa: E402
+from photosim.store import checks
 from photosim.store import repositories as repo  # noqa: E402
 from photosim.store.db import DB_NAME  # noqa: E402
 from photosim.store.library import Library  # noqa: E402
@@ -57,7 +58,7 @@ def test_dupes_confirms_copies_from_stored_keypoints_without_reading_the_photos(
         report = index_folders(lib, [str(tree)], SimpleContext(), engine=engine)
         with lib.db.session() as s:
             ids = [p.id for p in repo.all_photos(s)]
-            stored = repo.get_keypoints(s, ids)
+            stored = checks.get_keypoints(s, ids)
         assert report.embedded == len(ids) == 12 and set(stored) == set(ids)
         assert all(verify.unpack(b).enough for b in stored.values())
         assert _near_groups(lib) == [copies]
@@ -68,7 +69,7 @@ def test_dupes_confirms_copies_from_stored_keypoints_without_reading_the_photos(
 
         # Without the stored keypoints the crop and the grey copy (similarity < 0.95) stay unconfirmed.
         with lib.db.session() as s:
-            repo.put_keypoints(s, ids, [None] * len(ids))
+            checks.put_keypoints(s, ids, [None] * len(ids))
         assert _near_groups(lib) == []
     finally:
         lib.close()
@@ -90,11 +91,11 @@ def test_library_from_schema_1_gets_keypoints_at_its_first_dupes(tmp_path: Path,
         assert lib.db.schema_version() == SCHEMA_VERSION
         with lib.db.session() as s:
             by_path = {p.path: p.id for p in repo.all_photos(s)}
-            assert repo.get_keypoints(s, by_path.values()) == {}
+            assert checks.get_keypoints(s, by_path.values()) == {}
         assert info(lib)["with_keypoints"] == 0 and info(lib)["indexed"] == 12  # what `photosim info` warns of
         assert _near_groups(lib) == [copies]  # read from the files this once
         with lib.db.session() as s:
-            kept = repo.get_keypoints(s, by_path.values())
+            kept = checks.get_keypoints(s, by_path.values())
         assert {by_path[p] for p in copies} <= set(kept)
         _scramble(tree)
         assert _near_groups(lib) == [copies]  # and from the library from then on

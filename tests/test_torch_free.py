@@ -112,7 +112,7 @@ def test_numpy_adapter_matches_torch(kind: str) -> None:
 def test_frozen_bundle_uses_its_shipped_graph(engine, tmp_path, caltech) -> None:
     """A frozen bundle has no torch to export the graph: embed.py must take the one shipped in
     <bundle>/photosim/models (what packaging/photosim.spec puts there), not try the cache."""
-    from photosim.core.embed import bundled_onnx_name, onnx_path
+    from photosim.core.onnx_graph import bundled_onnx_name, onnx_path
     from photosim.core.spec import EmbeddingSpec
 
     spec = EmbeddingSpec()

@@ -111,7 +111,7 @@ def read_photo_bytes(path: str, expected: FileStat | None = None) -> tuple[bytes
     return data, st
 
 
-def decode_bytes(path: str, data: bytes, fsize: int, mtime_ns: int, size: int = 224,
+def decode_bytes(path: str, data: bytes, fsize: int, mtime_ns: int, size: int = 224,  # noqa: PLR0913 - a file's bytes and stat travel together from one read; a record would be built per photo on the hot path
                  digest: str | None = None, with_keypoints: bool = True) -> DecodedPhoto | DecodeError:
     """Decode ``data``; ``digest`` is its content_hash when the caller already has it (hashing a
     12 MP file costs about a third of decoding it)."""
@@ -142,7 +142,7 @@ class _Refused(Exception):
     pass
 
 
-def _decode(path: str, data: bytes, fsize: int, mtime_ns: int, size: int, digest: str | None = None,
+def _decode(path: str, data: bytes, fsize: int, mtime_ns: int, size: int, digest: str | None = None,  # noqa: PLR0913 - as decode_bytes, whose arguments it receives
             with_keypoints: bool = True) -> DecodedPhoto:
     if raw.is_raw(path):  # camera RAW: LibRaw, its embedded preview when large enough (core/raw.py)
         im, fmt, exif, (w0, h0), _ = raw.open_raw(data, path, max(size, verify.LONG_SIDE))
@@ -234,7 +234,7 @@ def _upright(pixels: np.ndarray | None, orientation: int) -> np.ndarray | None:
     return np.asarray(im)
 
 
-def _described(path: str, data: bytes, fsize: int, mtime_ns: int, digest: str | None, pixels: np.ndarray,
+def _described(path: str, data: bytes, fsize: int, mtime_ns: int, digest: str | None, pixels: np.ndarray,  # noqa: PLR0913 - the facts of one decoded photo, gathered into DecodedPhoto here and nowhere else
                grey: np.ndarray | None, fmt: str, w0: int, h0: int, exif: dict[int, object],
                quality: int | None) -> DecodedPhoto:
     """The DecodedPhoto of an upright picture: the network's input ``pixels``, the keypoints and

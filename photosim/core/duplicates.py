@@ -146,7 +146,7 @@ def group_pairs(pairs: Iterable[Pair], forbidden: set[tuple[int, int]]) -> list[
     return uf.groups()
 
 
-def confirm_pairs(pairs: Iterable[Pair], check: Callable[[int, int], int | None],
+def confirm_pairs(pairs: Iterable[Pair], check: Callable[[int, int], int | None],  # noqa: PLR0913 - the check, the marks and the progress/cancel hooks are independent choices of each caller
                   forbidden: set[tuple[int, int]] = frozenset(), min_inliers: int = MIN_INLIERS,
                   unverified_threshold: float = UNVERIFIED_THRESHOLD,
                   cancelled: Callable[[], bool] = lambda: False,
@@ -211,7 +211,7 @@ def join_groups(same_bytes: list[list[int]], pairs: Iterable[Pair],
     return sorted(uf.groups(), key=lambda g: g[0])
 
 
-def make_group(kind: str | None, photos: list[Photo], vectors: dict[int, np.ndarray] | None = None,
+def make_group(kind: str | None, photos: list[Photo], vectors: dict[int, np.ndarray] | None = None,  # noqa: PLR0913 - a group's members, vectors and rules come from different stages of `dupes`
                upscaled: set[int] = frozenset(), rules: KeeperRules = KeeperRules(),
                protected: Iterable[int] = (), keep_count: int = 1) -> DuplicateGroup:
     """A group ranked by ``rules``, with the exact copies inside it marked. ``kind`` None: "exact"

@@ -67,7 +67,7 @@ def augment(projected: np.ndarray, k: int, alpha: float, start: int = 0, stop: i
     return weighted_mean(part, projected[idx], sims, alpha)
 
 
-def augment_with_index(projected: np.ndarray, index: VectorIndex, k: int, alpha: float, start: int,
+def augment_with_index(projected: np.ndarray, index: VectorIndex, k: int, alpha: float, start: int,  # noqa: PLR0913 - the rows to augment are a slice, given as start and stop
                        stop: int, ef: int) -> np.ndarray:
     """Rows ``start:stop`` augmented with their neighbours from ``index`` (labelled by row); a row
     found as its own neighbour counts once, as the vector being augmented."""

@@ -63,7 +63,7 @@ def scan(roots: list[str], cancelled: Callable[[], bool] = lambda: False, inside
     return w.result
 
 
-def _walk(top: str, w: _Walk) -> None:
+def _walk(top: str, w: _Walk) -> None:  # noqa: C901 - one pass over a folder: each branch is a kind of entry (file, folder, link, loop, error)
     stack = [top]
     while stack:
         if w.cancelled():

@@ -57,7 +57,7 @@ class RemovalPlan:
         return None
 
 
-def plan_removal(groups: list[DuplicateGroup], kinds: tuple[str, ...] = DEFAULT_KINDS) -> RemovalPlan:
+def plan_removal(groups: list[DuplicateGroup], kinds: tuple[str, ...] = DEFAULT_KINDS) -> RemovalPlan:  # noqa: C901 - the removal rules in one place, in the order they are applied (docs/architecture.md)
     """What "keep the best" would move from ``groups``.
 
     In a group of a chosen kind, every member that is not kept (keepers and

@@ -87,7 +87,7 @@ class Keypoints:
         self.read.clear()
 
 
-def confirmed(lib: Library, pairs: list[Pair], forbidden: set[tuple[int, int]], ctx: TaskContext | None,
+def confirmed(lib: Library, pairs: list[Pair], forbidden: set[tuple[int, int]], ctx: TaskContext | None,  # noqa: PLR0913 - the pairs, the marks and the verdict cache are each the caller's
               stats: dict, same_bytes: list[list[int]] = (), checks: dict[tuple[int, int], int] | None = None
               ) -> list[Pair]:
     """Candidate pairs that the geometric check confirms.
@@ -124,7 +124,7 @@ def confirmed(lib: Library, pairs: list[Pair], forbidden: set[tuple[int, int]], 
             points.close()
 
 
-def burst_candidates(lib: Library, wide: list[Pair], near: list[Pair], same_bytes: list[list[int]],
+def burst_candidates(lib: Library, wide: list[Pair], near: list[Pair], same_bytes: list[list[int]],  # noqa: PLR0913 - the burst band's pairs and the near stage's results it builds on
                      forbidden: set[tuple[int, int]], ctx: TaskContext | None, stats: dict,
                      checks: dict[tuple[int, int], int] | None = None) -> list[Pair]:
     """Pairs in the burst band (below the threshold) that the geometric check confirms.

@@ -70,7 +70,7 @@ def _read(lib: Library, with_removed: bool) -> _Known:
                   exact_groups({i: digest for i, (digest, _) in facts.items()}))
 
 
-def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: TaskContext | None = None,
+def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: TaskContext | None = None,  # noqa: PLR0913 - each is an option of `dupes` or of a check about a few photos (its docstring)
                     neighbours: int = 10, verify: bool = True, only: set[int] | None = None,
                     stats: dict | None = None, rules: KeeperRules | None = None,
                     with_removed: bool = False) -> list[DuplicateGroup]:
@@ -106,7 +106,7 @@ def find_duplicates(lib: Library, threshold: float = DEFAULT_THRESHOLD, ctx: Tas
     return _groups(known, sorting, only, verify, rules)
 
 
-def _confirmed_pairs(lib: Library, known: _Known, threshold: float, ctx: TaskContext | None, neighbours: int,
+def _confirmed_pairs(lib: Library, known: _Known, threshold: float, ctx: TaskContext | None, neighbours: int,  # noqa: PLR0913 - find_duplicates' options, passed through
                      verify: bool, only: set[int] | None, stats: dict) -> tuple[list[Pair], list[Pair]]:
     """(near-duplicate pairs, burst-frame pairs) among the photos' nearest neighbours."""
     ids = known.ids

@@ -157,7 +157,7 @@ def _changed(files: list[FileStat], known: dict, bad: dict, retry_errors: bool,
     return todo, revived
 
 
-def _settle_states(lib: Library, known: dict, present: set[str], roots: list[str], offline: list[str],
+def _settle_states(lib: Library, known: dict, present: set[str], roots: list[str], offline: list[str],  # noqa: PLR0913 - the scan's findings, passed down from _index
                    revived: list[int], report: IndexReport) -> dict[str, list[tuple[int, str]]]:
     """Photos under the scanned roots that were not found, and every photo of an offline folder:
     marked missing, never purged (the drive may come back). Returns the photos by content hash,
@@ -250,7 +250,7 @@ def _marked_in_flight(lib: Library, todo: list[FileStat], chunk: int) -> Iterato
         yield from part
 
 
-def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskContext, engine, batch_size: int,
+def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskContext, engine, batch_size: int,  # noqa: PLR0913 - the run's state, passed down from _index
            report: IndexReport) -> None:
     """Read each file once (hash + reduced decode), embed in batches, one transaction per batch;
     the index is saved at checkpoints, at the end, and on the way out of a failure. (Seven

@@ -55,7 +55,7 @@ class Sorting:
     why: dict[tuple[int, int], str]          # (a, b), a < b -> why this pair is two moments
 
 
-def sort_confirmed(lib: Library, same_bytes: list[list[int]], near_pairs: list[Pair],
+def sort_confirmed(lib: Library, same_bytes: list[list[int]], near_pairs: list[Pair],  # noqa: PLR0913 - the stages of `dupes` whose results it sorts
                    burst_pairs: list[Pair], forbidden: set[tuple[int, int]],
                    only: set[int] | None = None, aligned: bool = True, taking_part: set[int] | None = None) -> Sorting:
     """Classify each confirmed pair (copy or burst frame), pair RAWs with their JPEGs, and sort into units.

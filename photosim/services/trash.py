@@ -240,7 +240,7 @@ def _cannot_write(lib: Library, exc: BaseException, out: Removal) -> str:
     return f"{why}: {lib.db.path}; {done}. Free space or make it writable, then try again"
 
 
-def _move_all(lib: Library, photos: list[Photo], places: "_Quarantine", allowed, out: Removal,
+def _move_all(lib: Library, photos: list[Photo], places: "_Quarantine", allowed, out: Removal,  # noqa: PLR0913 - the move's plan, its places and its report, one each
               ctx: TaskContext | None, delay: float) -> None:
     done_count = 0
     for chunk in repo.chunks(photos, CHUNK):

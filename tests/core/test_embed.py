@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from photosim.core.decode import decode_file, read_stat
-from photosim.core.embed import OnnxEngine, TorchEngine, embed_files, onnx_path, static_padding
+from photosim.core.embed import OnnxEngine, TorchEngine, embed_files
+from photosim.core.onnx_graph import onnx_path, static_padding
 from photosim.core.types import DecodedPhoto, DecodeError
 
 

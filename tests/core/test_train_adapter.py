@@ -81,7 +81,7 @@ def test_training_separates_toy_classes_and_is_seeded() -> None:
     trip = class_triplets(labels, lab, 80, seed=3)
     opts = TrainOptions(epochs=60, lr=3e-3, hidden=32, preserve_weight=0.1)
     steps: list[tuple[int, int, float]] = []
-    res = train(x, trip, None, opts, progress=lambda s, t, l: steps.append((s, t, l)), seed=7)
+    res = train(x, trip, None, opts, progress=lambda s, t, loss: steps.append((s, t, loss)), seed=7)
     before = nn_accuracy(x[test], labels[test])
     after = nn_accuracy(res.adapter.apply_numpy(x)[test], labels[test])
     assert after > before + 0.1, (before, after)

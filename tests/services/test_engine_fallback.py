@@ -10,7 +10,7 @@ from pathlib import Path
 
 from helpers import copy_photos
 
-from photosim.core.embed import onnx_path
+from photosim.core.onnx_graph import onnx_path
 from photosim.core.spec import EmbeddingSpec
 
 ROOT = Path(__file__).resolve().parents[2]

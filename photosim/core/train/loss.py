@@ -21,7 +21,7 @@ import torch.nn.functional as F
 REDUCTIONS = ("mean", "sum")
 
 
-def triplet_loss(
+def triplet_loss(  # noqa: PLR0913 - the triplet loss's standard options (margin, reduction, weights), each a keyword
     emb: torch.Tensor,
     anchor: torch.Tensor,
     positive: torch.Tensor,

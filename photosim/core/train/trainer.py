@@ -125,7 +125,7 @@ class TrainResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def train(
+def train(  # noqa: PLR0913 - the training API: data, options and hooks, all but the first keywords
     base_vectors: np.ndarray,
     triplets: np.ndarray,
     unlabelled: np.ndarray | None = None,
@@ -198,7 +198,7 @@ def _seeded_adapter(dim: int, opts: TrainOptions, seed: int) -> Adapter:
 class _Loop:
     """The optimisation: epochs over the labelled photos in random order, one step per batch."""
 
-    def __init__(self, model: Adapter, x: torch.Tensor, graph: Any, marked: np.ndarray, unl: np.ndarray,
+    def __init__(self, model: Adapter, x: torch.Tensor, graph: Any, marked: np.ndarray, unl: np.ndarray,  # noqa: PLR0913 - the state of one training run, held here so each step takes none
                  opts: TrainOptions, rng: np.random.Generator, expansion: "_Expansion | None") -> None:
         self.model, self.x, self.graph, self.marked, self.unl = model, x, graph, marked, unl
         self.opts, self.rng, self.expansion = opts, rng, expansion
@@ -247,7 +247,7 @@ class _Expansion:
         return self.neighbours[[self.row[int(p)] for p in photos]]
 
 
-def _step_loss(
+def _step_loss(  # noqa: PLR0913 - one step's inputs, gathered by _Loop; splitting them would hide the loss's terms
     model: Adapter,
     x: torch.Tensor,
     graph: Any,

@@ -26,7 +26,7 @@ class KeeperRulesPane(QGroupBox):
 
     applied = Signal()
 
-    def __init__(self, shared: Shared, parent=None) -> None:
+    def __init__(self, shared: Shared, parent=None) -> None:  # noqa: PLR0915 - builds the pane; the window redesign (issue 20) splits it
         super().__init__("Keeper rules — which photo of a group to keep", parent)
         self.shared = shared
         self.rules = QListWidget(self)

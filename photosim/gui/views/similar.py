@@ -21,7 +21,7 @@ from ..widgets.grid import PhotoGrid
 class SimilarView(QWidget):
     compare_requested = Signal(object, object)  # Photo, Photo
 
-    def __init__(self, shared: Shared, parent=None) -> None:
+    def __init__(self, shared: Shared, parent=None) -> None:  # noqa: PLR0915 - builds the view; the window redesign (issue 20) splits it
         super().__init__(parent)
         self.shared = shared
         self.query: str | None = None
