@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..services.errors import EXIT_FAILED, EXIT_OK
 from .context import CliContext
-from .output import Answer, command, open_library, shown
+from .output import Answer, command, open_library, printable
 
 
 def add(commands) -> None:
@@ -47,11 +47,11 @@ def label(args) -> Answer:
         return Answer([f"imported {r.pairs} pairs and {r.triplets} triplets; {len(r.problems)} rows skipped"],
                       notes=list(r.problems), status=EXIT_FAILED if r.problems else EXIT_OK)
     if args.label_cmd == "list":
-        data = labels.list_labels(lib)
-        lines = [f"pair {p['id']}: {p['label']:9}  {shown(p['a'])}  {shown(p['b'])}" for p in data["pairs"]]
-        lines += [f"triplet {t['id']}: {shown(t['anchor'])} ~ {shown(t['positive'])} ≠ {shown(t['negative'])}"
-                  for t in data["triplets"]]
-        return Answer(lines + [f"{len(data['pairs'])} pairs, {len(data['triplets'])} triplets"], data=data)
+        found = labels.list_labels(lib)
+        lines = [f"pair {p.id}: {p.label:9}  {printable(p.a)}  {printable(p.b)}" for p in found.pairs]
+        lines += [f"triplet {t.id}: {printable(t.anchor)} ~ {printable(t.positive)} ≠ {printable(t.negative)}"
+                  for t in found.triplets]
+        return Answer(lines + [f"{len(found.pairs)} pairs, {len(found.triplets)} triplets"], data=found.as_dict())
     kind = labels.remove_label(lib, args.id, "pair" if args.pair else "triplet" if args.triplet else None)
     return Answer([f"removed {kind} {args.id}"])
 
@@ -76,8 +76,9 @@ def train(args) -> Answer:
     options = {k: v for k, v in (("margin", args.margin), ("epochs", args.epochs), ("lr", args.lr),
                                  ("mining", args.mining)) if v is not None}
     with CliContext(unit="step") as ctx:
-        summary = training.train(lib, ctx, seed=args.seed, **options)
-    on = f" on the library-adapted model {summary['on']}" if summary.get("on") else ""
-    return Answer([f"trained model {summary['model']}{on} on {summary['triplets']} triplets and {summary['pairs']} "
-                   f"pairs in {summary['seconds']:.1f} s (final loss {summary['final_loss']:.4f}); it is now in use "
+        done = training.train(lib, ctx, seed=args.seed, **options)
+    on = f" on the library-adapted model {done.on}" if done.on else ""
+    loss = f"{done.final_loss:.4f}" if done.final_loss is not None else "none"
+    return Answer([f"trained model {done.model}{on} on {done.triplets} triplets and {done.pairs} "
+                   f"pairs in {done.seconds:.1f} s (final loss {loss}); it is now in use "
                    "('photosim models use 0' goes back)"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..services.errors import EXIT_FAILED, EXIT_OK
 from ..services.wording import human_bytes
-from .output import Answer, command, open_library, shown
+from .output import Answer, command, open_library, printable
 
 
 def add(commands) -> None:
@@ -52,26 +52,26 @@ def folders(args) -> Answer:
 
     lib = open_library(args)
     if args.folders_cmd == "protect":
-        return Answer([f"protected: {shown(service.protect(lib, args.path))} (its photos are never proposed for "
+        return Answer([f"protected: {printable(service.protect(lib, args.path))} (its photos are never proposed for "
                        "removal, and 'trash' refuses them)"])
     if args.folders_cmd == "unprotect":
-        return Answer([f"no longer protected: {shown(service.unprotect(lib, args.path))}"])
+        return Answer([f"no longer protected: {printable(service.unprotect(lib, args.path))}"])
     if args.folders_cmd == "remove":
         r = service.remove_folder(lib, args.path, forget=args.forget)
-        lines = [f"no longer watching {shown(r.folder)} (no file was touched)"]
+        lines = [f"no longer watching {printable(r.folder)} (no file was touched)"]
         if r.still_watched_by:
-            lines.append(f"its photos stay in the library: {shown(r.still_watched_by)} still covers them")
+            lines.append(f"its photos stay in the library: {printable(r.still_watched_by)} still covers them")
         elif r.forgotten:
             lines.append(f"{r.forgotten} photo(s) removed from the library (with their labels)")
         else:
-            lines.append(f"{r.offline} photo(s) kept as offline; 'photosim index {shown(r.folder)}' brings them back")
+            lines.append(f"{r.offline} photo(s) kept as offline; 'photosim index {printable(r.folder)}' brings them back")
         return Answer(lines)
     rows = service.list_folders(lib)
-    lines = [f"{f.photos:7} photos  {'online ' if f.online else 'offline'}  {shown(f.path)}"
+    lines = [f"{f.photos:7} photos  {'online ' if f.online else 'offline'}  {printable(f.path)}"
              f"{'  (protected)' if f.protected else ''}" for f in rows]
     if not rows:
         lines.append("no folders yet: add one with 'photosim index PATH'")
-    lines += [f"protected: {shown(p)}" for p in service.protected_folders(lib)]
+    lines += [f"protected: {printable(p)}" for p in service.protected_folders(lib)]
     return Answer(lines, data=[{"path": f.path, "photos": f.photos, "online": f.online, "protected": f.protected}
                                for f in rows])
 
@@ -101,23 +101,23 @@ def info(args) -> Answer:
     lib = open_library(args)
     if args.errors:
         errs = service.errors(lib)
-        return Answer([f"{shown(e.path)}: {e.reason}" for e in errs] + [f"{len(errs)} unreadable file(s)"],
+        return Answer([f"{printable(e.path)}: {e.reason}" for e in errs] + [f"{len(errs)} unreadable file(s)"],
                       data=[{"path": e.path, "reason": e.reason} for e in errs])
-    data = service.info(lib)
-    used = data["bytes"]
-    lines = [f"library:   {data['library']} (schema {data['schema']})",
-             f"photos:    {data['indexed']} indexed, {data['missing']} missing/offline, {data['failed']} unreadable",
-             f"model:     {data['model']['id']} — {data['model']['name']} ({data['embedding']})",
-             f"index:     {data['index']}",
-             f"engine:    {data['engine']}",
-             f"disk:      {human_bytes(used['database'] + used['index'])} (database {human_bytes(used['database'])}, "
-             f"index {human_bytes(used['index'])})"
-             + (f", {human_bytes(used['per_photo'])} a photo" if used["per_photo"] else "")]
-    if data["with_keypoints"] < data["indexed"]:
-        lines.append(f"dupes:     {data['indexed'] - data['with_keypoints']} photos indexed by an older photosim have "
+    found = service.info(lib)
+    used = found.bytes
+    lines = [f"library:   {found.library} (schema {found.schema})",
+             f"photos:    {found.indexed} indexed, {found.missing} missing/offline, {found.failed} unreadable",
+             f"model:     {found.model_id} — {found.model_name} ({found.embedding})",
+             f"index:     {found.index}",
+             f"engine:    {found.engine}",
+             f"disk:      {human_bytes(used.database + used.index)} (database {human_bytes(used.database)}, "
+             f"index {human_bytes(used.index)})"
+             + (f", {human_bytes(used.per_photo)} a photo" if used.per_photo else "")]
+    if found.with_keypoints < found.indexed:
+        lines.append(f"dupes:     {found.indexed - found.with_keypoints} photos indexed by an older photosim have "
                      "no stored keypoints yet; the next `photosim dupes` reads them once")
-    lines += [f"folder:    {shown(f)}" for f in data["folders"]]
-    return Answer(lines, data=data)
+    lines += [f"folder:    {printable(f)}" for f in found.folders]
+    return Answer(lines, data=found.as_dict())
 
 
 def models(args) -> Answer:

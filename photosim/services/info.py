@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -13,7 +14,37 @@ from ..store.library import Library
 from .outputs import write_output
 
 
-def disk_use(lib: Library, photos: int) -> dict:
+@dataclass(frozen=True)
+class DiskUse:
+    database: int  # bytes, with the write-ahead log
+    index: int
+    per_photo: int | None
+
+
+@dataclass(frozen=True)
+class LibraryInfo:
+    """What `photosim info` shows; ``as_dict`` is its --json."""
+    library: str
+    schema: int
+    folders: list[str]
+    indexed: int
+    missing: int
+    failed: int
+    with_keypoints: int  # the rest are read from their files at the next `dupes`
+    model_id: int
+    model_name: str
+    embedding: str
+    index: str
+    engine: str  # as the last indexing found it
+    bytes: DiskUse
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["model"] = {"id": data.pop("model_id"), "name": data.pop("model_name")}
+        return data
+
+
+def disk_use(lib: Library, photos: int) -> DiskUse:
     """Bytes the library takes: the database (with its write-ahead log) and the HNSW index files.
     The quarantine is not counted: those are the person's photos, not photosim's data."""
     def size(name: str) -> int:
@@ -25,28 +56,21 @@ def disk_use(lib: Library, photos: int) -> dict:
     names = os.listdir(lib.directory)
     database = sum(size(n) for n in names if n.startswith(DB_NAME))
     index = sum(size(n) for n in names if n.startswith("index-m") and n.endswith((".hnsw", ".hnsw.json")))
-    return {"database": database, "index": index,
-            "per_photo": round((database + index) / photos) if photos else None}
+    return DiskUse(database, index, round((database + index) / photos) if photos else None)
 
 
-def info(lib: Library) -> dict:
+def info(lib: Library) -> LibraryInfo:
     with lib.db.session() as s:
         counts = repo.counts(s)
         with_keypoints = repo.keypoint_count(s)
         model = versions.get_model(s, lib.active_model)
         folders = repo.list_folders(s)
-    return {
-        "library": lib.directory,
-        "schema": lib.db.schema_version(),
-        "folders": folders,
-        **counts,
-        "with_keypoints": with_keypoints,  # the rest are read from their files at the next `dupes`
-        "model": {"id": model.id, "name": model.name},
-        "embedding": lib.base_spec().key,
-        "index": lib.index_state(),
-        "engine": lib.db.get_meta("engine_fallback") or "ONNX Runtime",  # as the last indexing found it
-        "bytes": disk_use(lib, counts["indexed"] + counts["missing"]),
-    }
+    return LibraryInfo(
+        library=lib.directory, schema=lib.db.schema_version(), folders=folders,
+        indexed=counts["indexed"], missing=counts["missing"], failed=counts["failed"], with_keypoints=with_keypoints,
+        model_id=model.id, model_name=model.name, embedding=lib.base_spec().key, index=lib.index_state(),
+        engine=lib.db.get_meta("engine_fallback") or "ONNX Runtime",
+        bytes=disk_use(lib, counts["indexed"] + counts["missing"]))
 
 
 def errors(lib: Library) -> list[DecodeError]:

@@ -112,19 +112,46 @@ def import_csv(lib: Library, path: str) -> ImportReport:
     return report
 
 
-def list_labels(lib: Library) -> dict:
+@dataclass(frozen=True)
+class PairLabel:
+    id: int
+    a: str  # paths; "#id" where the photo row is gone
+    b: str
+    same: bool
+
+    @property
+    def label(self) -> str:
+        return "same" if self.same else "different"
+
+
+@dataclass(frozen=True)
+class TripletLabel:
+    id: int
+    anchor: str
+    positive: str
+    negative: str
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Every similarity label of a library, photos named by path."""
+    pairs: list[PairLabel]
+    triplets: list[TripletLabel]
+
+    def as_dict(self) -> dict:
+        return {"pairs": [{"id": p.id, "a": p.a, "b": p.b, "label": p.label} for p in self.pairs],
+                "triplets": [vars(t).copy() for t in self.triplets]}
+
+
+def list_labels(lib: Library) -> Labels:
     with lib.db.session() as s:
         pairs = repo.list_pairs(s)
         triplets = repo.list_triplets(s)
         ids = {i for p in pairs for i in p[1:3]} | {i for t in triplets for i in t[1:]}
         photos = repo.photos_by_id(s, ids)
     name = lambda i: photos[i].path if i in photos else f"#{i}"  # noqa: E731
-    return {
-        "pairs": [{"id": i, "a": name(a), "b": name(b), "label": "same" if same else "different"}
-                  for i, a, b, same in pairs],
-        "triplets": [{"id": i, "anchor": name(a), "positive": name(p), "negative": name(n)}
-                     for i, a, p, n in triplets],
-    }
+    return Labels([PairLabel(i, name(a), name(b), bool(same)) for i, a, b, same in pairs],
+                  [TripletLabel(i, name(a), name(p), name(n)) for i, a, p, n in triplets])
 
 
 def remove_label(lib: Library, label_id: int, kind: str | None = None) -> str:

@@ -10,6 +10,7 @@ so it keeps its projection, augmentation and query expansion.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -40,10 +41,23 @@ def label_rows(lib: Library, model_id: int = 0) -> tuple[np.ndarray, np.ndarray,
     return ids, base, t, pr
 
 
+@dataclass(frozen=True)
+class Trained:
+    """A finished training: the new version (now in use) and what it learned from."""
+    model: int
+    on: int  # the library-adapted version it builds on, 0 for the plain vectors
+    pairs: int
+    triplets: int
+    seconds: float
+    final_loss: float | None
+    loss_history: list[float] = field(repr=False)
+    summary: dict = field(repr=False)  # as stored with the version (`photosim models --json`)
+
+
 @writes("training a model")
 def train(lib: Library, ctx: TaskContext, on_loss: Callable[[int, float], None] | None = None,
-          seed: int = 0, name: str | None = None, **options) -> dict:
-    """Train on every label in the library; returns the summary (with "model": the new version id)."""
+          seed: int = 0, name: str | None = None, **options) -> Trained:
+    """Train on every label in the library and switch to the new version."""
     try:
         opts = TrainOptions(**options)
     except (TypeError, ValueError) as exc:
@@ -80,4 +94,5 @@ def train(lib: Library, ctx: TaskContext, on_loss: Callable[[int, float], None] 
     ctx.progress(0, 0, "applying the new model to the library")
     use_model(lib, model_id)
     remember_scale(lib, model_id)  # on an adapted version, the similarity `similar` shows is placed anew
-    return {**summary, "model": model_id, "on": on, "loss_history": result.summary.get("loss_history", [])}
+    return Trained(model_id, on, summary["pairs"], summary["triplets"], summary["seconds"], summary["final_loss"],
+                   result.summary.get("loss_history", []), summary)

@@ -18,7 +18,7 @@ class LabelsView(QWidget):
     def __init__(self, shared: Shared, parent=None) -> None:
         super().__init__(parent)
         self.shared = shared
-        self.data: dict = {"pairs": [], "triplets": []}
+        self.data = labels.Labels([], [])
         self.rows: list[tuple[str, int]] = []  # (kind, id) per table row
         self.counts = QLabel(self)
         self.table = QTableWidget(0, len(COLUMNS), self)
@@ -47,19 +47,19 @@ class LabelsView(QWidget):
     def refresh(self) -> None:
         self.shared.run(self, "list labels", lambda ctx: labels.list_labels(self.shared.lib), self._show)
 
-    def _show(self, data: dict) -> None:
+    def _show(self, data: labels.Labels) -> None:
         self.data = data
-        np_, nt = len(data["pairs"]), len(data["triplets"])
-        same = sum(p["label"] == "same" for p in data["pairs"])
+        np_, nt = len(data.pairs), len(data.triplets)
+        same = sum(p.same for p in data.pairs)
         self.counts.setText(f"<b>{np_}</b> pairs ({same} same, {np_ - same} different) · <b>{nt}</b> triplets")
         self.table.setRowCount(0)
         self.rows = []
         self._waiting.clear()
-        for t in data["triplets"]:
-            self._add_row("triplet", t["id"], [t["anchor"], t["positive"], t["negative"]], "anchor ~ positive ≠ negative")
-        for p in data["pairs"]:
-            label = "✓ same" if p["label"] == "same" else "✗ different"
-            self._add_row("pair", p["id"], [p["a"], p["b"], None], label)
+        for t in data.triplets:
+            self._add_row("triplet", t.id, [t.anchor, t.positive, t.negative], "anchor ~ positive ≠ negative")
+        for p in data.pairs:
+            label = "✓ same" if p.same else "✗ different"
+            self._add_row("pair", p.id, [p.a, p.b, None], label)
         self.table.resizeColumnsToContents()
 
     def _add_row(self, kind: str, label_id: int, paths: list[str | None], text: str) -> None:

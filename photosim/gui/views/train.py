@@ -62,7 +62,7 @@ class TrainView(QWidget):
         super().__init__(parent)
         self.shared = shared
         self.task = None
-        self.summary: dict | None = None
+        self.trained = None  # the last services.training.Trained
         self._losses: list[tuple[int, float]] = []
         self._lock = threading.Lock()
         self.train = QPushButton("Train on my labels")
@@ -121,7 +121,7 @@ class TrainView(QWidget):
         given = {"epochs": epochs} if epochs else {}
         self._losses = []
         self.curve.set_points([])
-        self.summary = None
+        self.trained = None
         self.train.setEnabled(False)
         self.cancel.setEnabled(True)
         self.status.setText("Training…")
@@ -156,13 +156,13 @@ class TrainView(QWidget):
         self.train.setEnabled(True)
         self.cancel.setEnabled(False)
 
-    def _done(self, summary: dict) -> None:
+    def _done(self, done) -> None:  # a services.training.Trained (torch is imported only to train)
         self._finish()
-        self.summary = summary
+        self.trained = done
         self.progress.setMaximum(1)
         self.progress.setValue(1)
-        self.status.setText(f"Done: model {summary['model']} is now in use "
-                            f"({summary.get('pairs', 0)} pairs, {summary.get('triplets', 0)} triplets).")
+        self.status.setText(f"Done: model {done.model} is now in use "
+                            f"({done.pairs} pairs, {done.triplets} triplets).")
         self.shared.model_changed.emit()
 
     def _failed(self, message: str) -> None:
