@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from _docs import conditions, write_section  # noqa: E402
-from burst_set import build, score  # noqa: E402
-from near_duplicate_set import build as build_near  # noqa: E402
-from near_duplicate_set import pair_scores  # noqa: E402
+from support.burst_set import build, score  # noqa: E402
+from support.near_duplicate_set import build as build_near  # noqa: E402
+from support.near_duplicate_set import pair_scores  # noqa: E402
 
 from photosim.core import bursts  # noqa: E402
 from photosim.core.types import SimpleContext  # noqa: E402

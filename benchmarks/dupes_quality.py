@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from _docs import SHARED, conditions, publish  # noqa: E402
-from near_duplicate_set import VARIANTS, build, pair_scores  # noqa: E402
+from support.near_duplicate_set import VARIANTS, build, pair_scores  # noqa: E402
 
 from photosim.core import verify as geometry  # noqa: E402
 from photosim.core.duplicates import DEFAULT_THRESHOLD, MIN_INLIERS  # noqa: E402

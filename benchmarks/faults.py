@@ -2,8 +2,8 @@
 adversary's cases of "nothing lost" (benchmarks/adversary.py: links, two paths to one file, outputs onto
 photos, races between processes, a blocked undo, a damaged library).
 
-Runs the same corpus and the same kill harness as tests/test_bad_input.py and
-tests/test_crash_safety.py, prints a table and writes docs/reliability.md.
+Runs the same corpus and the same kill harness as tests/services/test_bad_input.py and
+tests/services/test_crash_safety.py, prints a table and writes docs/reliability.md.
 
     PHOTOSIM_CACHE=/tmp/pscache .venv/bin/python benchmarks/faults.py [--kills 10] [--per-class 12]
 
@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from adversary import adversary  # noqa: E402
-from fault_corpus import make_corpus  # noqa: E402
+from support.fault_corpus import make_corpus  # noqa: E402
 from test_bad_input import EXPECTED_REASON, huge_decode_peak, photosim, unprivileged_prefix  # noqa: E402
 from test_crash_safety import KillReport, check_library, copy_tree, index_cmd, kill_run  # noqa: E402
 

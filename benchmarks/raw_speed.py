@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from _docs import CALTECH, conditions, write_section  # noqa: E402
-from raw_samples import write_dng  # noqa: E402
+from support.raw_samples import write_dng  # noqa: E402
 
 from PIL import Image  # noqa: E402
 

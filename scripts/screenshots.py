@@ -82,7 +82,7 @@ def burst_folder(folder: str, scene_path: str) -> None:
     moves a little between frames; the first is sharp, then one shaken, one out of focus, one dark.
     (The frame makers are the burst test set's: tests/burst_set.py.)"""
     import numpy as np
-    from burst_set import WINDOW, defocus, exposure, motion_blur
+    from support.burst_set import WINDOW, defocus, exposure, motion_blur
 
     os.makedirs(folder)
     with Image.open(scene_path) as im:
@@ -102,7 +102,7 @@ def burst_folder(folder: str, scene_path: str) -> None:
 
 def raw_pair(folder: str, picture_path: str) -> None:
     """A camera's RAW (a DNG written from a real photo, tests/raw_samples.py) and the JPEG it wrote beside it."""
-    from raw_samples import SRGB_MATRIX, write_dng
+    from support.raw_samples import SRGB_MATRIX, write_dng
 
     os.makedirs(folder)
     with Image.open(picture_path) as im:

@@ -7,7 +7,7 @@ from ..core.duplicates import DEFAULT_THRESHOLD
 from ..services.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from ..services.wording import Mark, human_bytes, marks
 from .context import CliContext
-from .output import Answer, command, open_library, shown
+from .output import Answer, command, open_library, printable
 
 #: How the command line draws each mark of services/wording.py.
 TAGS = {Mark.KEEP: "[keep]", Mark.BEST_SHOT: "[keep]", Mark.KEPT: "[kept]", Mark.PROTECTED: "[protected]",
@@ -105,7 +105,7 @@ def _listing(groups) -> list[str]:
         lines.append(f"group {n} ({g.kind}): {g.reason}")
         for p, s in zip(g.photos, g.similarities):
             tags = "".join(" " + TAGS[m] for m in marks(g, p))
-            lines.append(f"    {s:.3f}  {shown(p.path)}{tags}")
+            lines.append(f"    {s:.3f}  {printable(p.path)}{tags}")
     from ..services.cleanup import plan_removal
 
     plan = plan_removal(groups)  # the figure `--remove-copies --dry-run` and the window show: copies only
@@ -123,16 +123,16 @@ def _remove_copies(lib, groups, args) -> int:
     kinds = tuple(dict.fromkeys(args.kind)) if args.kind else DEFAULT_KINDS
     plan = plan_removal(groups, kinds)
     for p, why in plan.skipped:
-        print(f"skipped: {shown(p.path)} ({why})", file=sys.stderr)
+        print(f"skipped: {printable(p.path)} ({why})", file=sys.stderr)
     for g, why in plan.untouched:
-        print(f"left alone: the group of {shown(g.keep.path)} ({why})", file=sys.stderr)
+        print(f"left alone: the group of {printable(g.keep.path)} ({why})", file=sys.stderr)
     what = f"{len(plan.photos)} photo(s), {human_bytes(plan.bytes)}, from {plan.groups} group(s) ({', '.join(kinds)})"
     if not plan.photos:
         print(f"nothing to remove ({', '.join(kinds)} groups: no copy that is not kept)")
         return EXIT_OK
     if args.dry_run:
         for p in plan.photos:
-            print(f"would move: {shown(p.path)}  (keeping {shown(plan.keepers[p.id][0].path)})")
+            print(f"would move: {printable(p.path)}  (keeping {printable(plan.keepers[p.id][0].path)})")
         print(f"would move {what} to the quarantine (dry run: nothing moved)")
         return EXIT_OK
     if not args.yes:
@@ -145,7 +145,7 @@ def _remove_copies(lib, groups, args) -> int:
     with CliContext(unit="photo") as ctx:
         result = remove_copies(lib, plan, ctx)
     for path, why in result.skipped:
-        print(f"skipped: {shown(path)} ({why})", file=sys.stderr)
+        print(f"skipped: {printable(path)} ({why})", file=sys.stderr)
     state = "stopped: " if result.cancelled else ""
     print(f"{state}moved {len(result.moved)} photo(s) ({human_bytes(result.bytes)}) to the quarantine in one step; "
           "'photosim undo' puts them all back")

@@ -5,7 +5,7 @@ import argparse
 
 from ..services.errors import EXIT_INTERRUPTED, EXIT_OK
 from .context import CliContext, JsonProgressContext
-from .output import Answer, command, open_library, shown
+from .output import Answer, command, open_library, printable
 
 
 def add(commands) -> None:
@@ -58,7 +58,7 @@ def _report_lines(r, adapted) -> list[str]:
              f"{r.missing} newly missing"]
     if r.aliases:
         lines.append(f"{r.aliases} other name(s) (links, hard links) of photos listed once, at their real place")
-    lines += [f"{OFFLINE}: {shown(folder)}" for folder in r.offline_folders]
+    lines += [f"{OFFLINE}: {printable(folder)}" for folder in r.offline_folders]
     if r.failed:
         lines.append("see the unreadable ones with: photosim info --errors")
     if r.engine_note:

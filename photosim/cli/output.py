@@ -43,7 +43,7 @@ def print_json(obj) -> None:
     sys.stdout.flush()
 
 
-def shown(path: str) -> str:
+def printable(path: str) -> str:
     """A path as text a terminal can show, even if its bytes are not UTF-8."""
     return path.encode("utf-8", "backslashreplace").decode("utf-8")
 

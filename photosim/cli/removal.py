@@ -5,7 +5,7 @@ import argparse
 
 from ..services.errors import EXIT_FAILED, EXIT_OK
 from .context import CliContext
-from .output import Answer, command, open_library, shown
+from .output import Answer, command, open_library, printable
 
 
 def add(commands) -> None:
@@ -24,7 +24,7 @@ def trash(args) -> Answer:
     lib = open_library(args)
     with CliContext(quiet=True) as ctx:
         moved = move_to_trash(lib, args.paths, args.threshold, ctx)
-    return Answer([f"moved to quarantine: {shown(m.original)}" for m in moved]
+    return Answer([f"moved to quarantine: {printable(m.original)}" for m in moved]
                   + [f"{len(moved)} photo(s) moved; 'photosim undo' puts them back"])
 
 
@@ -33,10 +33,10 @@ def undo(args) -> Answer:
 
     with CliContext(unit="photo", quiet=True) as ctx:
         restored = put_back(open_library(args), ctx)
-    lines = [f"restored beside: {shown(m.restored_to)} ({shown(m.original)} is taken by another file)" if m.beside
-             else f"restored: {shown(m.original)}" for m in restored]
-    notes = [f"not restored: {shown(path)} (no longer in the quarantine)" for path in restored.gone]
-    notes += [f"not restored: {shown(original)} ({why}); it is safe in the quarantine at {shown(now)}; "
+    lines = [f"restored beside: {printable(m.restored_to)} ({printable(m.original)} is taken by another file)" if m.beside
+             else f"restored: {printable(m.original)}" for m in restored]
+    notes = [f"not restored: {printable(path)} (no longer in the quarantine)" for path in restored.gone]
+    notes += [f"not restored: {printable(original)} ({why}); it is safe in the quarantine at {printable(now)}; "
               "fix that and run 'photosim undo' again" for original, now, why in restored.blocked]
     lines.append(f"{len(restored)} photo(s) put back" + (f" from '{restored.label}'" if restored.label else "")
                  + (f"; {len(restored.blocked)} could not go back yet" if restored.blocked else ""))

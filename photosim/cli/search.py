@@ -6,7 +6,7 @@ import os
 import sys
 
 from ..services.errors import EXIT_FAILED, EXIT_OK
-from .output import Answer, command, open_library, shown
+from .output import Answer, command, open_library, printable
 
 JSON_HELP = ("one query: a list of {path, similarity, score}; several (or --from): an object from each query, as "
              "given, to its list. similarity: the raw cosine; score: the number the text shows (the same for the "
@@ -38,7 +38,7 @@ def similar(args) -> Answer:
         if answers[0].error:
             raise UserError(answers[0].error)
         return Answer(_lines(answers[0]), data=_as_json(answers[0].results))
-    blocks = [f"{shown(a.query)}:\n" + "\n".join(_lines(a, "  ")) for a in answers if not a.error]
+    blocks = [f"{printable(a.query)}:\n" + "\n".join(_lines(a, "  ")) for a in answers if not a.error]
     return Answer(["\n\n".join(blocks)], data={a.query: _as_json(a.results) for a in answers if not a.error},
                   notes=[f"photosim: {a.error}" for a in answers if a.error],
                   status=EXIT_FAILED if any(a.error for a in answers) else EXIT_OK)
@@ -57,7 +57,7 @@ def _as_json(found) -> list[dict]:
     """A result's path, its raw cosine ("similarity", as scripts always read it) and the number the text
     output shows ("score"); a result that stands for several copies lists the others."""
     def entry(n) -> dict:
-        return {"path": n.photo.path, "similarity": round(n.similarity, 4), "score": round(n.score, 4)}
+        return {"path": n.photo.path, "similarity": round(n.cosine, 4), "score": round(n.score, 4)}
 
     return [{**entry(n), **({"copies": [entry(c) for c in n.copies]} if n.copies else {})} for n in found]
 
@@ -66,7 +66,7 @@ def _lines(answer, indent: str = "") -> list[str]:
     lines = []
     for n in answer.results:
         more = f"  ({len(n.copies) + 1} copies)" if n.copies else ""
-        lines.append(f"{indent}{n.score:.3f}  {shown(n.photo.path)}{more}")
+        lines.append(f"{indent}{n.score:.3f}  {printable(n.photo.path)}{more}")
     if answer.query_copies:
         lines.append(f"{indent}(the query has {len(answer.query_copies)} other "
                      f"cop{'y' if len(answer.query_copies) == 1 else 'ies'} in the library, left out; --all-copies "

@@ -35,7 +35,7 @@ def demo(args) -> Answer:
         names = ", ".join(os.path.basename(n.photo.path) for n in answer.query_copies)
         lines.append(f"copies of {os.path.basename(query)} in the library: {names}")
     lines.append(f"most similar to {os.path.basename(query)}:")
-    lines += [f"  {n.similarity:.3f}  {os.path.basename(n.photo.path)}" for n in answer.results]
+    lines += [f"  {n.cosine:.3f}  {os.path.basename(n.photo.path)}" for n in answer.results]
     return Answer(lines)
 
 

@@ -30,11 +30,11 @@ from .expansion import normalise
 
 FORMAT = 1
 #: Below this many photos the adaptation lowered mAP@50 in more than 1 of 10 random small
-#: libraries drawn from caltech101-20 (docs/eval.md): such a library stays on the plain vector.
+#: libraries drawn from caltech101-20 (docs/decisions.md): such a library stays on the plain vector.
 MIN_PHOTOS = 32
 #: Projection dimension: about 16 photos per kept direction (a covariance direction is estimated
-#: reliably from ~10-20 samples per dimension), between 64 and 128. 256 was lower than 128 and
-#: 128 lower than 64 on every library measured up to 800 photos; 128 bounds memory at 1M photos.
+#: reliably from ~10-20 samples per dimension), between 64 and 128 (docs/decisions.md has the
+#: widths compared); 128 bounds memory at 1M photos.
 MIN_DIM, MAX_DIM, PHOTOS_PER_DIM = 64, 128, 16
 #: The projection is fit on at most this many photos (a random sample): 100-300 already gave most of
 #: the gain, and 10,000 estimate 128 directions closely while the fit stays a few seconds at any size.
@@ -123,7 +123,7 @@ def _leading_eigenvectors(m: np.ndarray, count: int, seed: int, rounds: int = 4)
         return vecs[:, ::-1][:, :count]
     q = np.random.default_rng(seed).standard_normal((size, width))
     for _ in range(rounds):
-        q = _orthonormal(m @ q)  # Cholesky QR: LAPACK's QR took 1.7 s for 799 x 96 on this machine
+        q = _orthonormal(m @ q)  # Cholesky QR: several times faster than LAPACK's QR here (docs/decisions.md)
     q = _orthonormal(q)  # once more: Cholesky QR is exact to rounding only when repeated
     vals, small = np.linalg.eigh(q.T @ m @ q)
     return (q @ small[:, ::-1])[:, :count]

@@ -265,13 +265,6 @@ def shot_key(p: Photo, off: float | None) -> tuple[int, float]:
     return (0, -float(s))
 
 
-def best_shot_order(frames: list[Photo]) -> list[Photo]:
-    """Frames best first: well exposed (near the burst's median exposure) before badly exposed, then
-    the sharpest; frames without measures last."""
-    offsets = exposure_offsets(frames)
-    return sorted(frames, key=lambda p: (shot_key(p, offsets[p.id]), p.id))
-
-
 def why_not_best(p: Photo, off: float | None) -> str:
     """What puts ``p`` after the best shot, in words (``off`` as in :func:`shot_key`)."""
     if getattr(p, "sharpness", None) is None:

@@ -138,14 +138,6 @@ def near_pairs(ids: np.ndarray, neighbour_ids: np.ndarray, neighbour_sims: np.nd
     return [Pair(int(x), int(y), float(z)) for x, y, z in zip(lo[best], hi[best], sim[best])]
 
 
-def group_pairs(pairs: Iterable[Pair], forbidden: set[tuple[int, int]]) -> list[list[int]]:
-    uf = UnionFind()
-    for a, b, _ in pairs:
-        if (min(a, b), max(a, b)) not in forbidden:
-            uf.union(a, b)
-    return uf.groups()
-
-
 def confirm_pairs(pairs: Iterable[Pair], check: Callable[[int, int], int | None],  # noqa: PLR0913 - the check, the marks and the progress/cancel hooks are independent choices of each caller
                   forbidden: set[tuple[int, int]] = frozenset(), min_inliers: int = MIN_INLIERS,
                   unverified_threshold: float = UNVERIFIED_THRESHOLD,
@@ -189,26 +181,6 @@ def confirm_pairs(pairs: Iterable[Pair], check: Callable[[int, int], int | None]
             failed[a] += 1
             failed[b] += 1
     return out
-
-
-def join_groups(same_bytes: list[list[int]], pairs: Iterable[Pair],
-                forbidden: set[tuple[int, int]] = frozenset()) -> list[list[int]]:
-    """Groups over same-bytes groups and confirmed near pairs together: each photo in one group.
-
-    An exact pair that is also near a third photo (a re-encode) is one group of
-    three, never an exact group plus a near group that share photos. A pair the
-    user marked "not duplicates" is never joined directly, same bytes or not.
-    """
-    uf = UnionFind()
-    for g in same_bytes:
-        for n, x in enumerate(g[1:], 1):
-            y = next((y for y in g[:n] if (min(x, y), max(x, y)) not in forbidden), None)
-            if y is not None:
-                uf.union(x, y)
-    for a, b, _ in pairs:
-        if (min(a, b), max(a, b)) not in forbidden:
-            uf.union(a, b)
-    return sorted(uf.groups(), key=lambda g: g[0])
 
 
 def make_group(kind: str | None, photos: list[Photo], vectors: dict[int, np.ndarray] | None = None,  # noqa: PLR0913 - a group's members, vectors and rules come from different stages of `dupes`

@@ -20,17 +20,15 @@ import hnswlib
 import numpy as np
 
 M = 16
-# Build beam: 40 builds ~3x faster than 200; recall@10 was 0.991 (64: 0.996) on 50k
-# library-like vectors, and benchmarks/search_scale.py measures it at 100k. Switching
-# a 100k library to a new model version rebuilds the whole index, so this matters.
+# Build beam: far faster than a wide one at nearly its recall (docs/decisions.md). Switching a
+# 100k library to a new model version rebuilds the whole index, so this matters.
 EF_CONSTRUCTION = 40
-# Search beam for `similar`: 128 left 8 of 200 queries in a wrong region of a 100k
-# library-like index (recall@10 0.952); latency stays far under 50 ms at 256.
+# Search beam for `similar`: a narrower one left queries in a wrong region of a 100k library-like
+# index (docs/decisions.md; docs/benchmarks.md, search_scale section, measures it now).
 EF_SEARCH = 256
 #: Beam width for the all-pairs duplicate search: a near-duplicate is among a photo's very nearest
-#: neighbours, which a narrow beam mostly finds. About 2x faster than EF_SEARCH; on 100k library-like
-#: vectors it finds 98.8% of the exact neighbour pairs with cosine >= 0.90 (99.7% at EF_SEARCH) and
-#: 90% of those >= 0.70 (95%): docs/benchmarks.md, search_scale section.
+#: neighbours, which a narrow beam mostly finds, faster than EF_SEARCH; what it finds and misses at
+#: 100k: docs/decisions.md.
 EF_DUPLICATES = 40
 #: The index's own ef, never changed after build or load: every query sets its width through k.
 _EF_FLOOR = 1
@@ -118,10 +116,3 @@ class VectorIndex:
         return index
 
 
-def exact_knn(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    """Brute-force neighbours (row indexes), the ground truth for recall measurements."""
-    sims = queries @ vectors.T
-    k = min(k, vectors.shape[0])
-    part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-    order = np.take_along_axis(sims, part, axis=1).argsort(axis=1)[:, ::-1]
-    return np.take_along_axis(part, order, axis=1)

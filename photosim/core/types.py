@@ -90,14 +90,14 @@ class Pair(NamedTuple):
 @dataclass(frozen=True)
 class Neighbour:
     photo: Photo
-    similarity: float
+    cosine: float  # of the query's vector and the photo's (the raw similarity; `--json` "similarity")
     copies: tuple["Neighbour", ...] = ()  # the other photos of its duplicate group, shown as one result
-    shown: float | None = None  # the similarity as shown (services/shown_similarity.py); None: ``similarity``
+    shown: float | None = None  # the 0-1 score shown for an adapted version (services/shown_similarity.py)
 
     @property
     def score(self) -> float:
-        """What a person is shown: 1.0 for the closest, rising with ``similarity``."""
-        return self.similarity if self.shown is None else self.shown
+        """What a person is shown: ``shown`` where the version has a scale, else the cosine itself."""
+        return self.cosine if self.shown is None else self.shown
 
 
 class TaskContext(Protocol):

@@ -84,14 +84,6 @@ def query_vectors(lib: Library, paths: Sequence[str], model: int) -> list[QueryV
     return out
 
 
-def query_vector(lib: Library, path: str) -> tuple[np.ndarray, int | None]:
-    """One path's vector in the active model and its library id (None outside the library)."""
-    got = query_vectors(lib, [path], lib.active_model)[0]
-    if got.error:
-        raise UserError(got.error)
-    return got.vector, got.own_id
-
-
 def _embed(lib: Library, paths: list[str], model: int) -> dict[str, QueryVector]:
     if not paths:
         return {}
@@ -116,7 +108,7 @@ def _embed(lib: Library, paths: list[str], model: int) -> dict[str, QueryVector]
 
 # --- the ranking ---------------------------------------------------------------------------
 def _ranked(lib: Library, model: int, vectors: np.ndarray, own_ids: Sequence[int | None], k: int,
-            min_similarity: float) -> list[list[Neighbour]]:
+            min_cosine: float) -> list[list[Neighbour]]:
     """Each query's k nearest readable photos, best first, less the query's own photo: one index
     search for the whole batch, then one more for the queries whose nearest were mostly offline."""
     index = lib.index(model)
@@ -133,7 +125,7 @@ def _ranked(lib: Library, model: int, vectors: np.ndarray, own_ids: Sequence[int
         still = []
         for row, q in enumerate(pending):
             found = [Neighbour(photos[i], float(sim)) for i, sim in zip(ids[row].tolist(), sims[row])
-                     if i != own_ids[q] and i in photos and photos[i].state == PhotoState.OK and sim >= min_similarity]
+                     if i != own_ids[q] and i in photos and photos[i].state == PhotoState.OK and sim >= min_cosine]
             if len(found) >= k or n >= index.count():
                 out[q] = found[:k]
             else:
@@ -143,11 +135,11 @@ def _ranked(lib: Library, model: int, vectors: np.ndarray, own_ids: Sequence[int
 
 
 def neighbours(lib: Library, vector: np.ndarray, own_id: int | None = None, k: int = 10,
-               min_similarity: float = -1.0) -> list[Neighbour]:
+               min_cosine: float = -1.0) -> list[Neighbour]:
     """The ranking of one query vector (the active model's), before copies are collapsed: what
     `photosim eval` scores for the adapted figures."""
     model = lib.active_model
-    return _ranked(lib, model, np.asarray(vector, np.float32)[None], [own_id], k, min_similarity)[0]
+    return _ranked(lib, model, np.asarray(vector, np.float32)[None], [own_id], k, min_cosine)[0]
 
 
 # --- copies shown once ---------------------------------------------------------------------
@@ -164,7 +156,7 @@ def collapse_copies(ranked: list[Neighbour], group_of: dict[int, frozenset[int]]
     known.update({i: n for i, n in others.items() if i not in known})
 
     def members(group: frozenset[int], but: int | None) -> list[Neighbour]:
-        return sorted((known[i] for i in group if i != but and i in known), key=lambda n: -n.similarity)
+        return sorted((known[i] for i in group if i != but and i in known), key=lambda n: -n.cosine)
 
     own_group = group_of.get(own_id, frozenset()) if own_id is not None else frozenset()
     results, shown = [], set()
@@ -199,7 +191,7 @@ def _members_not_ranked(lib: Library, model: int, vectors: np.ndarray,
 
 
 # --- the use case ------------------------------------------------------------------------------
-def similar_many(lib: Library, queries: Sequence[str], k: int = 10, min_similarity: float = -1.0,
+def similar_many(lib: Library, queries: Sequence[str], k: int = 10, min_score: float = -1.0,
                  all_copies: bool = False) -> list[SimilarAnswer]:
     """The k photos most like each query, best first, one answer per query in order.
 
@@ -207,19 +199,19 @@ def similar_many(lib: Library, queries: Sequence[str], k: int = 10, min_similari
     geometric check at the library's duplicate threshold) are one result, and k counts distinct
     photos; the query's own copies are left out like the query itself and listed apart.
     ``all_copies`` lists every photo as its own result, the query's copies among them.
-    ``min_similarity`` is on the scale shown (services/shown_similarity.py), as each result's ``score``.
+    ``min_score`` is on the scale shown (services/shown_similarity.py), as each result's ``score``.
     """
     if k < 1:
         raise UserError("-k must be at least 1")
     model = lib.active_model  # read once: each read is a database round trip
     shown = scale(lib, model)
     if shown is None:
-        return _similar_many(lib, model, queries, k, min_similarity, all_copies)
+        return _similar_many(lib, model, queries, k, min_score, all_copies)
     # The floor is on the rounded score a person reads, so a result shown exactly at the floor is kept:
     # search from half a rounding step lower, then keep what reads >= the floor.
-    floor = shown.raw_floor(min_similarity - 0.5 * 10 ** -SHOWN_DIGITS)
+    floor = shown.raw_floor(min_score - 0.5 * 10 ** -SHOWN_DIGITS)
     answers = _similar_many(lib, model, queries, k, floor, all_copies)
-    return [_with_scores(a, shown, min_similarity) for a in answers]
+    return [_with_scores(a, shown, min_score) for a in answers]
 
 
 #: Decimals of the shown score (CLI text shows 3, --json and the window's slider 2-4).
@@ -228,7 +220,7 @@ SHOWN_DIGITS = 4
 
 def _with_scores(answer: SimilarAnswer, shown: Scale, min_shown: float) -> SimilarAnswer:
     def scored(n: Neighbour) -> Neighbour:
-        return replace(n, shown=round(shown.shown(n.similarity), SHOWN_DIGITS),
+        return replace(n, shown=round(shown.shown(n.cosine), SHOWN_DIGITS),
                        copies=tuple(scored(c) for c in n.copies))
 
     answer.results = [r for r in (scored(n) for n in answer.results) if r.shown >= min_shown]
@@ -236,7 +228,7 @@ def _with_scores(answer: SimilarAnswer, shown: Scale, min_shown: float) -> Simil
     return answer
 
 
-def _similar_many(lib: Library, model: int, queries: Sequence[str], k: int, min_similarity: float,
+def _similar_many(lib: Library, model: int, queries: Sequence[str], k: int, min_cosine: float,
                   all_copies: bool) -> list[SimilarAnswer]:
     got = query_vectors(lib, queries, model)
     answers = [SimilarAnswer(q, error=g.error) for q, g in zip(queries, got)]
@@ -249,13 +241,13 @@ def _similar_many(lib: Library, model: int, queries: Sequence[str], k: int, min_
     vectors = np.stack([got[n].vector for n in todo])
     own = [got[n].own_id for n in todo]
     if all_copies:
-        for n, found in zip(todo, _ranked(lib, model, vectors, own, k, min_similarity)):
+        for n, found in zip(todo, _ranked(lib, model, vectors, own, k, min_cosine)):
             answers[n].results = found
         return answers
     threshold = duplicate_threshold(lib).value  # the duplicate threshold `dupes` uses for this library
     pending, want = list(range(len(todo))), k + k // 2 + 1  # room for a few copies in one search
     while pending:
-        ranked = _ranked(lib, model, vectors[pending], [own[q] for q in pending], want, min_similarity)
+        ranked = _ranked(lib, model, vectors[pending], [own[q] for q in pending], want, min_cosine)
         windows = [[n.photo.id for n in r] + ([own[q]] if own[q] is not None else []) for q, r in zip(pending, ranked)]
         groups = copy_groups(lib, windows, threshold)
         group_of = {i: g for g in groups for i in g}
@@ -272,18 +264,18 @@ def _similar_many(lib: Library, model: int, queries: Sequence[str], k: int, min_
     return answers
 
 
-def similar_answer(lib: Library, path: str, k: int = 10, min_similarity: float = -1.0,
+def similar_answer(lib: Library, path: str, k: int = 10, min_score: float = -1.0,
                    all_copies: bool = False) -> SimilarAnswer:
     """One query's answer; a missing or unreadable query is a UserError."""
-    answer = similar_many(lib, [path], k, min_similarity, all_copies)[0]
+    answer = similar_many(lib, [path], k, min_score, all_copies)[0]
     if answer.error:
         raise UserError(answer.error)
     return answer
 
 
-def similar(lib: Library, path: str, k: int = 10, min_similarity: float = -1.0,
+def similar(lib: Library, path: str, k: int = 10, min_score: float = -1.0,
             all_copies: bool = False) -> list[Neighbour]:
-    return similar_answer(lib, path, k, min_similarity, all_copies).results
+    return similar_answer(lib, path, k, min_score, all_copies).results
 
 
 def photo_facts(lib: Library, path: str) -> Photo:

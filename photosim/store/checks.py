@@ -47,7 +47,8 @@ def get_keypoints(s: Session, ids: Iterable[int]) -> dict[int, bytes]:
 
 class KeypointReader:
     """Packed keypoints one photo at a time, on a read-only connection of its own: `dupes` over a
-    large library reads them as its check reaches each photo (all at once: 460 MB per 100,000)."""
+    large library reads them as its check reaches each photo (all at once they take hundreds of MB
+    at 100,000 photos: docs/decisions.md)."""
 
     def __init__(self, db_path: str) -> None:
         self._con = connect(db_path, read_only=True, shared=True)

@@ -245,10 +245,6 @@ class Database:
         """None if SQLite's quick_check finds nothing wrong, else its first complaint."""
         return quick_check(self.path)
 
-    def integrity_ok(self) -> bool:
-        with self.engine.connect() as conn:
-            return conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
-
     def close(self) -> None:
         with self._now_lock:
             if self._now is not None:

@@ -92,11 +92,6 @@ class PhotoListModel(QAbstractListModel):
                     out.append(x)
         return out
 
-    def set_mark(self, row: int, mark: bool | None) -> None:
-        self._items[row].mark = mark
-        idx = self.index(row)
-        self.dataChanged.emit(idx, idx, [MarkRole])
-
     def set_item_mark(self, item: Item, mark: bool | None) -> None:
         """Mark ``item`` wherever it is now (rows move when copies are shown or hidden)."""
         item.mark = mark

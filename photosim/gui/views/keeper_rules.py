@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFormL
                                QLineEdit, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout)
 
 from ...core.keeper import RULES
-from ...services import UserError, settings
+from ...services import settings
 from ..shared import Shared
 
 #: The pane's fields: setting key -> label.
@@ -134,11 +134,14 @@ class KeeperRulesPane(QGroupBox):
             except ValueError as exc:
                 self.shared.error(f"{FIELDS.get(key, 'rules')}: {exc}")
                 return
-        try:
+        lib, chosen = self.shared.lib, self.chosen()
+
+        def write(ctx) -> None:  # on a worker: the database may be busy for seconds (indexing)
             for key, text in values.items():
-                settings.set_value(self.shared.lib, key, text)
-        except UserError as exc:
-            self.shared.error(str(exc))
-            return
-        self.shared.say(f"keeper rules: {', '.join(self.chosen())}")
-        self.applied.emit()
+                settings.set_value(lib, key, text)
+
+        def written(_) -> None:
+            self.shared.say(f"keeper rules: {', '.join(chosen)}")
+            self.applied.emit()
+
+        self.shared.run(self, "keeper rules", write, written)
