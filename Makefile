@@ -27,9 +27,10 @@ demo: $(STAMP)
 test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
-# The same without the tests marked slow (each over about 5 s): for the edit-test loop.
+# The fast layer (about 20 s): tests on small libraries made in the test, no real photo, no network,
+# no child process, no window (marked by tests/conftest.py). `make test` runs them with the real ones.
 test-fast: lint
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not slow"
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m fast
 
 # The layering contracts of pyproject.toml ([tool.importlinter]; docs/architecture.md), and ruff
 # with the limits on a function's size and parameters ([tool.ruff]).

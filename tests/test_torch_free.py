@@ -17,7 +17,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from helpers import ROOT, copy_photos
+from support.helpers import ROOT, copy_photos
 
 BLOCKER = textwrap.dedent('''
     import importlib.abc, sys

@@ -9,7 +9,8 @@ from PIL import Image, ImageOps
 
 from photosim.core import verify
 from photosim.core.duplicates import (UnionFind, added_border, choose_keeper, confirm_pairs, detail_ratio,
-                                      exact_groups, group_pairs, near_pairs, upscaled_members)
+                                      exact_groups, near_pairs, upscaled_members)
+from support.reference import group_pairs
 from photosim.core.types import Photo, PhotoState
 
 

@@ -4,16 +4,13 @@ window shows, without the allocation (the window's own readers: tests/gui/test_d
 from __future__ import annotations
 
 import resource
-import sys
 from pathlib import Path
+from support.fault_corpus import full_bomb_png
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fault_corpus import full_bomb_png  # noqa: E402
-
-from photosim.core.decode import decode_file  # noqa: E402
-from photosim.core.guard import MAX_DECODED_PIXELS, refusal  # noqa: E402
-from photosim.core.preview import preview  # noqa: E402
-from photosim.core.types import DecodeError  # noqa: E402
+from photosim.core.decode import decode_file
+from photosim.core.guard import MAX_DECODED_PIXELS, refusal
+from photosim.core.preview import preview
+from photosim.core.types import DecodeError
 
 #: Far below the 2.7 GB the image would take decoded, far above what reading a header costs.
 ALLOWED_GROWTH_MB = 300

@@ -5,7 +5,8 @@ import os
 
 import numpy as np
 
-from photosim.core.index import EF_DUPLICATES, EF_SEARCH, VectorIndex, exact_knn
+from photosim.core.index import EF_DUPLICATES, EF_SEARCH, VectorIndex
+from support.reference import exact_knn
 
 
 def _unit(n: int, d: int, seed: int = 0) -> np.ndarray:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from photosim.core.duplicates import DuplicateGroup, join_groups, make_group
+from photosim.core.duplicates import DuplicateGroup, make_group
+from support.reference import join_groups
 from photosim.core.keeper import RULES, KeeperRules, format_family, rank
 from photosim.core.types import Photo, PhotoState
 

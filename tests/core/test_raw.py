@@ -9,16 +9,14 @@ keeps both.
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from helpers import caltech_or_skip  # noqa: E402
-from raw_samples import write_dng  # noqa: E402
+from support.helpers import caltech_or_skip  # noqa: E402
+from support.raw_samples import write_dng  # noqa: E402
 
 from photosim.core import raw, safe_decode  # noqa: E402
 from photosim.core.decode import PHOTO_EXTENSIONS, decode_file  # noqa: E402

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gui_helpers import make_window
-from helpers import copy_photos
+from support.window import make_window
+from support.helpers import copy_photos
 
 pytestmark = pytest.mark.slow  # each indexes real photos in a fresh library
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from gui_helpers import index_and_wait, wait_idle
+from support.window import index_and_wait, wait_idle
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -14,7 +14,7 @@ from photosim.services import folders as folder_service
 from photosim.services import settings
 from photosim.store import repositories as repo
 
-from test_readonly_tree import tree_digest
+from support.helpers import tree_digest
 
 
 def answer_boxes(button, seen: list[str]) -> None:
@@ -86,7 +86,8 @@ def test_keeper_rules_pane_sets_the_rules_the_library_keeps(qtbot, window, photo
     pane.load()
     pane.set_order(["folder", "resolution"])
     pane.edits["dupes.folder_priority"].setText(str(photos / "copies"))
-    qtbot.mouseClick(pane.apply, Qt.LeftButton)
+    qtbot.mouseClick(pane.apply, Qt.LeftButton)  # written on a worker: the window never waits on the database
+    qtbot.waitUntil(lambda: "keeper rules:" in window.notice.text(), timeout=20000)  # not an error
     assert settings.get(window.shared.lib, "dupes.keep_rules") == ("folder", "resolution")
     assert settings.get(window.shared.lib, "dupes.folder_priority") == (str(photos / "copies"),)
     qtbot.waitUntil(lambda: not window.shared.runner.busy() and any(
@@ -158,8 +159,8 @@ def test_bursts_go_only_from_their_scope_and_a_raw_jpeg_pair_shows_both_kept(qtb
     import numpy as np
     from PIL import Image
 
-    from burst_set import defocus
-    from raw_samples import write_dng
+    from support.burst_set import defocus
+    from support.raw_samples import write_dng
 
     with Image.open(caltech / "pizza" / "image_0001.jpg") as im:
         arr = np.asarray(im.convert("RGB"))
@@ -216,7 +217,7 @@ def test_window_and_cli_dry_run_free_the_same_photos(qtbot, window, photos, home
     import numpy as np
     from PIL import Image
 
-    from burst_set import defocus
+    from support.burst_set import defocus
     from photosim.cli import main
 
     with Image.open(caltech / "bonsai" / "image_0001.jpg") as im:  # a class the fixture's photos leave out

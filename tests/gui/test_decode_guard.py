@@ -3,15 +3,11 @@ indexing (core/guard.py), instead of decoding it at full size."""
 from __future__ import annotations
 
 import resource
-import sys
-from pathlib import Path
+from support.fault_corpus import full_bomb_png
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fault_corpus import full_bomb_png  # noqa: E402
-
-import photosim.core.decode  # noqa: E402,F401 - loaded in the window as here (it once turned Pillow's guard off)
-from photosim.gui.thumbnails import make_thumbnail  # noqa: E402
-from photosim.gui.widgets.zoom import load_image  # noqa: E402
+import photosim.core.decode  # noqa: F401 - loaded in the window as here (it once turned Pillow's guard off)
+from photosim.gui.thumbnails import make_thumbnail
+from photosim.gui.widgets.zoom import load_image
 
 ALLOWED_GROWTH_MB = 300
 

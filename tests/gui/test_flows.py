@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
-from gui_helpers import answer_next_box, drop, index_and_wait, make_window, wait_idle
+from support.window import answer_next_box, drop, index_and_wait, make_window, wait_idle
 from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -49,9 +49,9 @@ def test_index_select_similar_and_mark(qtbot, window, photos):
     sgrid.scrollToTop()
     for row, same in ((0, True), (1, False)):
         qtbot.mouseClick(sgrid.viewport(), Qt.LeftButton, pos=sgrid.button_center(row, same))
-    qtbot.waitUntil(lambda: len(labels.list_labels(window.shared.lib)["pairs"]) == 2)
-    pairs = labels.list_labels(window.shared.lib)["pairs"]
-    got = {(p["b"] if p["a"] == query.path else p["a"], p["label"]) for p in pairs}
+    qtbot.waitUntil(lambda: len(labels.list_labels(window.shared.lib).pairs) == 2)
+    pairs = labels.list_labels(window.shared.lib).pairs
+    got = {(p.b if p.a == query.path else p.a, p.label) for p in pairs}
     assert got == {(window.similar.model.photo(0).path, "same"), (window.similar.model.photo(1).path, "different")}
     qtbot.waitUntil(lambda: window.similar.model.item(0).mark is True and window.similar.model.item(1).mark is False)
 
@@ -128,7 +128,7 @@ def test_marks_come_back_when_results_refresh(qtbot, window, photos):
     sgrid = window.similar.grid
     for row, same in ((0, True), (2, False)):
         qtbot.mouseClick(sgrid.viewport(), Qt.LeftButton, pos=sgrid.button_center(row, same))
-    qtbot.waitUntil(lambda: len(labels.list_labels(window.shared.lib)["pairs"]) == 2)
+    qtbot.waitUntil(lambda: len(labels.list_labels(window.shared.lib).pairs) == 2)
     marked = {window.similar.model.photo(0).path: True, window.similar.model.photo(2).path: False}
 
     def shown() -> dict:
@@ -145,8 +145,8 @@ def test_marks_come_back_when_results_refresh(qtbot, window, photos):
     wait_idle(qtbot, window)
     qtbot.waitUntil(lambda: shown() == marked)
 
-    pair = next(p for p in labels.list_labels(window.shared.lib)["pairs"] if p["label"] == "different")
-    labels.remove_label(window.shared.lib, pair["id"], "pair")
+    pair = next(p for p in labels.list_labels(window.shared.lib).pairs if not p.same)
+    labels.remove_label(window.shared.lib, pair.id, "pair")
     window.shared.labels_changed.emit()  # what the Labels tab emits after a removal
     qtbot.waitUntil(lambda: shown() == {k: v for k, v in marked.items() if v})
 
@@ -161,9 +161,9 @@ def test_triplet_drag_and_drop_save_and_delete(qtbot, window, photos):
         assert drop(qtbot, window.triplets.slots[role], mime)
     assert [window.triplets.slots[r].path for r in ("anchor", "positive", "negative")] == chosen
     qtbot.mouseClick(window.triplets.save, Qt.LeftButton)
-    qtbot.waitUntil(lambda: len(labels.list_labels(window.shared.lib)["triplets"]) == 1)
-    t = labels.list_labels(window.shared.lib)["triplets"][0]
-    assert [t["anchor"], t["positive"], t["negative"]] == chosen
+    qtbot.waitUntil(lambda: len(labels.list_labels(window.shared.lib).triplets) == 1)
+    t = labels.list_labels(window.shared.lib).triplets[0]
+    assert [t.anchor, t.positive, t.negative] == chosen
     qtbot.waitUntil(lambda: window.triplets.slots["anchor"].path is None)  # cleared for the next one
 
     view = window.labels
@@ -172,7 +172,7 @@ def test_triplet_drag_and_drop_save_and_delete(qtbot, window, photos):
     view.table.selectRow(0)
     qtbot.mouseClick(view.delete, Qt.LeftButton)
     qtbot.waitUntil(lambda: view.table.rowCount() == 0)
-    assert labels.list_labels(window.shared.lib)["triplets"] == []
+    assert labels.list_labels(window.shared.lib).triplets == []
 
 
 def test_duplicates_trash_undo_refuse_and_not_duplicates(qtbot, window, photos, home):
@@ -260,7 +260,7 @@ def test_duplicates_lists_a_burst_with_its_best_shot(qtbot, window, home, caltec
     import numpy as np
     from PIL import Image
 
-    from burst_set import defocus
+    from support.burst_set import defocus
 
     with Image.open(caltech / "pizza" / "image_0001.jpg") as im:
         arr = np.asarray(im.convert("RGB"))

@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 
-from gui_helpers import accepts_drag, answer_next_box, drop, index_and_wait, wait_idle
+from support.window import accepts_drag, answer_next_box, drop, index_and_wait, wait_idle
 from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtWidgets import QMessageBox
 

@@ -5,7 +5,7 @@ minimum size plus a window frame fits the screen less a desktop panel.
 Measured offscreen with Qt's default font, on a real library of real photos."""
 from __future__ import annotations
 
-from gui_helpers import index_and_wait, wait_idle
+from support.window import index_and_wait, wait_idle
 
 #: The screen, less a desktop panel (28 px), and what a window manager adds around the window.
 SCREEN = (1366, 768 - 28)

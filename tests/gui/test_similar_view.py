@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-from gui_helpers import index_and_wait, wait_idle
+from support.window import index_and_wait, wait_idle
 from PIL import Image
 from PySide6.QtCore import Qt
-from test_flows import drop
+from support.window import drop
 
 from photosim.gui.models.photo_list import NoteRole, paths_from_mime
 from photosim.services import labels
@@ -57,9 +57,9 @@ def test_copies_are_one_cell_that_opens_and_each_copy_can_be_marked_dragged_comp
     # ✓ on a copy's own cell records a pair between the query and that copy
     grid.scrollTo(model.index(copy_row))
     qtbot.mouseClick(grid.viewport(), Qt.LeftButton, pos=grid.button_center(copy_row, True))
-    qtbot.waitUntil(lambda: len(labels.list_labels(window.shared.lib)["pairs"]) == 1)
-    pair = labels.list_labels(window.shared.lib)["pairs"][0]
-    assert {pair["a"], pair["b"]} == {query, copy_path} and pair["label"] == "same"
+    qtbot.waitUntil(lambda: len(labels.list_labels(window.shared.lib).pairs) == 1)
+    pair = labels.list_labels(window.shared.lib).pairs[0]
+    assert {pair.a, pair.b} == {query, copy_path} and pair.same
     qtbot.waitUntil(lambda: model.item(copy_row).mark is True)
 
     # a copy's cell drags to the triplet panel like any other

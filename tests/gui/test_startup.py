@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import ROOT
+from support.helpers import ROOT
 
 from photosim.cli import build_parser, main
 from photosim.gui import startup

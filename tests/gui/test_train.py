@@ -1,7 +1,7 @@
 """The Train tab: fine-tuning runs on a worker with progress, a live loss curve, Cancel, and switches model."""
 from __future__ import annotations
 
-from gui_helpers import index_and_wait
+from support.window import index_and_wait
 from PySide6.QtCore import Qt
 
 from photosim.services import labels, models
@@ -26,11 +26,11 @@ def test_train_button_trains_and_switches_model(qtbot, window, photos):
     qtbot.mouseClick(view.train, Qt.LeftButton)
     assert view.cancel.isEnabled() and not view.train.isEnabled()
     qtbot.waitUntil(lambda: view.task is None, timeout=120000)
-    assert view.summary is not None, view.status.text()
+    assert view.trained is not None, view.status.text()
     assert len(view.curve.points) >= 2 and all(loss >= 0 for _, loss in view.curve.points)
-    assert window.shared.lib.active_model == view.summary["model"] != 0
+    assert window.shared.lib.active_model == view.trained.model != 0
     qtbot.waitUntil(lambda: any(view.models.item(i).text().startswith("● ") and
-                                f"{view.summary['model']}:" in view.models.item(i).text()
+                                f"{view.trained.model}:" in view.models.item(i).text()
                                 for i in range(view.models.count())))
 
 
@@ -43,7 +43,7 @@ def test_cancel_keeps_the_previous_model(qtbot, window, photos):
     qtbot.waitUntil(lambda: len(view._losses) > 0, timeout=60000)
     qtbot.mouseClick(view.cancel, Qt.LeftButton)
     qtbot.waitUntil(lambda: view.task is None, timeout=30000)
-    assert view.summary is None and "cancel" in view.status.text()
+    assert view.trained is None and "cancel" in view.status.text()
     assert window.shared.lib.active_model == 0 and len(models.list_models(window.shared.lib)) == 1
 
 
@@ -61,8 +61,8 @@ def test_automatic_epochs_train_what_the_command_line_trains(qtbot, window, phot
     was = window.shared.lib.active_model
     qtbot.mouseClick(view.train, Qt.LeftButton)
     qtbot.waitUntil(lambda: view.task is None, timeout=120000)
-    assert view.summary is not None, view.status.text()
+    assert view.trained is not None, view.status.text()
     with window.shared.lib.db.session() as s:
         adapted = model_kind(s, was) == "library"
     expected = ADAPTED["epochs"] if adapted else TrainOptions().epochs
-    assert view.summary["options"]["epochs"] == expected
+    assert view.trained.summary["options"]["epochs"] == expected

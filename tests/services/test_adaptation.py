@@ -17,7 +17,7 @@ from photosim.store import model_versions as versions
 from photosim.store import repositories as repo
 from photosim.store.library import Library
 
-from helpers import Recorder, copy_photos
+from support.helpers import Recorder, copy_photos
 
 #: Safety bounds under the measured figures (docs/eval.md: mAP@50 0.909, P@10 0.955 on all of
 #: caltech101-20 through `similar`; the plain vectors give 0.750 / 0.912): a regression fails here.
@@ -60,11 +60,11 @@ def test_index_adapts_and_similar_meets_the_bar(caltech, tmp_path, capsys):
     # shown is placed among the library's own best matches: a first result and a tenth read apart,
     # and the first photo of another class reads about 0.
     found = similar(lib, str(sorted((caltech / "chair").iterdir())[0]), k=60)
-    raw, shown = [n.similarity for n in found], [n.score for n in found]
+    raw, shown = [n.cosine for n in found], [n.score for n in found]
     assert min(raw[:10]) > 0.9, raw[:10]
     assert shown[0] >= 0.5 and shown[9] <= 0.4 and shown == sorted(shown, reverse=True), shown[:10]
     other = next(n for n in found if "/chair/" not in n.photo.path)
-    assert other.score <= 0.05, (other.photo.path, other.similarity, other.score)
+    assert other.score <= 0.05, (other.photo.path, other.cosine, other.score)
 
     # Going back: version 0 answers, and a rescan does not adapt against the person's choice.
     assert run(capsys, "--library", lib_dir, "models", "use", "0")[0] == 0
@@ -220,7 +220,7 @@ def test_adapted_similarity_is_shown_on_the_librarys_scale(caltech, tmp_path, ca
     assert len(stored) == 101 and stored == sorted(stored)
     query = str(sorted((tree / "chair").iterdir())[0])
     found = similar(lib, query, k=39)
-    raw = [n.similarity for n in found]
+    raw = [n.cosine for n in found]
     shown = [n.score for n in found]
     assert all(n.shown is not None for n in found)
     assert shown == sorted(shown, reverse=True) and all(0.0 <= v <= 1.0 for v in shown)
@@ -228,7 +228,7 @@ def test_adapted_similarity_is_shown_on_the_librarys_scale(caltech, tmp_path, ca
     assert shown[0] - shown[4] > raw[0] - raw[4]  # the spread among good matches is what is shown
 
     floor = shown[5]
-    kept = similar(lib, query, k=39, min_similarity=floor)
+    kept = similar(lib, query, k=39, min_score=floor)
     assert [n.photo.path for n in kept] == [n.photo.path for n in found if n.score >= floor]
 
     code, out, _ = run(capsys, "--library", lib_dir, "similar", query, "-k", "3", "--json")
@@ -242,5 +242,5 @@ def test_adapted_similarity_is_shown_on_the_librarys_scale(caltech, tmp_path, ca
     # The plain version shows the cosine itself.
     assert run(capsys, "--library", lib_dir, "models", "use", "0")[0] == 0
     plain = similar(lib, query, k=5)
-    assert all(n.shown is None and n.score == n.similarity for n in plain)
+    assert all(n.shown is None and n.score == n.cosine for n in plain)
     lib.close()

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import csv
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from burst_set import defocus  # noqa: E402
-from helpers import Recorder, copy_photos  # noqa: E402
-from raw_samples import write_dng  # noqa: E402
-from test_readonly_tree import tree_digest  # noqa: E402
+from support.burst_set import defocus  # noqa: E402
+from support.helpers import Recorder, copy_photos  # noqa: E402
+from support.raw_samples import write_dng  # noqa: E402
+from support.helpers import tree_digest
 
 from photosim.cli import main  # noqa: E402
 from photosim.services.wording import human_bytes as _size  # noqa: E402
@@ -213,7 +211,7 @@ def test_similar_shows_each_capture_once_and_each_burst_frame_apart(mixed):
     blurred, copy = str(later / "frame-blurred.jpg"), str(later / "frame-blurred copy.jpg")
     lib = Library(lib_dir)
     try:
-        every = {n.photo.path: n.similarity for n in similar(lib, sharp, k=20, all_copies=True)}
+        every = {n.photo.path: n.cosine for n in similar(lib, sharp, k=20, all_copies=True)}
         # The library's threshold just under the frames' similarity: they are a candidate pair that the
         # geometric check confirms, so only the sorting into copies and frames can keep them apart.
         set_duplicate_threshold(lib, round(every[blurred] - 0.01, 4))

@@ -23,10 +23,10 @@ from photosim.core.types import DecodedPhoto, PhotoState
 from photosim.store import repositories as repo
 from photosim.store.library import Library
 
-from fault_corpus import NON_UTF8_NAME, make_corpus
-from helpers import caltech_or_skip
+from support.fault_corpus import NON_UTF8_NAME, make_corpus
+from support.helpers import caltech_or_skip
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
 pytestmark = pytest.mark.slow  # one index run over the corpus, a 300-megapixel JPEG included
 

@@ -10,16 +10,15 @@ frame. The other tests pin the capture-metadata rule and the grouping.
 from __future__ import annotations
 
 import sqlite3
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from burst_set import build, defocus, exposure, score  # noqa: E402
-from helpers import SHARED, caltech_or_skip  # noqa: E402
+from support.burst_set import build, defocus, exposure, score  # noqa: E402
+from support.helpers import SHARED, caltech_or_skip  # noqa: E402
+from support.reference import best_shot_order
 
 from photosim.core import bursts  # noqa: E402
 from photosim.core.types import Photo, PhotoState, SimpleContext  # noqa: E402
@@ -66,7 +65,7 @@ def test_units_keep_each_photo_in_one_group():
 def test_best_shot_is_sharpest_of_the_well_exposed():
     frames = [_photo(1, sharpness=0.9, exposure=-1.0), _photo(2, sharpness=1.2, exposure=0.2),
               _photo(3, sharpness=0.7, exposure=-1.1), _photo(4, sharpness=1.0, exposure=-0.9)]
-    ranked = bursts.best_shot_order(frames)
+    ranked = best_shot_order(frames)
     assert [p.id for p in ranked] == [4, 1, 3, 2]  # 2 is sharp but 1.1 stops brighter than the burst
     reason = bursts.best_shot_reason(ranked)
     assert reason.startswith("best shot 4.jpg") and "2.jpg is 1.1 stops brighter" in reason

@@ -8,7 +8,7 @@ from PIL import Image
 from photosim.cli import main
 from photosim.services.calibration import best_threshold
 
-from helpers import copy_photos
+from support.helpers import copy_photos
 
 
 def test_best_threshold_separates_decisions_and_prefers_the_higher_on_ties():

@@ -21,8 +21,8 @@ from photosim.cli import main
 from photosim.services.indexing import index_folders
 from photosim.store.library import Library
 
-from helpers import Recorder, copy_photos
-from test_readonly_tree import tree_digest
+from support.helpers import Recorder, copy_photos
+from support.helpers import tree_digest
 
 
 @pytest.fixture

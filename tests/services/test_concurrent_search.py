@@ -12,7 +12,8 @@ import threading
 
 import numpy as np
 
-from photosim.core.index import EF_DUPLICATES, exact_knn
+from photosim.core.index import EF_DUPLICATES
+from support.reference import exact_knn
 from photosim.core.types import DecodedPhoto
 from photosim.services.duplicates import find_duplicates
 from photosim.services.similar import similar

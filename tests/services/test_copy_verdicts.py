@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from helpers import copy_photos, joined_groups
+from support.helpers import copy_photos, joined_groups
 from PIL import Image
 
 from photosim.core import verify

@@ -28,9 +28,9 @@ from photosim.services.indexing import index_folders
 from photosim.store import repositories as repo
 from photosim.store.library import Library
 
-from helpers import Recorder, caltech_or_skip
+from support.helpers import Recorder, caltech_or_skip
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def copy_tree(dest: Path, per_class: int) -> list[Path]:

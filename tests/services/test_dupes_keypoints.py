@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 from pathlib import Path
 
 from PIL import Image, ImageOps
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from helpers import copy_photos  # noqa: E402
+from support.helpers import copy_photos  # noqa: E402
 
 from photosim.core import verify  # noqa: E402
 from photosim.core.types import SimpleContext  # noqa: E402
@@ -92,7 +90,7 @@ def test_library_from_schema_1_gets_keypoints_at_its_first_dupes(tmp_path: Path,
         with lib.db.session() as s:
             by_path = {p.path: p.id for p in repo.all_photos(s)}
             assert checks.get_keypoints(s, by_path.values()) == {}
-        assert info(lib)["with_keypoints"] == 0 and info(lib)["indexed"] == 12  # what `photosim info` warns of
+        assert info(lib).with_keypoints == 0 and info(lib).indexed == 12  # what `photosim info` warns of
         assert _near_groups(lib) == [copies]  # read from the files this once
         with lib.db.session() as s:
             kept = checks.get_keypoints(s, by_path.values())

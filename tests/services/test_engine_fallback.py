@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import copy_photos
+from support.helpers import copy_photos
 
 from photosim.core.onnx_graph import onnx_path
 from photosim.core.spec import EmbeddingSpec

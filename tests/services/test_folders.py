@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from helpers import Recorder, copy_photos
+from support.helpers import Recorder, copy_photos
 
 from photosim import cli
 from photosim.core.types import PhotoState

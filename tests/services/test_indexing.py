@@ -12,7 +12,7 @@ from photosim.services.indexing import index_folders
 from photosim.store import repositories as repo
 from photosim.store.library import Library
 
-from helpers import Recorder, copy_photos
+from support.helpers import Recorder, copy_photos
 
 
 def _states(lib: Library) -> dict[str, PhotoState]:

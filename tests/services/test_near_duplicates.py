@@ -8,14 +8,12 @@ inside the predicted groups.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from helpers import SHARED, caltech_or_skip  # noqa: E402
-from near_duplicate_set import MIN_BASES, build, pair_scores  # noqa: E402
+from support.helpers import SHARED, caltech_or_skip  # noqa: E402
+from support.near_duplicate_set import MIN_BASES, build, pair_scores  # noqa: E402
 
 from photosim.core.duplicates import DEFAULT_THRESHOLD  # noqa: E402
 from photosim.core.types import SimpleContext  # noqa: E402

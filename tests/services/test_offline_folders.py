@@ -18,9 +18,9 @@ from photosim.services.indexing import index_folders
 from photosim.store import repositories as repo
 from photosim.store.library import Library
 
-from helpers import Recorder, copy_photos
+from support.helpers import Recorder, copy_photos
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _photos(lib: Library) -> dict[str, tuple[int, PhotoState]]:

@@ -7,30 +7,12 @@ ignores the read-only modes, so the digest, not a permission error, is what catc
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import stat
 from pathlib import Path
 
 from photosim import cli
 
-from helpers import copy_photos
-
-
-def tree_digest(root: Path) -> dict[str, tuple]:
-    """path -> (kind, mode, and for files: size, mtime_ns, sha256); folders list their entries."""
-    out: dict[str, tuple] = {}
-    for folder, dirs, files in os.walk(root):
-        rel = os.path.relpath(folder, root)
-        st = os.lstat(folder)
-        out[rel] = ("dir", stat.S_IMODE(st.st_mode), tuple(sorted(dirs + files)))
-        for name in files:
-            path = os.path.join(folder, name)
-            st = os.lstat(path)
-            with open(path, "rb") as fh:
-                digest = hashlib.sha256(fh.read()).hexdigest()
-            out[os.path.join(rel, name)] = ("file", stat.S_IMODE(st.st_mode), st.st_size, st.st_mtime_ns, digest)
-    return out
+from support.helpers import copy_photos, tree_digest
 
 
 def make_read_only(root: Path) -> None:

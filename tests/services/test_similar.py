@@ -9,10 +9,10 @@ from PIL import Image
 
 from photosim.core.types import PhotoState
 from photosim.services.indexing import index_folders
-from photosim.services.similar import query_vector, similar
+from photosim.services.similar import query_vectors, similar
 from photosim.store import repositories as repo
 
-from helpers import Recorder, copy_photos
+from support.helpers import Recorder, copy_photos
 
 
 def test_many_offline_photos_among_the_nearest_still_give_k_results(tmp_path, library, engine, caltech):
@@ -37,7 +37,7 @@ def test_many_offline_photos_among_the_nearest_still_give_k_results(tmp_path, li
 
     assert len(found) == 5
     assert all(n.photo.state == PhotoState.OK and str(drive) not in n.photo.path for n in found)
-    vector, _ = query_vector(library, str(query))
+    vector = query_vectors(library, [str(query)], library.active_model)[0].vector
     with library.db.session() as s:
         readable = {p.id for p in repo.all_photos(s, [PhotoState.OK])}
         offline = {p.id for p in repo.all_photos(s, [PhotoState.MISSING])}
@@ -49,4 +49,4 @@ def test_many_offline_photos_among_the_nearest_still_give_k_results(tmp_path, li
     exact = [i for i in nearest if i in readable][:5]
     assert [n.photo.id for n in found] == exact
     by_id = {int(i): float(x) for i, x in zip(ids, sims)}
-    assert all(abs(n.similarity - by_id[n.photo.id]) < 1e-4 for n in found)
+    assert all(abs(n.cosine - by_id[n.photo.id]) < 1e-4 for n in found)

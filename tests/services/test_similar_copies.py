@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import copy_photos, joined_groups
+from support.helpers import copy_photos, joined_groups
 from PIL import Image
 
 from photosim.cli import main
@@ -95,10 +95,10 @@ def test_copies_of_a_result_are_one_result_and_k_counts_distinct_photos(lib, tre
     assert len(seen) == len(set(seen)) > k  # no photo twice; copies did not take any of the k places
     copied = [n for n in answer.results if n.copies]
     assert len(copied) == 2 and {len(n.copies) + 1 for n in copied} == {3, 4}
-    sims = [n.similarity for n in answer.results]
+    sims = [n.cosine for n in answer.results]
     assert sims == sorted(sims, reverse=True)
     for n in copied:  # the result shown is the group's best-ranked photo
-        assert all(c.similarity <= n.similarity + 1e-6 for c in n.copies)
+        assert all(c.cosine <= n.cosine + 1e-6 for c in n.copies)
     every = similar(lib, _a(tree, 1), k=k, all_copies=True)
     assert [n.photo.path for n in every][:1] == [answer.results[0].photo.path]
     assert len({n.photo.path for n in every} & set(seen)) < len(seen)  # all_copies: copies take places
@@ -125,7 +125,7 @@ def test_a_file_outside_the_library_finds_its_copies_as_one_result(lib, tree, tm
     shutil.copy2(_a(tree, 3), outside)
     answer = similar_answer(lib, str(outside), k=3)
     top = answer.results[0]
-    assert top.similarity > 0.999 and answer.query_copies == []
+    assert top.cosine > 0.999 and answer.query_copies == []
     assert {top.photo.path} | {c.photo.path for c in top.copies} == _copies_of(tree, "a4") | {_a(tree, 3)}
 
 
@@ -145,7 +145,7 @@ def test_many_queries_at_once_give_each_its_own_answer(lib, tree, tmp_path):
         assert answers[n].error is None
         assert [(r.photo.path, [c.photo.path for c in r.copies]) for r in answers[n].results] == \
             [(r.photo.path, [c.photo.path for c in r.copies]) for r in alone.results]
-        assert [r.similarity for r in answers[n].results] == pytest.approx([r.similarity for r in alone.results],
+        assert [r.cosine for r in answers[n].results] == pytest.approx([r.cosine for r in alone.results],
                                                                             abs=1e-5)
     assert "pizza" in answers[2].results[0].photo.path
 

@@ -9,7 +9,7 @@ import pytest
 
 from photosim.cli import main
 
-from helpers import copy_photos
+from support.helpers import copy_photos
 
 
 def run(capsys, *argv):

@@ -27,7 +27,7 @@ from photosim.store import removals
 from photosim.store import repositories as repo
 from photosim.store.library import Library
 
-from helpers import ROOT
+from support.helpers import ROOT
 
 GROUPS, COPIES = 1000, 3  # 3,000 photos, 2,000 of them copies to remove
 
@@ -189,7 +189,7 @@ def test_a_stopped_bulk_removal_keeps_what_moved_as_one_undo_step(tmp_path):
     from photosim.services.duplicates import find_duplicates
     from photosim.services.trash import CHUNK, undo
 
-    from helpers import Recorder
+    from support.helpers import Recorder
 
     lib_dir, digests = build(tmp_path)
     lib = Library(lib_dir)

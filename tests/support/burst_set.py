@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from near_duplicate_set import near_identical
+from .near_duplicate_set import near_identical
 from PIL import Image, ImageOps
 
 #: Share of each side of the scene that one frame shows.
@@ -205,7 +205,7 @@ def build(shared_data: Path, dest: Path, seed: int = 7, scenes: int | None = Non
 
 def copy_edit(src: Image.Image, edit: str, path: Path, rng: random.Random) -> None:
     """Write a copy of ``src`` made by ``edit`` (a person's edit, not another moment)."""
-    from near_duplicate_set import make_variant
+    from .near_duplicate_set import make_variant
     from PIL import ImageDraw, ImageEnhance, ImageFont
 
     w, h = src.size

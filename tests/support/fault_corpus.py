@@ -1,6 +1,6 @@
 """A corpus of hostile files, generated on the spot, one file per kind of trouble.
 
-Shared by tests/test_bad_input.py and benchmarks/faults.py so the table in
+Shared by tests/services/test_bad_input.py and benchmarks/faults.py so the table in
 docs/reliability.md lists exactly what the tests try. Every file is made from
 a real photo (passed in) or is the broken thing itself; nothing is downloaded.
 """

@@ -1,13 +1,15 @@
-"""Test helpers importable from any test module (`from helpers import ...`)."""
+"""Test helpers importable from any test module (`from support.helpers import ...`)."""
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
 import shutil
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 SHARED = ROOT.parent / "shared" / "data"
 CALTECH = SHARED / "caltech101-20"
 
@@ -57,3 +59,19 @@ def joined_groups(found) -> list[set[str]]:
             groups.remove(other)
         groups.append(paths)
     return groups
+
+
+def tree_digest(root: Path) -> dict[str, tuple]:
+    """path -> (kind, mode, and for files: size, mtime_ns, sha256); folders list their entries."""
+    out: dict[str, tuple] = {}
+    for folder, dirs, files in os.walk(root):
+        rel = os.path.relpath(folder, root)
+        st = os.lstat(folder)
+        out[rel] = ("dir", stat.S_IMODE(st.st_mode), tuple(sorted(dirs + files)))
+        for name in files:
+            path = os.path.join(folder, name)
+            st = os.lstat(path)
+            with open(path, "rb") as fh:
+                digest = hashlib.sha256(fh.read()).hexdigest()
+            out[os.path.join(rel, name)] = ("file", stat.S_IMODE(st.st_mode), st.st_size, st.st_mtime_ns, digest)
+    return out
