@@ -151,12 +151,17 @@ def group_ap(queries: np.ndarray, stored: np.ndarray, labels: np.ndarray, group:
     return float(ap[n_rel > 0].mean())
 
 
-def adapted_library(vecs: np.ndarray):
-    """What the library stores after adapting to all of ``vecs`` (core/adapt.py), and its projection."""
+def adapted_library(vecs: np.ndarray, views: np.ndarray | None = None):
+    """What the library stores after adapting to all of ``vecs`` (core/adapt.py), and its projection;
+    with ``views``, after learning further from them too (services/pretext.py, its ensemble)."""
     from photosim.core import adapt as A
     from photosim.core import expansion as E
 
     proj = A.fit_projection(vecs)
+    if views is not None:
+        from photosim.services.pretext import learn
+
+        proj = learn(proj, vecs, views).projection
     return E.augment(proj.apply(vecs), proj.k, proj.alpha), proj
 
 
@@ -168,14 +173,14 @@ def expanded(stored: np.ndarray, proj) -> np.ndarray:
     return E.weighted_mean(stored, stored[idx], sims, proj.alpha)
 
 
-def evaluate(opts: TrainOptions | None, vecs: np.ndarray, labels: np.ndarray, n_triplets: int, seed: int,
-             adapted: bool = False) -> dict:
+def evaluate(opts: TrainOptions | None, vecs: np.ndarray, labels: np.ndarray, n_triplets: int, seed: int,  # noqa: PLR0913 - the benchmark's grid
+             adapted: bool = False, views: np.ndarray | None = None) -> dict:
     """Without adaptation: the adapter on the plain vectors, exact search. With it, as the product
     does (services/training.py): the adapter is trained on the adapted library's stored vectors and
     answers with the same query expansion; "before" is the adapted library untrained."""
     pool, ga, gb = split(labels)
     if adapted:
-        space, proj = adapted_library(vecs)
+        space, proj = adapted_library(vecs, views)
 
         def score(v):
             qv = expanded(v, proj)
@@ -260,16 +265,17 @@ SWEEP: dict[str, object] = {
 }
 
 
-def run_design(name: str, opts: TrainOptions, vecs: np.ndarray, labels: np.ndarray, n_triplets: int,
-               adapted: bool = False) -> dict:
-    runs = [evaluate(opts, vecs, labels, n_triplets, s, adapted) for s in SEEDS]
+def run_design(name: str, opts: TrainOptions, vecs: np.ndarray, labels: np.ndarray, n_triplets: int,  # noqa: PLR0913 - the benchmark's grid
+               adapted: bool = False, views: np.ndarray | None = None) -> dict:
+    runs = [evaluate(opts, vecs, labels, n_triplets, s, adapted, views) for s in SEEDS]
     ba = np.array([r["before"][0] for r in runs])
     bb = np.array([r["before"][1] for r in runs])
     aa = np.array([r["after"][0] for r in runs])
     ab = np.array([r["after"][1] for r in runs])
     closed = (aa - ba) / (1 - ba)
     return {
-        "name": ADAPTED_NAME if adapted and opts is SHIPPED else name + (" + library adaptation" if adapted else ""), "n": n_triplets, "adapted": adapted, "before_a": ba.mean(), "before_b": bb.mean(),
+        "name": (ADAPTED_NAME if adapted and opts is SHIPPED else name + (" + library adaptation" if adapted else ""))
+        + (", learned further from the views (services/pretext.py)" if views is not None else ""), "n": n_triplets, "adapted": adapted, "before_a": ba.mean(), "before_b": bb.mean(),
         "a": aa.mean(), "a_spread": np.ptp(aa), "b": ab.mean(), "b_spread": np.ptp(ab),
         "gain_a": (aa - ba).mean(), "drop_b": (ab - bb).mean(), "worst_drop_b": (ab - bb).min(),
         "closed": closed.mean(), "closed_spread": np.ptp(closed), "worst_closed": closed.min(),
@@ -304,7 +310,8 @@ HEADER = (
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--designs", default="shipped (residual+gram1 m1.0)", help="names separated by ';' (see DESIGNS)")
-    ap.add_argument("--adaptation", default="on,off", help="with the library adaptation on, off, or both")
+    ap.add_argument("--adaptation", default="on,pretext,off",
+                    help="with the library adaptation on, on and learned further from the views (pretext), or off")
     ap.add_argument("--triplets", default="300,20")
     ap.add_argument("--pooling", default="gem")
     ap.add_argument("--no-doc", action="store_true", help="print only; leave docs/finetune.md alone")
@@ -321,7 +328,13 @@ def main() -> None:
     for n in [int(t) for t in args.triplets.split(",")]:
         for mode in args.adaptation.split(","):
             for name in args.designs.split(";"):
-                row = run_design(name, DESIGNS[name], vecs, labels, n, adapted=mode == "on")
+                if mode == "pretext":  # the views of the same photos (benchmarks/pretext_eval.py), in their order
+                    from pretext_eval import photos_and_views
+
+                    v_labels, v_vecs, views, _ = photos_and_views()
+                    row = run_design(name, DESIGNS[name], v_vecs, v_labels, n, adapted=True, views=views)
+                else:
+                    row = run_design(name, DESIGNS[name], vecs, labels, n, adapted=mode == "on")
                 rows.append(row)
                 print(format_row(row), flush=True)
     if not args.no_doc:

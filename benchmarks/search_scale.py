@@ -48,6 +48,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # support.reference
 from _docs import CALTECH, conditions, write_section  # noqa: E402
 
 CHUNK = 2000
@@ -100,7 +101,7 @@ def fill_library(lib, vectors: np.ndarray) -> float:
 
 
 def bench_similar(lib, vectors: np.ndarray, queries: int, rng: np.random.Generator) -> dict:
-    from photosim.core.index import exact_knn
+    from support.reference import exact_knn  # tests/support: the ground truth the tests use too
     from photosim.services.similar import similar
     from photosim.store import repositories as repo
 
@@ -154,7 +155,8 @@ def attach_keypoints(lib) -> None:
 
 def bench_dupes(lib, vectors: np.ndarray, rng: np.random.Generator, sample: int = 1000) -> dict:
     from photosim.core.duplicates import DEFAULT_THRESHOLD
-    from photosim.core.index import EF_DUPLICATES, EF_SEARCH, exact_knn
+    from photosim.core.index import EF_DUPLICATES, EF_SEARCH
+    from support.reference import exact_knn  # tests/support: the ground truth the tests use too
     from photosim.core.types import SimpleContext
     from photosim.services.duplicates import find_duplicates
     from photosim.store import repositories as repo

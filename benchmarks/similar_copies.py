@@ -46,6 +46,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # support.reference
 from _docs import CALTECH, conditions, write_section  # noqa: E402
 from search_scale import CHUNK, _fake_photo, attach_keypoints, seed_vectors, synthetic  # noqa: E402
 
@@ -220,7 +221,8 @@ def bench_synthetic(lib, queries: int, rng: np.random.Generator) -> dict:
 
 # --- 3. searches of different widths at once ------------------------------------------------------
 def bench_widths(lib, vectors: np.ndarray, queries: int, rng: np.random.Generator) -> dict:
-    from photosim.core.index import EF_DUPLICATES, EF_SEARCH, VectorIndex, exact_knn
+    from photosim.core.index import EF_DUPLICATES, EF_SEARCH, VectorIndex
+    from support.reference import exact_knn  # tests/support: the ground truth the tests use too
     from photosim.store import repositories as repo
 
     index = lib.index(0)

@@ -24,33 +24,63 @@ def add(commands) -> None:
     c = command(commands, "adapt", help="adapt similarity to this library now, without labels (indexing does "
                                          "it by itself)")
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--no-further", action="store_true",
+                   help="only the adaptation, without learning further from the photos' views")
     c.add_argument("--progress-json", metavar="PATH", default=None, help=argparse.SUPPRESS)
     c.set_defaults(func=adapt)
 
 
 def index(args) -> Answer | int:
-    from ..services.adaptation import adapt_after_index
-    from ..services.index_events import adapted_line, done_line
+    from ..services.index_events import done_line
     from ..services.indexing import index_folders
+    from ..services.learning import after_index
 
     lib = open_library(args)
     if args.progress_json:
         with JsonProgressContext(args.progress_json) as jctx:
             r = index_folders(lib, args.paths, jctx, batch_size=args.batch_size, retry_errors=args.retry_errors)
-            adapted = adapt_after_index(lib, jctx, r, allowed=not args.no_adapt)
-            if adapted is not None:
-                jctx.emit(adapted_line(adapted))
+            learned = after_index(lib, jctx, r, allowed=not args.no_adapt)
+            _emit_learned(jctx, learned)
             jctx.emit(done_line(r))
         if args.progress_json == "-":  # stdout holds the JSON lines only
             return EXIT_INTERRUPTED if r.cancelled else EXIT_OK
     else:
         with CliContext(quiet=args.quiet) as ctx:
             r = index_folders(lib, args.paths, ctx, batch_size=args.batch_size, retry_errors=args.retry_errors)
-            adapted = adapt_after_index(lib, ctx, r, allowed=not args.no_adapt)
-    return Answer(_report_lines(r, adapted), status=EXIT_INTERRUPTED if r.cancelled else EXIT_OK)
+            learned = after_index(lib, ctx, r, allowed=not args.no_adapt)
+    return Answer(_report_lines(r) + _learned_lines(learned), status=EXIT_INTERRUPTED if r.cancelled else EXIT_OK)
 
 
-def _report_lines(r, adapted) -> list[str]:
+def _emit_learned(jctx, learned) -> None:
+    """An "adapted" event for each version the library switched to (the window says the last)."""
+    from ..services.index_events import adapted_line, refined_line
+
+    if learned is None:
+        return
+    if learned.adapted is not None:
+        jctx.emit(adapted_line(learned.adapted))
+    if learned.refined is not None and learned.refined.model is not None:
+        jctx.emit(refined_line(learned.refined, learned.adapted))
+
+
+def _learned_lines(learned) -> list[str]:
+    if learned is None:
+        return []
+    lines = []
+    a, r = learned.adapted, learned.refined
+    if a is not None:
+        lines.append(f"adapted to this library's {a.photos} photos (model {a.model}, {a.dim} dimensions, "
+                     f"{a.seconds:.1f} s); 'photosim models use {a.parent}' goes back")
+    if r is not None and r.model is not None:
+        lines.append(f"learned further from the views of {r.photos} photos (model {r.model}, {r.seconds:.1f} s; it "
+                     f"kept {r.agreement:.0%} of the nearest neighbours); 'photosim models use {r.refines}' goes back")
+    elif r is not None and r.agreement:
+        lines.append(f"learned from the views of {r.photos} photos but kept model {r.refines}: the new space kept "
+                     f"only {r.agreement:.0%} of the nearest neighbours (too few photos to learn more from)")
+    return lines
+
+
+def _report_lines(r) -> list[str]:
     from ..services.folders import OFFLINE
 
     lines = [f"{'stopped' if r.cancelled else 'done'}: {r.scanned} files found, {r.embedded} embedded "
@@ -63,25 +93,20 @@ def _report_lines(r, adapted) -> list[str]:
         lines.append("see the unreadable ones with: photosim info --errors")
     if r.engine_note:
         lines.append(f"note: {r.engine_note}")
-    if adapted is not None:
-        lines.append(f"adapted to this library's {adapted.photos} photos (model {adapted.model}, {adapted.dim} "
-                     f"dimensions, {adapted.seconds:.1f} s); 'photosim models use {adapted.parent}' goes back")
     return lines
 
 
 def adapt(args) -> Answer | int:
-    from ..services.adaptation import adapt as adapt_library
-    from ..services.index_events import adapt_ended_line, adapted_line
+    from ..services.index_events import adapt_ended_line
+    from ..services.learning import adapt_now
 
     lib = open_library(args)
     if args.progress_json:  # the window runs this in a child, as it runs indexing
         with JsonProgressContext(args.progress_json) as jctx:
-            result = adapt_library(lib, jctx, seed=args.seed)  # an error: one line on stderr, as for indexing
-            jctx.emit(adapted_line(result))
+            learned = adapt_now(lib, jctx, seed=args.seed, further=not args.no_further)  # an error: one line on stderr
+            _emit_learned(jctx, learned)
             jctx.emit(adapt_ended_line(jctx.cancelled()))
         return EXIT_OK
     with CliContext(unit="photo") as ctx:  # each step counts photos: rate and time left per step
-        result = adapt_library(lib, ctx, seed=args.seed)
-    return Answer([f"model {result.model} adapted to this library's {result.photos} photos ({result.dim} "
-                   f"dimensions, {result.seconds:.1f} s); it is now in use ('photosim models use {result.parent}' "
-                   "goes back)"])
+        learned = adapt_now(lib, ctx, seed=args.seed, further=not args.no_further)
+    return Answer(_learned_lines(learned) + [f"model {learned.model} is now in use"])

@@ -132,6 +132,11 @@ def models(args) -> Answer:
     for m in rows:
         extra = ", ".join(f"{k} {v}" for k, v in m.summary.items() if not isinstance(v, (dict, list)))
         lines.append(f"{'*' if m.active else ' '} {m.id:3}  {m.name}  ({m.vectors} vectors){'  ' + extra if extra else ''}")
+        tried = m.summary.get("pretext")
+        if tried:  # what learning further from the photos' views found (services/pretext.py)
+            verdict = "this version" if m.spec.get("refines") else "a version made of it" if tried["used"] else "not used"
+            lines.append(f"        learned from the views of {tried['photos']} photos, kept {tried['agreement']:.0%} "
+                         f"of the nearest neighbours: {verdict}")
     return Answer(lines, data=[m.as_dict() for m in rows])
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from .expansion import normalise
 
-FORMAT = 1
+FORMAT = 2  # 1: no head; still read
 #: Below this many photos the adaptation lowered mAP@50 in more than 1 of 10 random small
 #: libraries drawn from caltech101-20 (docs/decisions.md): such a library stays on the plain vector.
 MIN_PHOTOS = 32
@@ -51,16 +51,18 @@ def choose_dim(n_photos: int, input_dim: int) -> int:
 
 @dataclass(frozen=True)
 class Projection:
-    """Centre, project onto ``components`` (d x D rows, orthonormal), normalise."""
+    """Centre, project onto ``components`` (d x D rows, orthonormal), normalise. With a ``head``
+    (h x D, learned by core/pretext.py) the vector is both unit parts side by side, over sqrt 2."""
 
     mean: np.ndarray
     components: np.ndarray
     k: int = K
     alpha: float = ALPHA
+    head: np.ndarray | None = None
 
     @property
     def dim(self) -> int:
-        return int(self.components.shape[0])
+        return int(self.components.shape[0]) + (0 if self.head is None else int(self.head.shape[0]))
 
     @property
     def input_dim(self) -> int:
@@ -72,24 +74,31 @@ class Projection:
             raise ValueError(f"expected an (N, {self.input_dim}) array, got {x.shape}")
         out = np.empty((len(x), self.dim), np.float32)
         for start in range(0, len(x), chunk):
-            out[start:start + chunk] = normalise((x[start:start + chunk] - self.mean) @ self.components.T)
+            centred = x[start:start + chunk] - self.mean
+            part = normalise(centred @ self.components.T)
+            if self.head is not None:
+                part = np.concatenate([part, normalise(centred @ self.head.T)], axis=1) / np.float32(np.sqrt(2))
+            out[start:start + chunk] = part
         return out
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
         meta = json.dumps({"format": FORMAT, "k": self.k, "alpha": self.alpha}).encode()
-        np.savez(buf, mean=self.mean.astype(np.float32), components=self.components.astype(np.float32),
-                 __meta__=np.frombuffer(meta, np.uint8))
+        arrays = {"mean": self.mean.astype(np.float32), "components": self.components.astype(np.float32)}
+        if self.head is not None:
+            arrays["head"] = self.head.astype(np.float32)
+        np.savez(buf, **arrays, __meta__=np.frombuffer(meta, np.uint8))
         return buf.getvalue()
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> "Projection":
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
             meta = json.loads(data["__meta__"].tobytes().decode())
-            if meta.get("format") != FORMAT:
+            if meta.get("format") not in (1, FORMAT):
                 raise ValueError(f"unsupported projection format {meta.get('format')!r}")
+            head = np.asarray(data["head"], np.float32) if "head" in data.files else None
             return cls(np.asarray(data["mean"], np.float32), np.asarray(data["components"], np.float32),
-                       int(meta["k"]), float(meta["alpha"]))
+                       int(meta["k"]), float(meta["alpha"]), head)
 
 
 def fit_projection(vectors: np.ndarray, n_photos: int | None = None, seed: int = 0,

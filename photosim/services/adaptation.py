@@ -112,70 +112,95 @@ def adapt(lib: Library, ctx: TaskContext, parent: int | None = None, seed: int =
     if n < MIN_PHOTOS:
         raise UserError(f"the library has {n} photos; adapting needs at least {MIN_PHOTOS}, "
                         "below that it keeps the plain vectors")
-    stages: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def stage(name: str) -> None:
-        nonlocal clock
-        stages[name] = round(time.perf_counter() - clock, 2)
-        clock = time.perf_counter()
-
-    ctx.progress(0, 0, f"adapting 1/{STEPS}: learning the projection")  # seconds, sampled: no count to show
+    steps = Steps(ctx, "adapting", STEPS)
+    steps.say(1, "learning the projection")  # seconds, sampled: no count to show
     projection = _fit(lib, parent, n, seed)
-    stage("fit")
-    ids, projected = _project_all(lib, parent, projection, ctx, n)
-    stage("project")
-    _check(ctx)
-    augmented = _augment(projected, projection.k, projection.alpha, ctx)
+    steps.stage("fit")
+    name = "adapted to this library" + ("" if parent == 0 else f" (on version {parent})")
+    spec = {"kind": LIBRARY_KIND, "dim": projection.dim, "k": projection.k, "alpha": projection.alpha}
+    model_id = build_version(lib, steps, parent, projection, name, spec, {"photos": int(n)})
+    lib.db.set_meta("adapted_once", "1")
+    seconds = time.perf_counter() - started
+    with lib.db.session() as s:
+        versions.update_summary(s, model_id, seconds=round(seconds, 1))
+    return AdaptResult(model_id, parent, int(n), projection.dim, seconds, steps.stages)
+
+
+class Steps:
+    """Progress of a version being made: "<what> i/total: <step>", and the seconds each step took."""
+
+    def __init__(self, ctx: TaskContext, what: str, total: int) -> None:
+        self.ctx, self.what, self.total = ctx, what, total
+        self.stages: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def text(self, number: int, step: str) -> str:
+        return f"{self.what} {number}/{self.total}: {step}"
+
+    def say(self, number: int, step: str, done: int = 0, total: int = 0) -> None:
+        self.ctx.progress(done, total, self.text(number, step))
+
+    def stage(self, name: str) -> None:
+        self.stages[name] = round(time.perf_counter() - self._clock, 2)
+        self._clock = time.perf_counter()
+
+
+def build_version(lib: Library, steps: Steps, parent: int, projection, name: str, spec: dict,  # noqa: PLR0913 - a version's identity (parent, projection, name, spec, summary) and its progress
+                  summary: dict, keep: tuple[int, ...] = ()) -> int:
+    """Project every photo (through ``parent``), augment, store, index; then switch to the new
+    version and remove the adapted ones no longer used (but ``keep``). Four steps of ``steps``,
+    numbered from ``steps.total - 3``. A cancel or a crash removes the half-made version."""
+    ctx, first = steps.ctx, steps.total - 3
+    with lib.db.session() as s:
+        n = repo.vector_count(s, 0)
+    ids, projected = _project_all(lib, parent, projection, ctx, n, steps.text(first, "projecting"))
+    steps.stage("project")
+    check_cancel(ctx)
+    augmented = _augment(projected, projection.k, projection.alpha, ctx, steps.text(first + 1, "augmenting with "
+                                                                                   "neighbours"))
     del projected
-    stage("augment")
-    _check(ctx)
-    summary = {"photos": int(n), "dim": projection.dim, "k": projection.k, "alpha": projection.alpha,
+    steps.stage("augment")
+    check_cancel(ctx)
+    summary = {**summary, "dim": projection.dim, "k": projection.k, "alpha": projection.alpha,
                "adapted_at": time.strftime("%Y-%m-%d %H:%M")}
     with lib.db.session() as s:
-        name = "adapted to this library" + ("" if parent == 0 else f" (on version {parent})")
-        model_id = versions.add_model(s, name, {"kind": LIBRARY_KIND, "dim": projection.dim, "k": projection.k,
-                                            "alpha": projection.alpha}, projection.to_bytes(), summary, parent=parent)
+        model_id = versions.add_model(s, name, spec, projection.to_bytes(), summary, parent=parent)
     try:
-        _store(lib, model_id, ids, augmented, ctx)
-        stage("store")
-        lib.rebuild_index(model_id, ids, augmented, progress=_reporter(ctx, f"adapting 5/{STEPS}: indexing"))
-        stage("index")
+        _store(lib, model_id, ids, augmented, ctx, steps.text(first + 2, "storing"))
+        steps.stage("store")
+        lib.rebuild_index(model_id, ids, augmented, progress=_reporter(ctx, steps.text(first + 3, "indexing")))
+        steps.stage("index")
         remember_scale(lib, model_id)  # the similarity `similar` shows for it (services/shown_similarity.py)
-        _check(ctx)
+        check_cancel(ctx)
     except BaseException:
         _remove(lib, model_id)
         raise
     lib.set_active_model(model_id)
-    lib.db.set_meta("adapted_once", "1")
     # Removed only now, after the new row exists: SQLite gives a removed highest id out again, and
     # a process that cached the old version under that id must never meet a different one.
-    _remove_inactive(lib)
-    summary["seconds"] = time.perf_counter() - started
-    with lib.db.session() as s:
-        versions.update_summary(s, model_id, seconds=round(summary["seconds"], 1))
-    return AdaptResult(model_id, parent, int(n), projection.dim, summary["seconds"], stages)
+    _remove_inactive(lib, keep)
+    return model_id
 
 
-def _store(lib: Library, model_id: int, ids: np.ndarray, augmented: np.ndarray, ctx: TaskContext) -> None:
+def _store(lib: Library, model_id: int, ids: np.ndarray, augmented: np.ndarray, ctx: TaskContext, text: str) -> None:
     for start in range(0, len(ids), CHUNK):  # one transaction per chunk: memory stays bounded
-        _check(ctx)
-        ctx.progress(start, len(ids), f"adapting 4/{STEPS}: storing")
+        check_cancel(ctx)
+        ctx.progress(start, len(ids), text)
         with lib.db.session() as s:
             repo.put_vectors(s, model_id, ids[start:start + CHUNK].tolist(), augmented[start:start + CHUNK],
                              fresh=True)
-    ctx.progress(len(ids), len(ids), f"adapting 4/{STEPS}: storing")
+    ctx.progress(len(ids), len(ids), text)
 
 
 def _reporter(ctx: TaskContext, text: str):
     """A callback ``(done, total)`` for work done in chunks: reports progress, raises on a cancel."""
     def report(done: int, total: int) -> None:
-        _check(ctx)
+        check_cancel(ctx)
         ctx.progress(done, total, text)
     return report
 
 
-def _check(ctx: TaskContext) -> None:
+def check_cancel(ctx: TaskContext) -> None:
     if ctx.cancelled():
         raise UserError("adapting cancelled; the library still uses its previous version")
 
@@ -192,13 +217,12 @@ def _fit(lib: Library, parent: int, n: int, seed: int):
     return fit_projection(sample, n_photos=n, seed=seed)
 
 
-def _project_all(lib: Library, parent: int, projection, ctx: TaskContext, n: int):
+def _project_all(lib: Library, parent: int, projection, ctx: TaskContext, n: int, text: str):
     ids_parts, parts, done = [], [], 0
-    text = f"adapting 2/{STEPS}: projecting"
     ctx.progress(0, n, text)
     with lib.db.session() as s:
         for ids, base in repo.iter_vectors(s, 0, CHUNK):
-            _check(ctx)
+            check_cancel(ctx)
             ids_parts.append(ids)
             parts.append(projection.apply(apply_model(s, parent, base)))
             done += len(ids)
@@ -206,22 +230,21 @@ def _project_all(lib: Library, parent: int, projection, ctx: TaskContext, n: int
     return np.concatenate(ids_parts), np.concatenate(parts)
 
 
-def _augment(projected: np.ndarray, k: int, alpha: float, ctx: TaskContext) -> np.ndarray:
+def _augment(projected: np.ndarray, k: int, alpha: float, ctx: TaskContext, text: str) -> np.ndarray:
     n = len(projected)
     out = np.empty_like(projected)
-    text = f"adapting 3/{STEPS}: augmenting with neighbours"
     if n <= EXACT_LIMIT:
         for start in range(0, n, EXACT_CHUNK):  # exact, a chunk of queries at a time
-            _check(ctx)
+            check_cancel(ctx)
             ctx.progress(start, n, text)
             out[start:start + EXACT_CHUNK] = ex.augment(projected, k, alpha, start, start + EXACT_CHUNK)
         ctx.progress(n, n, text)
         return out
     # rows as labels; finding the neighbours needs this index first (it is half of this step's work)
-    linking = _reporter(ctx, f"adapting 3/{STEPS}: linking photos to their neighbours")
+    linking = _reporter(ctx, text.split(":")[0] + ": linking photos to their neighbours")
     index = VectorIndex.build(np.arange(n), projected, progress=linking)
     for start in range(0, n, CHUNK):
-        _check(ctx)
+        check_cancel(ctx)
         ctx.progress(start, n, text)
         out[start:start + CHUNK] = ex.augment_with_index(projected, index, k, alpha, start, start + CHUNK, AUGMENT_EF)
     ctx.progress(n, n, text)
@@ -235,27 +258,19 @@ def _remove(lib: Library, model_id: int) -> None:
     forget_model(lib, model_id)
 
 
-def _remove_inactive(lib: Library) -> None:
+def _remove_inactive(lib: Library, keep: tuple[int, ...] = ()) -> None:
     """Adapted versions are derived data: the ones not in use are removed (their vectors are as
-    large as the library), and `photosim adapt` makes a fresh one at any time."""
+    large as the library), and `photosim adapt` makes a fresh one at any time. ``keep``: the
+    adaptation a version that learned further refines (`photosim models use` goes back to it)."""
     active = lib.active_model
     with lib.db.session() as s:
         models = versions.list_models(s)
     parents = {m.parent for m in models}  # a version trained on an adapted one needs it
-    stale = [m.id for m in models if m.adapted and m.id != active and m.id not in parents]
+    refined = {m.spec.get("refines") for m in models if m.id == active or m.id in parents}
+    stale = [m.id for m in models if m.adapted and m.id != active and m.id not in parents
+             and m.id not in keep and m.id not in refined]
     for model_id in stale:
         _remove(lib, model_id)
 
 
-def adapt_after_index(lib: Library, ctx: TaskContext, report, allowed: bool = True) -> AdaptResult | None:
-    """What `photosim index` (and so the window's indexing child) does after indexing: adapt when due
-    (``allowed``: not --no-adapt). A cancel of the adaptation counts as a stopped run (``report``, an
-    IndexReport, is marked cancelled), and the library keeps the version it had."""
-    if report.cancelled or not allowed:
-        return None
-    adapted = adapt_if_due(lib, ctx)
-    report.cancelled = ctx.cancelled()
-    return adapted
-
-
-__all__ = ["AdaptResult", "MIN_PHOTOS", "K", "adapt", "adapt_after_index", "adapt_if_due", "due", "parent_of_active"]
+__all__ = ["AdaptResult", "MIN_PHOTOS", "K", "adapt", "adapt_if_due", "build_version", "check_cancel", "due", "parent_of_active"]

@@ -56,6 +56,14 @@ def adapted_line(result) -> str:
                        "dim": result.dim, "seconds": round(result.seconds, 2)}, ensure_ascii=True)
 
 
+def refined_line(refined, adapted) -> str:
+    """``refined``: a pretext.Refined that switched to a new version (an "adapted" event too: the
+    library answers with a version adapted to it; ``parent`` is the adaptation it refines)."""
+    photos = adapted.photos if adapted is not None else refined.photos
+    return json.dumps({"event": "adapted", "model": refined.model, "parent": refined.refines, "photos": photos,
+                       "dim": refined.dim, "seconds": round(refined.seconds, 2)}, ensure_ascii=True)
+
+
 def progress_line(done: int, total: int, text: str = "") -> str:
     return json.dumps({"event": "progress", "done": done, "total": total, "text": text}, ensure_ascii=True)
 

@@ -41,6 +41,7 @@ from . import UserError
 from .folders import scan_plan
 from .library import writing
 from .models import map_new_photos
+from .views import ViewSampler
 
 CHECKPOINT_SECONDS = 20.0
 _DISK_FULL = (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))
@@ -277,10 +278,12 @@ def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskCont
         return decode_bytes(f.path, data, st.st_size, st.st_mtime_ns, spec.size, digest)
 
     ctx.progress(0, total, "embedding")
+    views = ViewSampler.for_run(lib, engine, total)
     try:
         files = _marked_in_flight(lib, todo, batch_size)
         for batch in embed_files(files, engine, batch_size=batch_size, cancelled=ctx.cancelled, decode=read):
-            _store_batch(lib, active, batch, report)
+            ids = _store_batch(lib, active, batch, report)
+            views.add(ids, batch.photos, ctx.cancelled)
             done += len(batch.photos) + len(batch.errors) + len(batch.others)
             ctx.progress(done, total, "embedding")
             if time.monotonic() - last_save > CHECKPOINT_SECONDS:
@@ -297,6 +300,7 @@ def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskCont
         with lib.db.session() as s:
             repo.clear_in_flight(s, [f.path for f in todo[done:]])
     lib.save_index()
+    views.finish()
 
 
 def _note_engine(lib: Library, engine, report: IndexReport) -> None:
@@ -311,8 +315,9 @@ def _note_engine(lib: Library, engine, report: IndexReport) -> None:
         pass
 
 
-def _store_batch(lib: Library, active: int, batch, report: IndexReport) -> None:
-    """One batch in one transaction: photos, vectors, keypoints, errors, moves; then the index."""
+def _store_batch(lib: Library, active: int, batch, report: IndexReport) -> list[int]:
+    """One batch in one transaction: photos, vectors, keypoints, errors, moves; then the index.
+    Returns the ids of the photos embedded (in the order of ``batch.photos``)."""
     with lib.db.session() as s:
         ids = repo.upsert_decoded_many(s, batch.photos)
         if ids:
@@ -335,3 +340,4 @@ def _store_batch(lib: Library, active: int, batch, report: IndexReport) -> None:
     report.aliases += sum(isinstance(m, _Alias) for m in batch.others)
     report.failed += len(batch.errors)
     report.errors.extend(batch.errors)
+    return ids

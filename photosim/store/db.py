@@ -20,7 +20,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..core.spec import EmbeddingSpec
-from .schema import (SCHEMA_VERSION, Base, KeypointRow, Meta, ModelVersion, PairCheck, ProtectedFolder,
+from .schema import (SCHEMA_VERSION, Base, KeypointRow, Meta, ModelVersion, PairCheck, ProtectedFolder, ViewRow,
                      RemovalBatch)
 
 DB_NAME = "library.db"
@@ -132,9 +132,14 @@ def _pair_checks_v5(conn) -> None:
     PairCheck.__table__.create(conn, checkfirst=True)
 
 
+def _views_v6(conn) -> None:
+    # Empty at first: the next indexing (or `photosim adapt`) makes the views of a sample of photos.
+    ViewRow.__table__.create(conn, checkfirst=True)
+
+
 #: version -> function that brings a database at version-1 up to version.
 MIGRATIONS: dict[int, Callable] = {1: _create_v1, 2: _add_keypoints_v2, 3: _removal_journal_v3,
-                                   4: _add_shot_facts_v4, 5: _pair_checks_v5}
+                                   4: _add_shot_facts_v4, 5: _pair_checks_v5, 6: _views_v6}
 
 
 class Database:

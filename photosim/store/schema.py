@@ -11,8 +11,8 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 5  # 2: keypoints; 3: removal journal, protected folders; 4: capture instant, camera,
-                    # sharpness and exposure (bursts); 5: geometric checks' verdicts
+SCHEMA_VERSION = 6  # 2: keypoints; 3: removal journal, protected folders; 4: capture instant, camera,
+                    # sharpness and exposure (bursts); 5: geometric checks' verdicts; 6: pretext views
 
 
 class FsPath(TypeDecorator):
@@ -97,6 +97,16 @@ class KeypointRow(Base):
 
     __tablename__ = "keypoints"
     photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ViewRow(Base):
+    """A sampled photo's augmented views as base vectors (core/pretext.py), made while indexing from
+    the pixels already decoded: what the pretext task learns from. float16, VIEWS x D."""
+
+    __tablename__ = "views"
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
+    count: Mapped[int]
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 

@@ -100,16 +100,18 @@ def test_a_schema_3_library_gets_the_shot_columns_and_keeps_its_journal(tmp_path
     for column in ("taken_subsec", "camera", "sharpness", "exposure"):
         con.execute(f"ALTER TABLE photos DROP COLUMN {column}")
     con.execute("DROP TABLE pair_checks")  # schema 5
+    con.execute("DROP TABLE views")  # schema 6
     con.execute("PRAGMA user_version = 3")
     con.commit()
     con.close()
 
     lib = Library(str(tmp_path / "lib"))
-    assert lib.db.schema_version() == SCHEMA_VERSION == 5
+    assert lib.db.schema_version() == SCHEMA_VERSION == 6
     con = sqlite3.connect(tmp_path / "lib" / DB_NAME)
     columns = {row[1] for row in con.execute("PRAGMA table_info(photos)")}
     assert {"taken_subsec", "camera", "sharpness", "exposure"} <= columns
     assert {row[1] for row in con.execute("PRAGMA table_info(pair_checks)")} >= {"a_hash", "b_hash", "inliers", "kind"}
+    assert {row[1] for row in con.execute("PRAGMA table_info(views)")} == {"photo_id", "count", "data"}
     con.close()
     with lib.db.session() as s:
         assert removals.last_batch(s) == batch and removals.batch_label(s, batch) == "keep the best"
