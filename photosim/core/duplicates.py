@@ -135,7 +135,8 @@ def near_pairs(ids: np.ndarray, neighbour_ids: np.ndarray, neighbour_sims: np.nd
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
     lo, hi, sim = lo[first], hi[first], sim[first]
     best = np.argsort(-sim, kind="stable")
-    return [Pair(int(x), int(y), float(z)) for x, y, z in zip(lo[best], hi[best], sim[best])]
+    # tolist() makes the Python numbers in one C pass; Pair._make skips the keyword handling of Pair(...)
+    return list(map(Pair._make, zip(lo[best].tolist(), hi[best].tolist(), sim[best].tolist())))
 
 
 def confirm_pairs(pairs: Iterable[Pair], check: Callable[[int, int], int | None],  # noqa: PLR0913 - the check, the marks and the progress/cancel hooks are independent choices of each caller

@@ -9,6 +9,7 @@ Reads photos only; may write to the library the keypoints of photos indexed befo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -52,8 +53,13 @@ class _Known:
     same_bytes: list[list[int]]
 
     def vecs(self, want: list[int]) -> dict[int, np.ndarray]:
-        row = {int(i): n for n, i in enumerate(self.ids)}
+        row = self.row
         return {i: self.vectors[row[i]] for i in want if i in row}
+
+    @cached_property
+    def row(self) -> dict[int, int]:
+        """Photo id -> its row of ``vectors``, made once: a run asks it for every group."""
+        return {int(i): n for n, i in enumerate(self.ids)}
 
 
 def _read(lib: Library, with_removed: bool) -> _Known:
