@@ -290,6 +290,10 @@ def _embed(lib: Library, todo: list[FileStat], moves: _MoveFinder, ctx: TaskCont
                 lib.save_index()
                 last_save = time.monotonic()
     except BaseException:
+        try:
+            views.close()  # the views in flight are stored or dropped; the first error is the one to report
+        except Exception:  # noqa: BLE001
+            pass
         try:  # keep what the index holds if we can; the first error is the one to report
             lib.save_index()
         except Exception:  # noqa: BLE001 - the sidecar then mismatches and the index is rebuilt

@@ -8,6 +8,9 @@ the next adaptation (``top_up``).
 """
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import numpy as np
 
 from ..core import pretext as pt
@@ -18,10 +21,11 @@ from ..store import views as store
 from ..store.db import WRITE_ERRORS
 from ..store.library import Library
 
-#: Photos whose views the head learns from: at 800 photos of caltech101-20 the gain was still
-#: growing with the sample (docs/eval.md); the prototype learned from 900-1,600. The views of a
-#: 1,000-photo sample take 12 MB (float16) and 32 s of network time, once.
-SAMPLE = 1_000
+#: Photos whose views the head learns from. Learned from a sample and applied to all 799 shared
+#: photos, the gain grew up to 400 photos and stayed flat to 799 (docs/eval.md, "how many photos the
+#: head needs"); each sampled photo costs three more passes of the network (about 20 ms here), so
+#: the sample is where the gain stopped growing, with room: 600 photos, about 12 s once, 7 MB.
+SAMPLE = 600
 #: Fewer photos than this with views and the library stays on the adaptation: a head learned from
 #: the views of 100 photos lowered mAP@50 wherever it was applied, from 200 on it did not
 #: (docs/eval.md). A smaller library makes no views at all (they would never be used); when it
@@ -38,10 +42,17 @@ def _rng(content_hash: str) -> np.random.Generator:
 
 
 class ViewSampler:
-    """Given each stored batch of an indexing run, embeds the views of the photos it samples."""
+    """Given each stored batch of an indexing run, embeds the views of the photos it samples, on a
+    thread of its own: the run goes on while the network makes the views (at most ``AHEAD`` batches
+    waiting, their pixels a few MB each, so memory stays bounded)."""
+
+    AHEAD = 8
 
     def __init__(self, lib: Library, engine, share: float) -> None:
         self.lib, self.engine, self.share, self.made = lib, engine, share, 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[Future] = []
+        self._count = threading.Lock()
 
     @classmethod
     def for_run(cls, lib: Library, engine, new_photos: int) -> "ViewSampler":
@@ -62,6 +73,15 @@ class ViewSampler:
                 pass
         if not picked or cancelled():
             return
+        while len(self._pending) >= self.AHEAD:
+            self._wait_first()
+        self._pool = self._pool or ThreadPoolExecutor(max_workers=max(1, int(getattr(self.engine, "streams", 1))),
+                                                      thread_name_prefix="views")  # every core once indexing is done
+        self._pending.append(self._pool.submit(self._embed, picked, cancelled))
+
+    def _embed(self, picked: list[tuple[int, DecodedPhoto]], cancelled) -> None:
+        if cancelled():  # a batch still waiting when the run was cancelled
+            return
         views = np.stack([pt.make_views(p.pixels, _rng(p.content_hash)) for _, p in picked])
         try:
             vectors = self.engine(views.reshape(-1, *views.shape[2:]))
@@ -75,9 +95,24 @@ class ViewSampler:
                 store.put_views(s, [i for i, _ in picked], vectors)
         except WRITE_ERRORS:  # a busy or full library: the sample is a little smaller, nothing is lost
             return
-        self.made += len(picked)
+        with self._count:
+            self.made += len(picked)
+
+    def _wait_first(self) -> None:
+        self._pending.pop(0).result()  # a bug in making views is raised here, not lost
+
+    def close(self) -> None:
+        """Wait for the views in flight (a cancelled run's stop quickly) and stop the thread."""
+        try:
+            while self._pending:
+                self._wait_first()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
 
     def finish(self, seed: int = 0) -> None:
+        self.close()
         trim(self.lib, seed)
 
 
@@ -114,5 +149,6 @@ def top_up(lib: Library, ctx: TaskContext, text: str) -> int:
         got = [(i, d) for i, d in got  # offline, unreadable or changed since indexing: done without
                if isinstance(d, DecodedPhoto) and d.content_hash == photos[i].content_hash]
         sampler.add([i for i, _ in got], [d for _, d in got], ctx.cancelled)
+    sampler.close()
     ctx.progress(len(picks), len(picks), text)
     return sampler.made
