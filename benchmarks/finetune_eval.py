@@ -331,8 +331,9 @@ def main() -> None:
                 if mode == "pretext":  # the views of the same photos (benchmarks/pretext_eval.py), in their order
                     from pretext_eval import photos_and_views
 
-                    v_labels, v_vecs, views, _ = photos_and_views()
-                    row = run_design(name, DESIGNS[name], v_vecs, v_labels, n, adapted=True, views=views)
+                    v_labels, v_vecs, views, _ = photos_and_views()  # sorted by path: class, then file name
+                    classes = np.unique(v_labels, return_inverse=True)[1]  # the class numbers used here
+                    row = run_design(name, DESIGNS[name], v_vecs, classes, n, adapted=True, views=views)
                 else:
                     row = run_design(name, DESIGNS[name], vecs, labels, n, adapted=mode == "on")
                 rows.append(row)

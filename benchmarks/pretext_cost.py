@@ -148,7 +148,7 @@ def render(index: dict, rows: list[dict], before: str, after: str) -> str:
     plain = (index["without views"] + index["without views again"]) / 2
     lines = [f"Conditions: {before}; after: {after}.", "",
              f"Indexing the {index['with views photos'][0]} shared photos (small, so decoding is cheap and the "
-             f"views' share the largest it gets; every photo is in the sample below {SAMPLE:,} photos): "
+             f"views' share the largest it gets; a library of 200 to {SAMPLE:,} photos makes views for every photo): "
              f"{plain:.1f} s without views (mean of two runs), {index['with views']:.1f} s with the views of "
              f"{index['with views photos'][1]} photos (×{index['with views'] / plain:.2f}). A library of more "
              f"than {SAMPLE:,} photos makes views for {SAMPLE:,} of them only, wherever they are in the run.", "",

@@ -194,7 +194,8 @@ class MainWindow(QMainWindow):
         elapsed = now - self._index_started
         rate = (done - self._index_base) / elapsed if elapsed > 0.5 else 0.0
         eta = f", about {_duration((total - done) / rate)} left" if rate > 0 else ""
-        self.rate.setText(f"{text} {done:,}/{total:,} · {rate:.1f} photos/s{eta}")
+        unit = "steps" if text.endswith(": training") else "photos"  # learning further counts its steps
+        self.rate.setText(f"{text} {done:,}/{total:,} · {rate:.1f} {unit}/s{eta}")
         if done and done % 256 < 32 and not adapting:
             self.shared.photos_changed.emit()  # let the grid fill while indexing runs
 

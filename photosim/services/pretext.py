@@ -115,7 +115,7 @@ def refine(lib: Library, ctx: TaskContext, seed: int = 0) -> Refined:
     text = steps.text(2, "training")
 
     def on_step(step: int, total: int, loss: float) -> bool:
-        ctx.progress(step, total, f"{text} (loss {loss:.3f})")
+        ctx.progress(step, total, text)  # one text for the whole step: the window's rate and time left hold
         return not ctx.cancelled()
 
     learned = learn(replace(expansion(lib, adapted), head=None), stacked[:, 0], stacked, seed, on_step=on_step)

@@ -3,9 +3,11 @@ answers, and runs `photosim adapt` the same way with progress; browsing goes on 
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
+from photosim.services.models import list_models
 from support.window import make_window
-from support.helpers import copy_photos
+from support.helpers import caltech_or_skip, copy_photos
 
 pytestmark = pytest.mark.slow  # each indexes real photos in a fresh library
 
@@ -48,3 +50,32 @@ def test_window_adapts_after_indexing_and_shows_the_version(qtbot, home, engine)
     assert w.last_report is None
     assert w.shared.lib.active_model not in (0, active)
     qtbot.waitUntil(lambda: f"version {w.shared.lib.active_model}" in w.model_label.text(), timeout=10000)
+
+
+def test_window_learns_further_with_progress_and_a_cancel_keeps_the_adaptation(qtbot, home, engine):
+    """200 photos: after adapting, the indexing child learns further from the views, with its own
+    steps, rate and Cancel; the version answering is named; a Cancel while it trains keeps the adaptation."""
+    kinds = tuple(sorted(p.name for p in caltech_or_skip().iterdir() if p.is_dir()))
+    tree = copy_photos(home / "Pictures", classes=kinds, per_class=10)
+    w = make_window(qtbot, home)
+    qtbot.waitUntil(lambda: "version 0" in w.model_label.text(), timeout=10000)
+    shown: list[str] = []
+    w.index([str(tree)])
+    w.index_task.progress.connect(lambda done, total, text: shown.append(w.rate.text()))
+    qtbot.waitUntil(lambda: w.index_task is None and w.last_report is not None, timeout=240000)
+    further = [t for t in shown if t.startswith("adapting further")]
+    assert any(t.startswith("adapting further 2/6: training ") and "steps/s" in t for t in further), shown[-20:]
+    assert any(t.startswith("adapting further 4/6") and "/200 · " in t and "photos/s" in t for t in further), further
+    qtbot.waitUntil(lambda: "learned further" in w.model_label.text(), timeout=10000)
+
+    # "Adapt" again, and Cancel while it learns further: the fresh adaptation stays, nothing half-made.
+    w.adapt_now()
+    qtbot.waitUntil(lambda: w.index_task is None or w.rate.text().startswith("adapting further 2/"), timeout=120000)
+    assert w.index_task is not None
+    qtbot.mouseClick(w.cancel, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.index_task is None, timeout=60000)
+    versions = list_models(w.shared.lib)  # what the child left
+    active = next(m for m in versions if m.active)
+    assert active.adapted and not any("refines" in m.spec for m in versions), [(m.id, m.name) for m in versions]
+    assert "cancel" in w.notice.text().lower() or "stopped" in w.notice.text().lower(), w.notice.text()
+    qtbot.waitUntil(lambda: f"version {active.id}" in w.model_label.text(), timeout=10000)
