@@ -36,5 +36,12 @@ def evaluate(args) -> Answer:
         lines.append(line("adapted to these photos, as `similar` answers", ev.adapted))
     elif not args.plain:
         lines.append("adapted: not measured (too few photos: such a library keeps the plain vectors)")
+    if ev.learned is not None:
+        lines.append(line("learned further from their views, as `similar` answers", ev.learned))
+    elif ev.refined is not None:
+        lines.append(f"learned further: not used ({ev.refined.photos} photos with views, "
+                     f"{ev.refined.agreement:.0%} of the nearest neighbours kept; the adaptation answers)")
     return Answer(lines, data={**ev.plain.as_dict(), "embedding": spec.key, "photos": ev.photos,
-                               "adapted": ev.adapted.as_dict() if ev.adapted else None})
+                               "adapted": ev.adapted.as_dict() if ev.adapted else None,
+                               "learned": ev.learned.as_dict() if ev.learned else None,
+                               "refined": ev.refined.as_dict() if ev.refined else None})

@@ -16,6 +16,7 @@ from ..store import repositories as repo
 from ..store.library import Library
 from . import UserError
 from .adaptation import adapt
+from .pretext import refine
 from .indexing import index_folders
 from .similar import neighbours
 
@@ -25,6 +26,8 @@ class Evaluation:
     plain: RetrievalScores
     adapted: RetrievalScores | None  # None: too few photos to adapt (the library stays plain)
     photos: int
+    refined: object = None  # services/pretext.Refined: what learning further from the views decided
+    learned: RetrievalScores | None = None  # scores of the version it made, when it made one
 
 
 def evaluate_tree(root: str, ctx: TaskContext, spec: EmbeddingSpec | None = None, engine=None,
@@ -48,13 +51,15 @@ def evaluate_tree(root: str, ctx: TaskContext, spec: EmbeddingSpec | None = None
             if len(labels) < 2:
                 raise UserError(f"found fewer than two readable photos under {root}")
             plain = retrieval_scores(vectors, labels)
-            after = None
+            after = refined = learned = None
             if adapted and len(ids) >= MIN_PHOTOS:
                 adapt(lib, ctx)
                 after = similar_scores(lib, ids, labels)
+                refined = refine(lib, ctx)  # as indexing does next: learn further from the views
+                learned = similar_scores(lib, ids, labels) if refined.model is not None else None
         finally:
             lib.close()
-    return Evaluation(plain, after, len(labels))
+    return Evaluation(plain, after, len(labels), refined, learned)
 
 
 def similar_scores(lib: Library, ids: np.ndarray, labels: np.ndarray, depth: int | None = None) -> RetrievalScores:

@@ -148,6 +148,12 @@ def test_a_library_indexed_before_views_gets_them_once_and_a_small_one_stays_ada
         assert view_store.view_count(s) == 200
     lib.close()
 
+    # `photosim eval` measures each step as `similar` answers, learning further included.
+    code, out, err = run(capsys, "eval", tree, "--json", "-q")
+    scores = json.loads(out)
+    assert code == 0 and scores["refined"]["model"] is not None, err
+    assert scores["learned"]["mAP@50"] >= scores["adapted"]["mAP@50"] - 0.015
+
     small = copy_photos(tmp_path / "small", classes=("accordion", "camera", "chair", "cup"), per_class=10)
     code, out, err = run(capsys, "--library", tmp_path / "lib2", "index", "-q", small)
     assert code == 0 and "adapted to this library's 40 photos" in out and "learned" not in out, out + err
