@@ -122,12 +122,13 @@ def refine(lib: Library, ctx: TaskContext, seed: int = 0) -> Refined:
     check_cancel(ctx)
     steps.stage("train")
     record = {"photos": learned.photos, "agreement": round(learned.agreement, 3), "used": learned.use}
-    _record(lib, adapted, record)  # tried once per adaptation, whatever it decided
     if not learned.use:
+        _record(lib, adapted, record)  # tried once per adaptation
         return Refined(None, adapted, learned.photos, learned.agreement, time.perf_counter() - started)
     spec = {**row.spec, "dim": learned.projection.dim, "refines": adapted}
     model_id = build_version(lib, steps, row.parent, learned.projection, row.name + ", learned further from its photos",
                              spec, {"photos": photos, "pretext": record}, keep=(adapted,))
+    _record(lib, adapted, record)  # only now: a cancel or a crash while building lets the next indexing try again
     seconds = time.perf_counter() - started
     with lib.db.session() as s:
         versions.update_summary(s, model_id, seconds=round(seconds, 1))
