@@ -141,7 +141,9 @@ def _views(lib: Library, row) -> np.ndarray:
         ids, views = view_store.get_views(s)
         if not len(ids):
             return np.zeros((0, 1, 0), np.float32)
-        _, base = repo.get_vectors(s, 0, ids.tolist())
+        found, base = repo.get_vectors(s, 0, ids.tolist())  # by photo id, as the views are
+        if len(found) != len(ids):  # a photo being re-embedded by another process: left out this time
+            views = views[np.isin(ids, found)]
         stacked = np.concatenate([base[:, None], views], axis=1)
         n, v, d = stacked.shape
         return apply_model(s, row.parent, stacked.reshape(n * v, d)).reshape(n, v, -1)
