@@ -4,15 +4,18 @@ A copy of a photo (re-encoded, resized, cropped, recoloured, captioned) and
 another frame of the same burst both pass the duplicate check: their
 keypoints fit one similarity transform. They must not be treated alike, since
 removing "the copies" of a burst would delete different moments. A pair the
-check confirmed is called a *burst* pair when:
+check confirmed is a *burst* pair only when **both photos carry capture
+instants** (EXIF DateTimeOriginal, to the sub-second where recorded) no more
+than ``BURST_WINDOW`` apart: a camera writes them on every frame, and a photo
+without one (a scan, a diagram, a picture saved from the web) is never a frame.
+Then:
 
-1. **Capture metadata says so** (both photos carry it): a copy keeps the
-   capture instant (EXIF DateTimeOriginal + SubSecTimeOriginal) of its
-   original, burst frames are different instants; photos from two different
-   cameras are never copies of each other. The same second without sub-second
-   digits decides nothing (a camera takes ten frames a second).
-2. Otherwise **the pictures say so**, after the alignment the duplicate check
-   found (see :func:`pair_facts`):
+1. **The instants say so**: a copy keeps the capture instant of its original,
+   burst frames are different instants; two cameras are never copies of each
+   other. The same second without sub-second digits decides nothing (a camera
+   takes ten frames a second): then
+2. **the pictures say so**, after the alignment the duplicate check found (see
+   :func:`pair_facts`):
    - *partial overlap*: each picture shows a strip of the scene the other does
      not (the camera moved). A copy shows the same view, or a part of it (a
      crop), or all of it with something added around it (a border);
@@ -22,6 +25,10 @@ check confirmed is called a *burst* pair when:
      pixel dimensions and the same framing is clearly blurrier (shake,
      focus). Resizing and recompressing change sharpness too, but a resized
      copy has other dimensions, and recompression costs far less sharpness.
+
+A pair the pictures call other moments where the instants cannot (one or both
+without a capture time), or taken further apart than the window, is *apart*:
+neither a copy nor a burst, in no group (`similar` still shows it).
 
 Exposure differences alone decide nothing: a brightened copy is a copy.
 
@@ -61,6 +68,9 @@ MAX_ENLARGEMENT = 0.15
 SAME_QUALITY = 5
 #: A frame exposed this many stops away from its burst's median is badly exposed.
 EXPOSURE_TOLERANCE = 0.5
+#: Frames of one burst are at most this many seconds apart (each to the next): a camera's burst mode and a
+#: person pressing again both fit; a return to the scene later is another visit (docs/decisions.md).
+BURST_WINDOW = 10.0
 
 # sRGB-ish decoding of the grey levels (gamma 2.2): exposure is judged on light, not on pixel values.
 _LINEAR = (np.arange(256, dtype=np.float64) / 255.0) ** 2.2
@@ -183,14 +193,28 @@ def capture_instant(p: Photo) -> tuple[datetime, float | None] | None:
     return when, float("0." + sub) if sub and sub.isdigit() else None
 
 
-def metadata_verdict(a: Photo, b: Photo) -> str | None:
-    """"copy", "burst" or None (the metadata decides nothing), with the capture facts of both."""
+def seconds_apart(a: Photo, b: Photo) -> float | None:
+    """Seconds between the two capture instants (sub-seconds counted where both have them), or None
+    when one has no capture time."""
     ta, tb = capture_instant(a), capture_instant(b)
-    cam_a, cam_b = getattr(a, "camera", None), getattr(b, "camera", None)
-    if cam_a and cam_b and cam_a != cam_b and ta and tb:
-        return "burst"
     if ta is None or tb is None:
         return None
+    return abs((ta[0] - tb[0]).total_seconds() + (ta[1] or 0.0) - (tb[1] or 0.0))
+
+
+def metadata_verdict(a: Photo, b: Photo) -> str | None:
+    """"copy", "burst", "apart" or None (the metadata decides nothing: the pictures do).
+
+    Without a capture time on both, a pair can be a copy but never a burst: "apart" is then what the
+    pictures' "other moment" turns into (see :func:`classify`)."""
+    ta, tb = capture_instant(a), capture_instant(b)
+    if ta is None or tb is None:
+        return None
+    if seconds_apart(a, b) > BURST_WINDOW:
+        return "apart"
+    cam_a, cam_b = getattr(a, "camera", None), getattr(b, "camera", None)
+    if cam_a and cam_b and cam_a != cam_b:
+        return "burst"
     if ta[0] != tb[0]:
         return "burst"
     if ta[1] is not None and tb[1] is not None:
@@ -199,20 +223,27 @@ def metadata_verdict(a: Photo, b: Photo) -> str | None:
 
 
 def classify(a: Photo, b: Photo, facts: PairFacts | None) -> tuple[str, str]:
-    """("copy" | "burst", why in words) for a pair the duplicate check confirmed."""
+    """("copy" | "burst" | "apart", why in words) for a pair the duplicate check confirmed."""
     verdict = metadata_verdict(a, b)
     if verdict == "burst":
         return "burst", _instants_apart(a, b)
+    if verdict == "apart":
+        return "apart", _instants_apart(a, b)
     if verdict == "copy":
         return "copy", "same capture instant"
+    other = None
     if facts is not None:
         if min(facts.outside_a, facts.outside_b) >= OVERLAP_STEP:
-            return "burst", "the camera moved (each shows a part of the scene the other does not)"
-        if facts.moved:
-            return "burst", "a part of the scene moved"
-    if _blurrier(a, b, facts) or _blurrier(b, a, facts):
-        return "burst", "one is clearly blurrier at the same size"
-    return "copy", "same view"
+            other = "the camera moved (each shows a part of the scene the other does not)"
+        elif facts.moved:
+            other = "a part of the scene moved"
+    if other is None and (_blurrier(a, b, facts) or _blurrier(b, a, facts)):
+        other = "one is clearly blurrier at the same size"
+    if other is None:
+        return "copy", "same view"
+    if capture_instant(a) is None or capture_instant(b) is None:
+        return "apart", other + "; without a capture time on both it is not a burst"
+    return "burst", other
 
 
 def _blurrier(a: Photo, b: Photo, facts: PairFacts | None) -> bool:
@@ -234,7 +265,7 @@ def _instants_apart(a: Photo, b: Photo) -> str:
     if cam_a and cam_b and cam_a != cam_b:
         return f"taken with different cameras ({cam_a}, {cam_b})"
     if ta and tb:
-        seconds = abs((ta[0] - tb[0]).total_seconds() + (ta[1] or 0.0) - (tb[1] or 0.0))
+        seconds = seconds_apart(a, b)
         return f"taken {seconds:.2f} s apart" if seconds < 60 else f"taken {seconds / 60:.0f} min apart"
     return "taken at different instants"
 
@@ -282,7 +313,8 @@ def best_shot_reason(ranked: list[Photo]) -> str:
     if getattr(best, "sharpness", None) is None or getattr(best, "exposure", None) is None:
         return f"best shot {os.path.basename(best.path)}: no sharpness measured (indexed by an older photosim)"
     head = (f"best shot {os.path.basename(best.path)}: sharpest of the well-exposed frames "
-            f"(sharpness {best.sharpness:.2f}, exposure {best.exposure - median:+.1f} stops from the burst's middle)")
+            f"(sharpness {best.sharpness:.2f}, exposure {best.exposure:+.2f} stops; the burst's middle "
+            f"{median:+.2f})")
     offsets = exposure_offsets(ranked)
     why = [f"{os.path.basename(p.path)} {why_not_best(p, offsets[p.id])}" for p in ranked[1:]]
     return head + ("; " + "; ".join(why) if why else "")

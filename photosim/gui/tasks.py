@@ -89,7 +89,8 @@ class Task(QRunnable):
             failure = understand(exc)
             if failure.bug:
                 traceback.print_exc()  # also on stderr: the window's own log, beside the error log
-            self.signals.failed.emit(self, failure.message)
+            # a refusal the window words about the photo (services/trash.Refusal), not as a command line
+            self.signals.failed.emit(self, getattr(exc, "sentence", failure.message))
         else:
             self.signals.done.emit(self, result)
 

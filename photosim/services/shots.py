@@ -84,7 +84,7 @@ def sort_confirmed(lib: Library, same_bytes: list[list[int]], near_pairs: list[P
                 if kind == "burst":
                     frames.append((a, b))
                     why[(min(a, b), max(a, b))] = reason
-                elif band == "near":
+                elif kind == "copy" and band == "near":  # "apart": other moments without the instants to say so
                     copies.append((a, b))
     finally:
         if reader is not None:
@@ -98,7 +98,7 @@ def sort_confirmed(lib: Library, same_bytes: list[list[int]], near_pairs: list[P
 
 def copies_among(lib: Library, confirmed: list[Pair]) -> list[tuple[int, int]]:
     """Those of ``confirmed`` (pairs the geometric check confirmed) that are copies, as `dupes` sorts
-    them: not two frames of a burst."""
+    them: not two frames of a burst, nor two moments the instants cannot tell apart."""
     involved = {i for a, b, _ in confirmed for i in (a, b)}
     if not involved:
         return []
@@ -107,7 +107,7 @@ def copies_among(lib: Library, confirmed: list[Pair]) -> list[tuple[int, int]]:
     reader = check_store.KeypointReader(lib.db.path)
     try:
         return [(a, b) for a, b, _ in confirmed if a in photos and b in photos
-                and bursts.classify(photos[a], photos[b], _facts(reader, photos[a], photos[b]))[0] != "burst"]
+                and bursts.classify(photos[a], photos[b], _facts(reader, photos[a], photos[b]))[0] == "copy"]
     finally:
         reader.close()
 

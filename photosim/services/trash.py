@@ -102,13 +102,37 @@ def trash(lib: Library, paths: list[str], threshold: float | None = None,
     return result.moved
 
 
+class Refusal(UserError):
+    """A move the rules refuse. ``str()`` is the command line's line (it names the command that allows
+    it); ``sentence`` is the window's: about the photo, no command."""
+
+    def __init__(self, line: str, sentence: str) -> None:
+        super().__init__(line)
+        self.sentence = sentence
+
+
+def refusal(lib: Library, photos: list[Photo]) -> str | None:
+    """Why moving ``photos`` to the trash would be refused, as a sentence (None: it would not be). The
+    window asks this before it offers the move; `trash` checks again under the lock."""
+    if not photos:
+        return None
+    try:
+        refuse_protected(lib, photos)
+        refuse_last_copies(lib, photos)
+    except Refusal as exc:
+        return exc.sentence
+    return None
+
+
 def refuse_protected(lib: Library, photos: list[Photo]) -> None:
     roots = protected_folders(lib)
     for p in photos:
         root = protecting_folder(p.path, roots)
         if root is not None:
-            raise UserError(f"refusing to move {p.path}: it is in the protected folder {root} "
-                            f"('photosim folders unprotect {root}' allows it)")
+            raise Refusal(f"refusing to move {p.path}: it is in the protected folder {root} "
+                          f"('photosim folders unprotect {root}' allows it)",
+                          f"{os.path.basename(p.path)} is in the protected folder {root}: photos there are never "
+                          "moved to the trash (unprotect the folder to allow it).")
 
 
 def refuse_last_copies(lib: Library, photos: list[Photo], threshold: float | None = None
@@ -136,13 +160,18 @@ def refuse_last_copies(lib: Library, photos: list[Photo], threshold: float | Non
         what = {"burst": "every frame of a burst", "raw+jpeg": "both files of a RAW + JPEG pair"}.get(
             g.kind, "every copy of a duplicate group")
         earlier = [p for p in g.photos if p.id not in leaving]
+        last = next(p for p in g.photos if p.id in leaving)
+        one = {"burst": "the last frame of its burst", "raw+jpeg": "the last file of its RAW + JPEG pair"}.get(
+            g.kind, "the last copy of this photo")
         if earlier:
-            last = next(p for p in g.photos if p.id in leaving)
-            raise UserError(f"refusing to remove {what}: {last.path} is the last one "
-                            f"in place ({len(earlier)} other photo(s) already in the quarantine; 'photosim undo' "
-                            "brings them back)")
-        raise UserError(f"refusing to remove {what} ({len(members)} photos, keeper "
-                        f"{g.keep.path}); leave at least one")
+            raise Refusal(f"refusing to remove {what}: {last.path} is the last one "
+                          f"in place ({len(earlier)} other photo(s) already in the quarantine; 'photosim undo' "
+                          "brings them back)",
+                          f"{os.path.basename(last.path)} is {one} still in place: the others are in the "
+                          "trash (Undo brings them back).")
+        raise Refusal(f"refusing to remove {what} ({len(members)} photos, keeper "
+                      f"{g.keep.path}); leave at least one",
+                      f"these are {what} ({len(members)} photos): keep at least one.")
 
     def still_a_copy(p: Photo) -> str | None:
         why = unchanged(p)

@@ -159,7 +159,7 @@ def test_bursts_go_only_from_their_scope_and_a_raw_jpeg_pair_shows_both_kept(qtb
     import numpy as np
     from PIL import Image
 
-    from support.burst_set import defocus
+    from support.burst_set import save_frame, defocus
     from support.raw_samples import write_dng
 
     with Image.open(caltech / "pizza" / "image_0001.jpg") as im:
@@ -167,8 +167,8 @@ def test_bursts_go_only_from_their_scope_and_a_raw_jpeg_pair_shows_both_kept(qtb
     folder = home / "Pictures" / "trip"
     folder.mkdir(parents=True)
     w = arr.shape[1]
-    Image.fromarray(arr[:, : w * 9 // 10]).save(folder / "frame-sharp.jpg", quality=92)
-    Image.fromarray(defocus(arr[:, w // 10:], 2.5)).save(folder / "frame-blurred.jpg", quality=92)
+    save_frame(arr[:, : w * 9 // 10], folder / "frame-sharp.jpg")
+    save_frame(defocus(arr[:, w // 10:], 2.5), folder / "frame-blurred.jpg")
     with Image.open(caltech / "camera" / "image_0010.jpg") as im:
         picture = im.convert("RGB").resize((im.width * 2, im.height * 2), Image.Resampling.BICUBIC)
     write_dng(picture, folder / "IMG_0001.dng", preview=True)
@@ -217,7 +217,7 @@ def test_window_and_cli_dry_run_free_the_same_photos(qtbot, window, photos, home
     import numpy as np
     from PIL import Image
 
-    from support.burst_set import defocus
+    from support.burst_set import defocus, save_frame
     from photosim.cli import main
 
     with Image.open(caltech / "bonsai" / "image_0001.jpg") as im:  # a class the fixture's photos leave out
@@ -225,8 +225,8 @@ def test_window_and_cli_dry_run_free_the_same_photos(qtbot, window, photos, home
     w = arr.shape[1]
     burst = photos / "burst"
     burst.mkdir()
-    Image.fromarray(arr[:, : w * 9 // 10]).save(burst / "frame-sharp.jpg", quality=92)
-    Image.fromarray(defocus(arr[:, w // 10:], 2.5)).save(burst / "frame-blurred.jpg", quality=92)
+    save_frame(arr[:, : w * 9 // 10], burst / "frame-sharp.jpg")
+    save_frame(defocus(arr[:, w // 10:], 2.5), burst / "frame-blurred.jpg")
     dv = to_duplicates(qtbot, window, photos)
     qtbot.waitUntil(lambda: any(g.kind == "burst" for g in dv.groups) and not window.shared.runner.busy())
     frames = next(g for g in dv.groups if g.kind == "burst").removable

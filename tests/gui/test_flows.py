@@ -260,15 +260,15 @@ def test_duplicates_lists_a_burst_with_its_best_shot(qtbot, window, home, caltec
     import numpy as np
     from PIL import Image
 
-    from support.burst_set import defocus
+    from support.burst_set import save_frame, defocus
 
     with Image.open(caltech / "pizza" / "image_0001.jpg") as im:
         arr = np.asarray(im.convert("RGB"))
     folder = home / "Pictures" / "burst"
     folder.mkdir(parents=True)
     w = arr.shape[1]
-    Image.fromarray(arr[:, : w * 9 // 10]).save(folder / "frame-sharp.jpg", quality=92)
-    Image.fromarray(defocus(arr[:, w // 10:], 2.5)).save(folder / "frame-blurred.jpg", quality=92)
+    save_frame(arr[:, : w * 9 // 10], folder / "frame-sharp.jpg")
+    save_frame(defocus(arr[:, w // 10:], 2.5), folder / "frame-blurred.jpg")
     index_and_wait(qtbot, window, folder)
     window.tabs.setCurrentIndex(1)
     dv = window.duplicates

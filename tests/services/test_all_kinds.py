@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from support.burst_set import defocus  # noqa: E402
+from support.burst_set import save_frame, defocus  # noqa: E402
 from support.helpers import Recorder, copy_photos  # noqa: E402
 from support.raw_samples import write_dng  # noqa: E402
 from support.helpers import tree_digest
@@ -49,8 +49,8 @@ def mixed(tmp_path: Path, engine, caltech):
         arr = np.asarray(im.convert("RGB"))
     (tree / "burst" / "later").mkdir(parents=True)
     w = arr.shape[1]
-    Image.fromarray(arr[:, : w * 9 // 10]).save(tree / "burst" / "frame-sharp.jpg", quality=92)
-    Image.fromarray(defocus(arr[:, w // 10:], 2.5)).save(tree / "burst" / "later" / "frame-blurred.jpg", quality=92)
+    save_frame(arr[:, : w * 9 // 10], tree / "burst" / "frame-sharp.jpg")
+    save_frame(defocus(arr[:, w // 10:], 2.5), tree / "burst" / "later" / "frame-blurred.jpg")
     shutil.copy2(tree / "burst" / "later" / "frame-blurred.jpg", tree / "burst" / "later" / "frame-blurred copy.jpg")
     (tree / "raw").mkdir()
     with Image.open(caltech / "camera" / "image_0010.jpg") as im:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from support.burst_set import build, defocus, exposure, score  # noqa: E402
+from support.burst_set import save_frame, build, defocus, exposure, score  # noqa: E402
 from support.helpers import SHARED, caltech_or_skip  # noqa: E402
 from support.reference import best_shot_order
 
@@ -47,10 +47,31 @@ def test_capture_metadata_decides_when_both_have_it():
     # The same second without sub-second digits decides nothing: the pictures do (here, alike: a copy).
     assert bursts.classify(_photo(6, taken_at="2022-05-01T10:00:00"), _photo(7, taken_at="2022-05-01T10:00:00"),
                            None)[0] == "copy"
-    # Clearly blurrier at the same size and encoder settings: another moment.
-    assert bursts.classify(_photo(8, sharpness=1.0), _photo(9, sharpness=0.5), None)[0] == "burst"
+    # Clearly blurrier at the same size and encoder settings, in the same second: another moment.
+    same = dict(taken_at="2022-05-01T10:00:00")
+    assert bursts.classify(_photo(8, sharpness=1.0, **same), _photo(9, sharpness=0.5, **same), None)[0] == "burst"
     # ... but not when one was recompressed (its sharpness measure moves either way).
-    assert bursts.classify(_photo(8, sharpness=1.0), _photo(9, sharpness=0.5, jpeg_quality=40), None)[0] == "copy"
+    assert bursts.classify(_photo(8, sharpness=1.0, **same), _photo(9, sharpness=0.5, jpeg_quality=40, **same),
+                           None)[0] == "copy"
+    # Further apart than a burst: another visit to the scene, neither a copy nor a burst.
+    kind, why = bursts.classify(a, _photo(10, taken_at="2022-05-01T10:05:00", camera="Canon EOS R5"), None)
+    assert kind == "apart" and "5 min apart" in why
+
+
+def test_a_photo_without_a_capture_time_is_never_a_burst_frame():
+    """Another moment by the pictures, but one photo (or both) has no capture time: apart, not a burst."""
+    blurred = _photo(9, sharpness=0.5)
+    for a in (_photo(8, sharpness=1.0), _photo(8, sharpness=1.0, taken_at="2022-05-01T10:00:00")):
+        kind, why = bursts.classify(a, blurred, None)
+        assert kind == "apart" and "not a burst" in why
+    moved = bursts.PairFacts(inliers=40, scale=1.0, outside_a=0.1, outside_b=0.1, keypoints_outside_a=5,
+                             keypoints_outside_b=5, moved=0)
+    assert bursts.classify(_photo(1), _photo(2), moved)[0] == "apart"
+    assert bursts.classify(_photo(1, **same_second()), _photo(2, **same_second()), moved)[0] == "burst"
+
+
+def same_second() -> dict:
+    return {"taken_at": "2022-05-01T10:00:00"}
 
 
 def test_units_keep_each_photo_in_one_group():
@@ -122,8 +143,8 @@ def test_a_library_indexed_before_gets_its_measures(tmp_path: Path, engine):
     photos = tmp_path / "photos"
     photos.mkdir()
     h, w = arr.shape[:2]
-    Image.fromarray(arr[:, : w * 9 // 10]).save(photos / "a.jpg", quality=92)
-    Image.fromarray(defocus(arr[:, w // 10:], 2.5)).save(photos / "b.jpg", quality=92)
+    save_frame(arr[:, : w * 9 // 10], photos / "a.jpg")
+    save_frame(defocus(arr[:, w // 10:], 2.5), photos / "b.jpg")
     lib = Library(str(tmp_path / "lib"))
     index_folders(lib, [str(photos)], SimpleContext(), engine=engine)
     lib.close()
@@ -165,3 +186,15 @@ def test_burst_quality_bounds(tmp_path: Path, engine):
     # Safety: few frames of a burst are taken for copies, and no edited copy for a burst frame.
     assert s.moments_as_copies <= 0.05 * s.true
     assert all(set(kinds) <= {"near", "none"} for kinds in s.copies.values()), s.copies
+
+
+def test_the_shared_butterflies_without_capture_times_are_no_burst(tmp_path: Path, library, engine):
+    """butterfly/image_0001.jpg (a photo) and image_0017.jpg (a labelled diagram of it) pass the geometric
+    check, and the pictures say "the camera moved"; neither has a capture time, so they are no burst
+    (a window once showed them as "2 frames of a burst")."""
+    photos = tmp_path / "butterfly"
+    photos.mkdir()
+    for name in ("image_0001.jpg", "image_0017.jpg"):
+        (photos / name).write_bytes((caltech_or_skip() / "butterfly" / name).read_bytes())
+    index_folders(library, [str(photos)], SimpleContext(), engine=engine)
+    assert [(g.kind, g.reason) for g in find_duplicates(library)] == []

@@ -14,9 +14,14 @@ Distractors are other photos of the same classes, as in the near-duplicate
 set: similar, not bursts. A third of them also get one *copy* made by an edit
 a burst must never be confused with (those of the near-duplicate set, plus a
 small rotation straightened and cropped, expanded, or filled at the corners,
-a frame, a watermark, a colour shift): each must stay a near-duplicate. No file carries capture metadata, so only the
-pictures can tell a burst frame from a copy (the harder case; the metadata
-rule is tested on its own).
+a frame, a watermark, a colour shift): each must stay a near-duplicate.
+
+Frames carry capture instants as a camera writes them (EXIF DateTimeOriginal:
+a burst needs them on both photos); scenes are ten minutes apart. Half the
+bursts are from a camera that writes sub-seconds (0.2 s a frame: the instants
+decide); in the other half every frame has the same second and no
+sub-seconds, so only the pictures can tell a burst frame from a copy (the
+harder case). Distractors and their copies carry no capture time.
 
 Truth is pairwise: two files are burst frames of each other iff they come from
 the same scene; the reference of each scene is the best shot.
@@ -27,12 +32,15 @@ import itertools
 import math
 import random
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 from .near_duplicate_set import near_identical
 from PIL import Image, ImageOps
 
+#: When the first scene was taken.
+START = datetime(2022, 5, 1, 10, 0, 0)
 #: Share of each side of the scene that one frame shows.
 WINDOW = 0.88
 MIN_SCENES = 60
@@ -158,9 +166,12 @@ def build(shared_data: Path, dest: Path, seed: int = 7, scenes: int | None = Non
     names = iter(rng.sample(range(100000), 100000))
     out = BurstSet(dest, {}, {})
 
-    def save(arr: np.ndarray, scene: int, alterations: tuple[str, ...]) -> str:
+    def save(arr: np.ndarray, scene: int, alterations: tuple[str, ...], taken: tuple[str, str] | None = None) -> str:
         path = dest / f"IMG_{next(names):05d}.jpg"
-        Image.fromarray(arr).save(path, "JPEG", quality=92)
+        exif = Image.Exif()
+        if taken is not None:
+            exif.get_ifd(0x8769).update({0x9003: taken[0], **({0x9291: taken[1]} if taken[1] else {})})
+        Image.fromarray(arr).save(path, "JPEG", quality=92, exif=exif.tobytes())
         out.scene_of[str(path)] = scene
         out.alterations[str(path)] = alterations
         return str(path)
@@ -185,10 +196,16 @@ def build(shared_data: Path, dest: Path, seed: int = 7, scenes: int | None = Non
             scenes_at = [_paste(scene, thing, p) for p in places]
         else:
             scenes_at = [scene] * frames
-        out.references[i] = save(_warp(scenes_at[0], size, (0, 0), 0.0, 1.0), i, ())
+        second = (START + timedelta(minutes=10 * n)).strftime("%Y:%m:%d %H:%M:%S")  # scenes ten minutes apart
+        subsec = n % 2 == 0  # half the cameras write sub-seconds: 0.2 s a frame (at most 5 frames)
+
+        def taken(k: int, second=second, subsec=subsec) -> tuple[str, str]:
+            return second, f"{200 * k:03d}" if subsec else ""
+
+        out.references[i] = save(_warp(scenes_at[0], size, (0, 0), 0.0, 1.0), i, (), taken(0))
         for k in range(1, frames):
             arr, done = _frame(scenes_at[k], size, rng)
-            save(arr, i, tuple(done) + (("moving",) if i in out.moving else ()))
+            save(arr, i, tuple(done) + (("moving",) if i in out.moving else ()), taken(k))
     for n, i in enumerate(distractor_ids):
         with Image.open(photos[i]) as im:
             src = ImageOps.exif_transpose(im).convert("RGB")
@@ -293,3 +310,11 @@ def score(groups: list[tuple[str, list[str]]], bs: BurstSet) -> BurstScores:
     return BurstScores(hits / len(burst) if burst else 1.0, hits / len(truth) if truth else 1.0, len(burst),
                        len(truth), right, total, wrong, len(copyish & truth), copies,
                        {k: (v[0], v[1]) for k, v in sorted(found.items())})
+
+
+def save_frame(arr: np.ndarray, path: Path, taken: str = "2023:08:01 09:15:42", subsec: str = "") -> None:
+    """A JPEG as a camera writes a frame: with its capture instant (a burst needs one on both photos). With
+    no ``subsec``, frames of one second are told apart by their pictures."""
+    exif = Image.Exif()
+    exif.get_ifd(0x8769).update({0x9003: taken, **({0x9291: subsec} if subsec else {})})
+    Image.fromarray(arr).save(path, "JPEG", quality=92, exif=exif.tobytes())

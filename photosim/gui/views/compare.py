@@ -32,7 +32,7 @@ def facts(p: Photo) -> list[tuple[str, str]]:
         ("EXIF tags", str(p.exif_tags)),
         ("Taken", _instant(p)),
         ("Sharpness", f"{p.sharpness:.2f}" if p.sharpness is not None else "not measured"),
-        ("Exposure", f"{p.exposure:+.2f} stops (mean light)" if p.exposure is not None else "not measured"),
+        ("Exposure", f"{p.exposure:+.2f} stops" if p.exposure is not None else "not measured"),
         ("Folder", os.path.dirname(p.path)),
     ]
 
