@@ -155,7 +155,7 @@ def dark_palette() -> QPalette:
     return pal
 
 
-OPTIONS = argparse.Namespace(out=OUT, dark=False, quick=False)
+OPTIONS = argparse.Namespace(out=OUT, dark=False, quick=False, size="1280x720")
 
 
 def shot(window, name: str) -> None:
@@ -231,6 +231,7 @@ def main() -> int:
     parser.add_argument("--out", default=OUT, help="folder for the PNGs (default docs/screenshots)")
     parser.add_argument("--dark", action="store_true", help="dark palette; files are named dark-*.png")
     parser.add_argument("--quick", action="store_true", help="welcome, similar, duplicates and compare only")
+    parser.add_argument("--size", default="1280x720", help="the window's size, WIDTHxHEIGHT (default 1280x720)")
     parser.parse_args(namespace=OPTIONS)
     os.makedirs(OPTIONS.out, exist_ok=True)
     app = QApplication.instance() or QApplication(sys.argv)
@@ -244,10 +245,10 @@ def main() -> int:
         settings = QSettings(os.path.join(tmp, "settings.ini"), QSettings.IniFormat)
         thumbs = ThumbnailLoader(os.path.join(tmp, "thumbs"))
         w = MainWindow(lib, settings, thumbs)
-        w.resize(1600, 900)
+        width, height = (int(v) for v in OPTIONS.size.split("x"))
+        w.resize(width, height)
         w.show()
         app.processEvents()
-        w.resizeDocks([w.triplet_dock], [280], Qt.Horizontal)  # narrow: the views are what is shown
         settle(app, w, 0.5)
         shot(w, "1-welcome")
 
@@ -262,6 +263,8 @@ def main() -> int:
         settle(app, w)
         shot(w, "2-photos-and-similar")
 
+        w.open_triplets()  # what a drag out of a grid does
+        settle(app, w, 0.3)
         w.triplets.slots["anchor"].set_path(os.path.join(photos, "demo", "chelsea.jpg"))
         w.triplets.slots["positive"].set_path(os.path.join(photos, "demo", "chelsea_small.jpg"))
         settle(app, w)
@@ -269,6 +272,7 @@ def main() -> int:
         w.triplets.slots["negative"].set_path(os.path.join(photos, "demo", "rocket.jpg"))
         w.triplets.save_triplet()
         settle(app, w)
+        w.triplet_dock.hide()
 
         w.tabs.setCurrentIndex(1)
         settle(app, w, 2.0)

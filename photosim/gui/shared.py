@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import shiboken6
 from PySide6.QtCore import QObject, QSettings, Signal
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from ..services.library import Library
@@ -34,17 +34,29 @@ def resize_within_screen(widget: QWidget, width: int, height: int) -> None:
     widget.resize(max(width, least.width()), max(height, least.height()))
 
 
+def error_colour(palette: QPalette) -> QColor:
+    """A red that stays readable on the window's background: the light theme's red is too dark on a
+    dark palette (contrast about 2.4:1), so dark themes get a lighter one."""
+    return QColor("#ff7b72" if palette.color(QPalette.Window).lightness() < 128 else "#c62828")
+
+
 def error_html(text: str, palette: QPalette) -> str:
-    """``text`` in a red that stays readable on the window's background: the light theme's red is
-    too dark on a dark palette (contrast about 2.4:1), so dark themes get a lighter one."""
-    dark = palette.color(QPalette.Window).lightness() < 128
-    return f"<span style='color:{'#ff7b72' if dark else '#c62828'}'>{text}</span>"
+    """``text`` in :func:`error_colour`."""
+    return f"<span style='color:{error_colour(palette).name()}'>{text}</span>"
+
+
+def short_name(path: str) -> str:
+    """A photo as the status bar names it: its folder and its name ("butterfly/image_0009.jpg": every
+    camera folder has an IMG_0001.jpg)."""
+    folder = os.path.basename(os.path.dirname(path))
+    return f"{folder}/{os.path.basename(path)}" if folder else os.path.basename(path)
 
 
 class Shared(QObject):
     photos_changed = Signal()   # indexing, trash, undo: photo lists and groups are stale
     labels_changed = Signal()   # a pair, triplet or decision was added or removed
     model_changed = Signal()    # another model version became active
+    protection_changed = Signal()  # the protected folders changed: ``protected`` holds them
     notice = Signal(str, bool)  # (one line for the status bar, is it an error?)
     query_requested = Signal(str)  # show photos similar to this path
 
@@ -55,6 +67,17 @@ class Shared(QObject):
         self.settings = settings
         self.runner = TaskRunner(threads=4, parent=self)
         self.thumbs = thumbs or ThumbnailLoader(parent=self)
+        self.protected: list[str] = []  # the protected folders, as the folders panel last read them
+
+    def set_protected(self, folders: list[str]) -> None:
+        if folders != self.protected:
+            self.protected = list(folders)
+            self.protection_changed.emit()
+
+    def follow_locks(self, model) -> None:
+        """Keep ``model``'s lock badges on the protected folders' photos."""
+        model.set_locked(self.protected)
+        self.protection_changed.connect(lambda: model.set_locked(self.protected))
 
     def run(self, owner: QObject, name: str, fn: Callable[[QtContext], Any],
             on_done: Callable[[Any], None] | None = None, on_error: Callable[[str], None] | None = None,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ..store import repositories as repo
 from ..store.library import Library
 from . import UserError
+from ..core.types import Photo
 from .library import photo_at
 
 
@@ -20,6 +21,17 @@ def _photo_id(s, path: str) -> int:
     if photo is None:
         raise UserError(f"not in the library: {path}")
     return photo.id
+
+
+def library_photo(lib: Library, path: str) -> Photo:
+    """The library's photo at ``path``, for a mark about it; a photo outside the library is refused
+    with what to do (it has no vector to learn from)."""
+    with lib.db.session() as s:
+        photo = photo_at(s, path)
+    if photo is None:
+        raise UserError(f"{os.path.basename(path)} is not in the library: add its folder first "
+                        "(File > Add a folder), then mark it")
+    return photo
 
 
 def not_duplicate(lib: Library, paths: list[str]) -> None:

@@ -9,6 +9,7 @@ from support.window import index_and_wait, wait_idle
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from photosim.gui.models.photo_list import ProtectedRole
 from photosim.services.wording import human_bytes
 from photosim.services import folders as folder_service
 from photosim.services import settings
@@ -120,12 +121,19 @@ def test_folder_lock_protects_its_photos_everywhere(qtbot, window, photos):
     assert "always kept" in dv.reason.text() and "protected" in dv.model.item(1).note
     assert dv.grid.selected_rows() == []
 
-    # The trash refuses a protected photo from the window too, in one line.
+    # The window refuses a protected photo before asking anything, in a sentence about the photo: the move
+    # is offered disabled, saying why, and Delete (or the menu) says it without a question.
     copy = next(p for g in dv.groups for p in g.photos if p.id != g.keep.id)
-    seen: list[str] = []
-    answer_boxes(QMessageBox.Yes, seen)
+    row = next(r for g in dv.groups for r, p in enumerate(g.photos) if p.id == copy.id)
+    dv.list.setCurrentRow(next(n for n, g in enumerate(dv.groups) if copy in g.photos))
+    dv.grid.selectionModel().clear()
+    dv.grid.setCurrentIndex(dv.model.index(row))
+    qtbot.waitUntil(lambda: not window.trash_action.isEnabled() and "protected folder" in window.trash_action.toolTip())
+    assert not dv.trash.isEnabled() and "protected folder" in dv.trash.toolTip()
     window.confirm_trash([copy])
-    qtbot.waitUntil(lambda: "protected folder" in window.notice.text())
+    qtbot.waitUntil(lambda: "is in the protected folder" in window.notice.text())
+    assert "photosim" not in window.notice.text()  # a sentence, not a command line
+    assert QApplication.activeModalWidget() is None  # nothing was asked
     assert os.path.exists(copy.path)
 
     window.tabs.setCurrentIndex(0)
@@ -146,10 +154,10 @@ def test_the_last_copy_is_refused_across_removals_from_the_window(qtbot, window,
     wait_idle(qtbot, window)
     with window.shared.lib.db.session() as s:
         keeper = repo.photo_by_path(s, keeper.path)
-    answer_boxes(QMessageBox.Yes, seen)
     window.confirm_trash([keeper])  # the other copy went in an earlier removal: this is the last one
-    qtbot.waitUntil(lambda: "refusing" in window.notice.text())
-    assert "already in the quarantine" in window.notice.toolTip()
+    qtbot.waitUntil(lambda: "still in place" in window.notice.text())
+    assert "the others are in the trash (Undo brings them back)" in window.notice.toolTip()
+    assert seen == seen[:1] and QApplication.activeModalWidget() is None  # refused before any question
     assert os.path.exists(keeper.path)
 
 
@@ -285,6 +293,10 @@ def right_click(grid, row: int, then) -> list[str]:
     return seen
 
 
+def _lock_action(menu):
+    return next(a for a in menu.actions() if "rotect the folder" in a.text())
+
+
 def test_a_photos_menu_protects_its_subfolder(qtbot, window, photos):
     """A folder inside a library folder is protected from a photo's right-click menu, through the same
     service as `photosim folders protect`: listed with its lock, its copy no longer proposed; the same
@@ -297,8 +309,8 @@ def test_a_photos_menu_protects_its_subfolder(qtbot, window, photos):
     dv.list.setCurrentRow(dv.groups.index(exact))
     row = [p.id for p in dv.model.photos()].index(copy.id)
 
-    texts = right_click(dv.grid, row, lambda menu: menu.actions()[0].trigger())
-    assert texts == ["Protect the folder “copies”"]
+    texts = right_click(dv.grid, row, lambda menu: _lock_action(menu).trigger())
+    assert texts == ["Open", "Show similar photos", "Move to trash…", "", "Protect the folder “copies”"]
     qtbot.waitUntil(lambda: folder_service.protected_folders(window.shared.lib) == [copies])
     panel = window.folders
     qtbot.waitUntil(lambda: copies in [panel.list.item(i).text() for i in range(panel.list.count())])
@@ -309,8 +321,15 @@ def test_a_photos_menu_protects_its_subfolder(qtbot, window, photos):
 
     dv.list.setCurrentRow(dv.groups.index(exact))
     row = [p.id for p in dv.model.photos()].index(copy.id)
-    texts = right_click(dv.grid, row, lambda menu: menu.actions()[0].trigger())
-    assert texts == ["Unprotect the folder “copies”"]
+    assert dv.model.data(dv.model.index(row), ProtectedRole) == copies  # its cell carries the lock
+    dv.grid.selectionModel().clear()
+    dv.grid.setCurrentIndex(dv.model.index(row))
+    qtbot.waitUntil(lambda: not window.trash_action.isEnabled())
+    trash_item: list = []
+    texts = right_click(dv.grid, row, lambda menu: (trash_item.extend(
+        (a.isEnabled(), a.toolTip()) for a in menu.actions() if a.text() == "Move to trash…"), _lock_action(menu).trigger()))
+    assert trash_item and trash_item[0][0] is False and "protected folder" in trash_item[0][1]  # offered off, saying why
+    assert texts[-1] == "Unprotect the folder “copies”"
     qtbot.waitUntil(lambda: folder_service.protected_folders(window.shared.lib) == [])
     qtbot.waitUntil(lambda: not window.shared.runner.busy() and any(
         g.kind == "exact" and g.removable == [copy] for g in dv.groups))

@@ -204,13 +204,14 @@ def test_duplicates_trash_undo_refuse_and_not_duplicates(qtbot, window, photos, 
     qtbot.waitUntil(lambda: os.path.exists(copy[0].path))
     qtbot.waitUntil(lambda: "restored 1" in window.notice.text())
 
-    # Removing every copy of a group is refused by the service; the message reaches the status bar.
+    # Removing every copy of a group is refused before any question: the button says why, and Delete says it.
     qtbot.waitUntil(lambda: dv.list.count() >= 2)
     dv.list.setCurrentRow(0)
     dv.grid.selectAll()
-    answer_next_box(QMessageBox.Yes)
-    qtbot.keyClick(dv.grid, Qt.Key_Delete)  # Delete asks the same question
-    qtbot.waitUntil(lambda: "refusing" in window.notice.text())
+    qtbot.waitUntil(lambda: not dv.trash.isEnabled() and "keep at least one" in dv.trash.toolTip())
+    qtbot.keyClick(dv.grid, Qt.Key_Delete)
+    qtbot.waitUntil(lambda: "keep at least one" in window.notice.text())
+    assert QApplication.activeModalWidget() is None
     assert all(os.path.exists(p.path) for p in dv.groups[0].photos)
 
     # Delete, then Cancel in the confirmation: nothing moves.

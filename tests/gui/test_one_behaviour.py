@@ -6,9 +6,9 @@ import json
 import os
 import shutil
 
-from support.window import accepts_drag, answer_next_box, drop, index_and_wait, wait_idle
+from support.window import accepts_drag, drop, index_and_wait, wait_idle
 from PySide6.QtCore import QMimeData, QUrl
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from photosim.cli import main
 from photosim.core.decode import PHOTO_EXTENSIONS
@@ -73,9 +73,9 @@ def test_window_and_cli_use_one_threshold_and_the_trash_protects_every_listed_gr
     assert dv.groups
     for group in list(dv.groups):
         window.shared.notice.emit("", False)
-        answer_next_box(QMessageBox.Yes)
-        window.confirm_trash(group.photos)
-        qtbot.waitUntil(lambda: "refusing to remove every copy" in window.notice.text(), timeout=60000)
+        window.confirm_trash(group.photos)  # refused before it is asked
+        qtbot.waitUntil(lambda: "keep at least one" in window.notice.text(), timeout=60000)
+        assert QApplication.activeModalWidget() is None
         assert all(os.path.exists(p.path) for p in group.photos)
 
     # Reset: back to the calibrated value, in both.
@@ -106,15 +106,20 @@ def test_rescan_reports_an_unplugged_folder_offline_in_the_window_as_on_the_comm
     assert code == 0 and f"{OFFLINE}: {camera}" in out
 
 
-def test_the_window_takes_a_dropped_file_of_every_type_the_indexer_reads(window, home, caltech):
+def test_the_window_takes_a_dropped_file_of_every_type_the_indexer_reads(qtbot, window, home, caltech):
     source = sorted((caltech / "pizza").iterdir())[0]
     for suffix in sorted(PHOTO_EXTENSIONS):  # .jfif, .jpe and .hif included
         dropped = home / f"dropped{suffix.upper() if suffix == '.jpe' else suffix}"  # case does not matter
         shutil.copy2(source, dropped)
         assert accepts_drag(window, str(dropped)), suffix
+    # Any other file is taken too, to answer it: it is not a photo, and nothing is searched.
     for name in ("notes.txt", "layers.psd"):
         (home / name).write_bytes(b"not a photo")
-        assert not accepts_drag(window, str(home / name)), name
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(home / name))])
+        assert drop(qtbot, window, mime)
+        assert f"{name} is not a photo photosim reads" in window.notice.text()
+        assert window.similar.query is None
 
 
 def test_a_dropped_jfif_shows_its_similar_photos(qtbot, window, photos, home):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, QUrl
 
 from ...core.types import Photo
+from ...services.folders import protecting_folder
 from ...services.wording import human_bytes
 from ..thumbnails import ThumbnailLoader, cache_key
 
@@ -20,6 +21,7 @@ PathRole = Qt.UserRole + 3
 NoteRole = Qt.UserRole + 4   # a short badge: "keep", "✓ same", …
 MarkRole = Qt.UserRole + 5   # True (same) / False (different) / None, for the ✓/✗ buttons
 CopiesRole = Qt.UserRole + 6  # how many other copies a row stands for (0: none): its badge can be clicked
+ProtectedRole = Qt.UserRole + 7  # the protected folder that holds the photo (None: not protected)
 
 #: Mime type of a drag out of any photo grid: one absolute path per line.
 PATHS_MIME = "application/x-photosim-paths"
@@ -59,7 +61,20 @@ class PhotoListModel(QAbstractListModel):
         self._thumbs = thumbs
         self._items: list[Item] = []
         self._rows_by_key: dict[str, list[QPersistentModelIndex]] = {}
+        self._locked: list[str] = []
+        self._lock_of: dict[str, str | None] = {}  # path -> its protected folder, asked once a path
         thumbs.ready.connect(self._thumbnail_ready)
+
+    def set_locked(self, folders: list[str]) -> None:
+        """The protected folders: their photos carry a lock."""
+        self._locked, self._lock_of = list(folders), {}
+        if self._items:
+            self.dataChanged.emit(self.index(0), self.index(len(self._items) - 1), [ProtectedRole])
+
+    def lock_of(self, path: str) -> str | None:
+        if path not in self._lock_of:
+            self._lock_of[path] = protecting_folder(path, self._locked) if self._locked else None
+        return self._lock_of[path]
 
     # --- content ------------------------------------------------------------------------
     def set_photos(self, photos: list[Photo], scores: list[float] | None = None,
@@ -160,19 +175,12 @@ class PhotoListModel(QAbstractListModel):
             score = f"\nsimilarity {it.score:.3f}" if it.score is not None else ""
             copies = (f"\n{len(it.copies) + 1} copies of this photo: click the badge to "
                       f"{'hide' if it.expanded else 'show'} the others") if it.copies else ""
-            return f"{p.path}\n{describe(p)}{score}{copies}"
-        if role == PhotoRole:
-            return p
-        if role == ScoreRole:
-            return it.score
-        if role == PathRole:
-            return p.path
-        if role == NoteRole:
-            return f"{len(it.copies) + 1} copies {'▾' if it.expanded else '▸'}" if it.copies else it.note
-        if role == MarkRole:
-            return it.mark
-        if role == CopiesRole:
-            return len(it.copies)
+            lock = self.lock_of(p.path)
+            locked = f"\nprotected (in {lock}): never proposed for removal" if lock else ""
+            return f"{os.path.basename(p.path)}\nin {os.path.dirname(p.path)}\n{describe(p)}{score}{copies}{locked}"
+        simple = _SIMPLE.get(role)
+        if simple is not None:
+            return simple(self, it)
         return None
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlags:
@@ -194,6 +202,18 @@ class PhotoListModel(QAbstractListModel):
             if idx.isValid():
                 i = self.index(idx.row())
                 self.dataChanged.emit(i, i, [Qt.DecorationRole])
+
+
+#: The roles read straight off a row.
+_SIMPLE = {
+    PhotoRole: lambda m, it: it.photo,
+    ScoreRole: lambda m, it: it.score,
+    PathRole: lambda m, it: it.photo.path,
+    NoteRole: lambda m, it: f"{len(it.copies) + 1} copies {'▾' if it.expanded else '▸'}" if it.copies else it.note,
+    MarkRole: lambda m, it: it.mark,
+    CopiesRole: lambda m, it: len(it.copies),
+    ProtectedRole: lambda m, it: m.lock_of(it.photo.path),
+}
 
 
 def paths_mime(paths: list[str]) -> QMimeData:

@@ -12,7 +12,7 @@ import os
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+                               QToolButton, QVBoxLayout, QWidget)
 
 from ...core.types import Photo
 from ...services.wording import human_bytes
@@ -78,13 +78,15 @@ class CompareWidget(QWidget):
                                 ("100%", lambda: self.left.view.set_scale(1.0), "One image pixel per screen pixel"),
                                 ("Zoom in", lambda: self.left.view.zoom_by(1.5), "Or use the mouse wheel"),
                                 ("Zoom out", lambda: self.left.view.zoom_by(1 / 1.5), "Or use the mouse wheel")):
-            button = QPushButton(text)
-            button.setToolTip(tip)
+            button = QToolButton(self)
+            button.setText(text)
+            button.setToolTip(tip + "; zoom and pan move both photos")
             button.clicked.connect(slot)
             tools.addWidget(button)
         tools.addStretch(1)
-        # One line for both notes (the table's caption too): the Duplicates view fits a 768-pixel screen.
-        tools.addWidget(QLabel("Zoom and pan move both photos; bold rows differ."))
+        note = QLabel("bold rows differ")
+        note.setToolTip("Zoom and pan move both photos; the rows in bold are the facts that differ")
+        tools.addWidget(note)
         self.table = QTableWidget(0, 3, self)
         self.table.setHorizontalHeaderLabels(["", captions[0].rstrip(":"), captions[1].rstrip(":")])
         self.table.verticalHeader().hide()
@@ -134,18 +136,48 @@ class CompareDialog(QDialog):
 
 
 class ViewerDialog(QDialog):
-    """One photo, zoomable; Space or Escape closes it again."""
+    """One photo, zoomable: Left/Right the previous/next photo of the grid it was opened from, + and -
+    zoom, 0 fits; Space or Escape closes it again."""
 
-    def __init__(self, photo: Photo, shared, parent=None) -> None:
+    def __init__(self, photo: Photo, shared, parent=None, photos: list[Photo] | None = None) -> None:
         super().__init__(parent)
-        self.photo = photo
-        self.setWindowTitle(os.path.basename(photo.path))
+        self.shared = shared
+        self.photos = photos or [photo]
+        self.at = next((i for i, p in enumerate(self.photos) if p.path == photo.path), 0)
+        if self.photos[self.at].path != photo.path:
+            self.photos, self.at = [photo], 0
         self.view = ZoomView(self)
+        self.view.setFocusPolicy(Qt.NoFocus)  # the keys below are the viewer's, not the scroll area's
+        self.info = QLabel(self)
+        self.info.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.info.setWordWrap(True)
         lay = QVBoxLayout(self)
         lay.addWidget(self.view, 1)
-        info = QLabel(" · ".join(v for _, v in facts(photo)[:4]) + f"<br><small>{photo.path}</small>")
-        info.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        lay.addWidget(info)
-        QShortcut(QKeySequence(Qt.Key_Space), self, self.accept)
-        shared.run(self, "load image", lambda ctx: load_image(photo.path), self.view.set_image)
+        lay.addWidget(self.info)
+        for keys, slot in (((Qt.Key_Space,), self.accept), ((Qt.Key_Left,), lambda: self.go(-1)),
+                           ((Qt.Key_Right,), lambda: self.go(1)), ((Qt.Key_Plus, Qt.Key_Equal), lambda: self.view.zoom_by(1.25)),
+                           ((Qt.Key_Minus,), lambda: self.view.zoom_by(0.8)), ((Qt.Key_0,), self.view.fit)):
+            for key in keys:
+                QShortcut(QKeySequence(key), self, slot)
+        self._show()
         resize_within_screen(self, 900, 700)
+
+    @property
+    def photo(self) -> Photo:
+        return self.photos[self.at]
+
+    def go(self, step: int) -> None:
+        """The previous or next photo (stays at the ends)."""
+        at = min(max(self.at + step, 0), len(self.photos) - 1)
+        if at != self.at:
+            self.at = at
+            self._show()
+
+    def _show(self) -> None:
+        photo = self.photo
+        self.setWindowTitle(f"{os.path.basename(photo.path)} ({self.at + 1} of {len(self.photos)})")
+        self.info.setText(" · ".join(v for _, v in facts(photo)[:4]) + f"<br><small>{photo.path}</small><br>"
+                          "<small>← → previous / next · + − zoom · 0 fit · Space closes</small>")
+        path = photo.path
+        self.shared.run(self, "load image", lambda ctx: load_image(path),
+                        lambda image: self.view.set_image(image) if path == self.photo.path else None)

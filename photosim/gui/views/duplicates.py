@@ -12,7 +12,8 @@ import os
 import time
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QScrollArea,
                                QMessageBox, QPushButton, QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from ...core.duplicates import KINDS, DuplicateGroup
@@ -25,7 +26,8 @@ from ...services.trash import Removal
 from ...services.wording import Mark, human_bytes, marks
 from ..models.photo_list import PhotoListModel
 from ..shared import Shared
-from ..widgets.grid import CELL, PhotoGrid
+from ..widgets.grid import PhotoGrid
+from ..widgets.group_strip import LEAST_WIDTH, STRIP_WIDTH, GroupStripDelegate, LineRole, PhotosRole
 from .compare import CompareWidget
 from .keeper_rules import KeeperRulesPane
 
@@ -37,17 +39,23 @@ SCOPES = {"Exact and near copies": ("exact", "near"), "Exact copies only": ("exa
           "RAW + JPEG pairs (the format rule's choice)": ("raw+jpeg",)}
 #: The compare table's rows a burst's best shot is chosen by (gui/views/compare.facts).
 BEST_SHOT_FACTS = ("Sharpness", "Exposure", "Taken")
+#: The largest thumbnail of a group's photos: a row of them and the comparison fit a 768-pixel screen.
+GROUP_SIDE = 96
 #: How a group's kind reads in a sentence.
 KIND_WORDS = {"exact": "exact copies (the same bytes)", "near": "near duplicates",
               "burst": "frames of a burst (different moments)", "raw+jpeg": "photos: a RAW and its camera JPEG"}
 
 
 def group_title(n: int, g: DuplicateGroup) -> str:
+    return f"{group_line(n, g)} · {os.path.basename(g.keep.path)}"
+
+
+def group_line(n: int, g: DuplicateGroup) -> str:
+    """The words under a group's strip of thumbnails: kind, count, size."""
     kind = KINDS.get(g.kind, g.kind.capitalize())
     twins = f" ({len(g.same_bytes)} exact)" if g.same_bytes and g.kind != "exact" else ""
     lock = " · protected" if g.protected else ""
-    return (f"{n}. {kind}{twins} · {len(g.photos)} photos · {human_bytes(g.bytes_to_free)} to free{lock} · "
-            f"{os.path.basename(g.keep.path)}")
+    return f"{n}. {kind}{twins} · {len(g.photos)} photos · {human_bytes(g.bytes_to_free)}{lock}"
 
 
 #: How the window draws each mark of services/wording.py (a keeper is "★ keep" whichever keeper it is).
@@ -99,7 +107,8 @@ class DuplicatesView(QWidget):
         self.reset_threshold.setText("Reset")
         self.reset_threshold.setToolTip("Forget your threshold: use the calibrated one, else the default")
         self.reset_threshold.clicked.connect(self._reset_threshold)
-        self.find = QPushButton("Find duplicates")
+        self.find = QPushButton("Find again")
+        self.find.setToolTip("Find the duplicate groups again at this similarity")
         self.find.clicked.connect(lambda: self.refresh())
         self.summary = QLabel("Looking for duplicates…")
         self.summary.setWordWrap(True)  # beside the button it describes; a long one wraps, never widens the window
@@ -107,14 +116,35 @@ class DuplicatesView(QWidget):
     def _build_group(self) -> None:
         """The list of groups and the chosen group's photos."""
         self.list = QListWidget(self)
+        self.list.setItemDelegate(GroupStripDelegate(self.shared.thumbs, self.list))
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.list.setUniformItemSizes(True)
+        self.list.setMinimumWidth(LEAST_WIDTH + self.list.verticalScrollBar().sizeHint().width()
+                                  + 2 * self.list.frameWidth())
+        self.shared.thumbs.ready.connect(lambda _key: self.list.viewport().update())
         self.list.currentRowChanged.connect(self._group_selected)
         self.reason = QLabel(self)
         self.reason.setWordWrap(True)
+        self.reason.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.reason.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        # A burst's reason can run to five lines: it scrolls in a box of about three, so the group's photos
+        # and the comparison keep their room.
+        self.reason_box = QScrollArea(self)
+        self.reason_box.setWidget(self.reason)
+        self.reason_box.setWidgetResizable(True)
+        self.reason_box.setFrameShape(QFrame.NoFrame)
+        self.reason_box.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        lines = self.reason.fontMetrics().lineSpacing()
+        self.reason_box.setMinimumHeight(2 * lines + 4)
+        self.reason_box.setMaximumHeight(3 * lines + 6)
         self.model = PhotoListModel(self.shared.thumbs, self)
+        self.shared.follow_locks(self.model)
         self.grid = PhotoGrid(self)
         self.grid.setModel(self.model)
-        # One whole row of cells (thumbnail, name, the ★ keep / = same bytes note) always shows.
-        self.grid.setMinimumHeight(CELL.height() + 2 * self.grid.frameWidth() + 8)
+        # One whole row of cells (thumbnail, name, the ★ keep / = same bytes note) always shows, small
+        # enough that the comparison below has the room.
+        self.grid.largest, self.grid.one_row = GROUP_SIDE, True
+        self.grid.set_side(GROUP_SIDE)
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         self.grid.trash_requested.connect(self.trash_selected)
         self.trash = QPushButton("Move selected to trash…")
@@ -129,7 +159,7 @@ class DuplicatesView(QWidget):
         self.compare: CompareWidget | None = None
         self.rules_pane = KeeperRulesPane(self.shared, self)
         self.rules_pane.applied.connect(self.refresh)
-        self.show_rules = QPushButton("Keeper rules…")
+        self.show_rules = QPushButton("Rules…")
         self.show_rules.setCheckable(True)
         self.show_rules.setToolTip("Choose and order the rules that pick the photo to keep "
                                    "(shown in place of the comparison, beside the group's ★)")
@@ -137,12 +167,12 @@ class DuplicatesView(QWidget):
         self.scope.addItems(list(SCOPES))
         # Shown whole when open; closed, it need not widen the window to its longest choice.
         self.scope.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.scope.setMinimumContentsLength(18)
+        self.scope.setMinimumContentsLength(12)
         self.scope.setToolTip("What 'Keep the best in every group' may take; the figure to free follows it")
         self.scope.currentTextChanged.connect(lambda _: self._replan())
-        self.keep_best = QPushButton("Keep the best in every group…")
-        self.keep_best.setToolTip("Move every photo that is not kept to the quarantine, in all groups at once; "
-                                  "asks once, and Ctrl+Z puts them all back")
+        self.keep_best = QPushButton("Keep the best…")
+        self.keep_best.setToolTip("Keep the best in every group: move every photo that is not kept to the "
+                                  "quarantine, in all groups at once; asks once, and Ctrl+Z puts them all back")
         self.keep_best.clicked.connect(self.keep_best_everywhere)
         self.stop = QPushButton("Stop")
         self.stop.setToolTip("Stop moving; what moved so far stays one undo step (Ctrl+Z)")
@@ -154,33 +184,49 @@ class DuplicatesView(QWidget):
         self._removal_started = 0.0
 
     def _lay_out(self) -> None:
-        # Two rows, so the window fits a 1366-pixel-wide laptop screen: how groups are found and kept, then
-        # what "Keep the best" would free in the chosen scope beside the button that does it.
+        # One row of how groups are found and kept, so the comparison has the height of a 600-pixel screen;
+        # what "Keep the best" would free heads the list of groups.
         top = QHBoxLayout()
-        top.addWidget(QLabel("Near-duplicate similarity ≥"))
+        at_least = QLabel("Similarity ≥")
+        at_least.setToolTip(self.threshold.toolTip())
+        top.addWidget(at_least)
         top.addWidget(self.threshold)
         top.addWidget(self.threshold_source)
         top.addWidget(self.reset_threshold)
         top.addWidget(self.find)
         top.addStretch(1)
+        top.addWidget(self.scope)
+        top.addWidget(self.keep_best)
+        top.addWidget(self.stop)
         top.addWidget(self.show_rules)
-        act = QHBoxLayout()
-        act.addWidget(self.summary, 1)
-        act.addWidget(self.scope)
-        act.addWidget(self.keep_best)
-        act.addWidget(self.stop)
+        split = QSplitter(Qt.Horizontal, self)
+        split.addWidget(self._groups_pane())
+        split.addWidget(self._group_pane())
+        split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
+        split.setSizes([STRIP_WIDTH + 24, 1000])
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(split, 1)
+
+    def _groups_pane(self) -> QWidget:
         left = QWidget(self)
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(QLabel("<b>Groups</b> (exact copies first)"))
-        ll.addWidget(self.list)
-        right = QWidget(self)
-        rl = QVBoxLayout(right)
+        ll.addWidget(self.summary)  # the groups by kind and what "Keep the best" would free, over the list
+        ll.addWidget(self.list, 1)
+        return left
+
+    def _group_pane(self) -> QWidget:
+        """The chosen group's photos over the comparison (or the keeper rules), the split between them
+        the person's to move."""
+        members = QWidget(self)
+        rl = QVBoxLayout(members)
         rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(self.reason)
+        rl.addWidget(self.reason_box)
         rl.addWidget(self.grid, 1)
+        self.grid.setToolTip("The selected photos are the ones to remove; ★ marks the suggested keeper")
         buttons = QHBoxLayout()
-        buttons.addWidget(QLabel("Selected copies are the ones to remove; ★ marks the suggested keeper."))
         buttons.addStretch(1)
         buttons.addWidget(self.not_dupes)
         buttons.addWidget(self.trash)
@@ -194,15 +240,14 @@ class DuplicatesView(QWidget):
         self.detail.addWidget(holder)
         self.detail.addWidget(self.rules_pane)
         self.show_rules.toggled.connect(lambda on: self.detail.setCurrentWidget(self.rules_pane if on else holder))
-        rl.addWidget(self.detail, 3)
-        split = QSplitter(Qt.Horizontal, self)
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setSizes([440, 840])
-        lay = QVBoxLayout(self)
-        lay.addLayout(top)
-        lay.addLayout(act)
-        lay.addWidget(split, 1)
+        right = QSplitter(Qt.Vertical, self)
+        right.addWidget(members)
+        right.addWidget(self.detail)
+        right.setChildrenCollapsible(False)
+        right.setStretchFactor(0, 0)
+        right.setStretchFactor(1, 1)
+        self.right = right
+        return right
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -275,7 +320,9 @@ class DuplicatesView(QWidget):
         self.list.clear()
         for n, g in enumerate(groups, 1):
             item = QListWidgetItem(group_title(n, g))
-            item.setToolTip(g.reason)
+            item.setData(PhotosRole, [(p.path, p.size, p.mtime_ns) for p in g.photos])
+            item.setData(LineRole, group_line(n, g))
+            item.setToolTip(f"{group_title(n, g)}\n{g.reason}")
             self.list.addItem(item)
         if not groups:
             self.reason.setText("No duplicates found. Lower the similarity to look for looser matches.")
@@ -318,10 +365,16 @@ class DuplicatesView(QWidget):
             self.grid.setCurrentIndex(self.model.index(rows[0]))
         self._selection_changed()
 
+    def set_trash_refusal(self, why: str | None) -> None:
+        """The trash's rules about the selection (asked by the window): the button says why it is off."""
+        self._refusal = why
+        self.trash.setEnabled(bool(self.grid.selected_rows()) and why is None)
+        self.trash.setToolTip(why or "Moves the selected copies to the quarantine; Undo (Ctrl+Z) brings them back")
+
     def _selection_changed(self) -> None:
         g = self.current_group()
         rows = self.grid.selected_rows()
-        self.trash.setEnabled(bool(rows))
+        self.trash.setEnabled(bool(rows) and getattr(self, "_refusal", None) is None)
         self.trash.setText(f"Move {len(rows)} selected to trash…" if rows else "Move selected to trash…")
         if g is None:
             return
@@ -434,3 +487,4 @@ class DuplicatesView(QWidget):
             self.shared.labels_changed.emit()
 
         self.shared.run(self, "not duplicates", lambda ctx: labels.not_duplicate(self.shared.lib, paths), done)
+

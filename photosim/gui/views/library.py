@@ -102,6 +102,7 @@ class FoldersPanel(QWidget):
                 self.list.setCurrentItem(item)
         self.shared.settings.setValue("folders", [path for path, watched, _ in rows if watched])
         self.locked = sorted((path for path, _, protected in rows if protected), key=len)
+        self.shared.set_protected(self.locked)
         self._current_changed()
 
     def add_lock_action(self, menu: QMenu, photo_path: str) -> QAction:
@@ -218,13 +219,14 @@ class LibraryView(QWidget):
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterRole(PathRole)
         self.proxy.setFilterCaseSensitivity(Qt.CaseInsensitive)
+        shared.follow_locks(self.model)
         self.grid = PhotoGrid(self)
         self.grid.setModel(self.proxy)
         self.filter = QLineEdit(self)
         self.filter.setPlaceholderText("Filter by name or folder (Ctrl+F)")
         self.filter.setClearButtonEnabled(True)
         self._debounce = QTimer(self, singleShot=True, interval=200)
-        self._debounce.timeout.connect(lambda: self.proxy.setFilterFixedString(self.filter.text()))
+        self._debounce.timeout.connect(self._filter)
         self.filter.textChanged.connect(lambda _: self._debounce.start())
         self.count = QLabel(self)
         top = QHBoxLayout()
@@ -242,10 +244,18 @@ class LibraryView(QWidget):
         # The rows are built on the worker too: for 100,000 photos that is most of a second.
         self.shared.run(self, "list photos", lambda ctx: make_items(readable_photos(self.shared.lib)), self._show)
 
+    def _filter(self) -> None:
+        self.proxy.setFilterFixedString(self.filter.text())
+        self._count()
+
+    def _count(self) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        self.count.setText(f"{shown:,} of {total:,} photos" if self.filter.text() else f"{total:,} photos")
+
     def _show(self, items: list[Item]) -> None:
         current = self.current_photo()
         self.model.set_items(items)
-        self.count.setText(f"{len(items):,} photos")
+        self._count()
         if current is not None:
             row = self.model.row_of(current.path)
             if row >= 0:

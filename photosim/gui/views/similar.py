@@ -7,21 +7,24 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from ...core.types import Neighbour, Photo
 from ...services import labels
 from ...services.similar import SimilarAnswer, photo_facts, similar_answer
 from ..models.photo_list import Item, PhotoListModel, describe
-from ..shared import Shared, error_html
+from ..shared import Shared, error_html, short_name
 from ..thumbnails import cache_key
 from ..widgets.grid import PhotoGrid
+
+#: The query's thumbnail, a side (logical pixels).
+QUERY = 96
 
 
 class SimilarView(QWidget):
     compare_requested = Signal(object, object)  # Photo, Photo
 
-    def __init__(self, shared: Shared, parent=None) -> None:  # noqa: PLR0915 - builds the view; the window redesign (issue 20) splits it
+    def __init__(self, shared: Shared, parent=None) -> None:  # noqa: PLR0915 - builds the view's widgets, one each
         super().__init__(parent)
         self.shared = shared
         self.query: str | None = None
@@ -30,6 +33,7 @@ class SimilarView(QWidget):
         self.query_copy_items: list[Item] = []  # the query's own copies, shown first on request
         self.query_copies_shown = False
         self.model = PhotoListModel(shared.thumbs, self)
+        shared.follow_locks(self.model)
         self.grid = PhotoGrid(self, buttons=True)
         self.grid.setModel(self.model)
         self.grid.delegate.marked.connect(self.mark)
@@ -37,44 +41,50 @@ class SimilarView(QWidget):
         self.grid.setToolTip("✓ = looks the same to me, ✗ = different. Your marks teach the Train tab.")
 
         self.thumb = QLabel(self)
-        self.thumb.setFixedSize(120, 120)
+        self.thumb.setFixedSize(QUERY, QUERY)
         self.thumb.setAlignment(Qt.AlignCenter)
         self.title = QLabel("Select a photo (or drop an image file here) to see the photos most like it.", self)
         self.title.setWordWrap(True)
+        self.title.setMinimumWidth(160)
         self.title.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.LinksAccessibleByMouse)
         self.title.linkActivated.connect(lambda _link: self.toggle_query_copies())
-        self.how_many = QSlider(Qt.Horizontal, self)
+        # Spin boxes, not sliders: they keep their size in a narrow pane, take typed values and arrow keys,
+        # and say their value themselves.
+        self.how_many = QSpinBox(self)
         self.how_many.setRange(1, 200)
+        self.how_many.setSuffix(" photos")
+        self.how_many.setToolTip("How many similar photos to show")
         self.how_many.setValue(shared.setting("similar/k", 24, int))
-        self.min_sim = QSlider(Qt.Horizontal, self)
-        self.min_sim.setRange(0, 100)
-        self.min_sim.setValue(shared.setting("similar/min_percent", 0, int))
-        self.how_many_label = QLabel(self)
-        self.min_sim_label = QLabel(self)
-        self.compare = QPushButton("Compare side by side")
-        self.compare.setToolTip("Compare the query with the selected result (or two selected results)")
+        self.min_sim = QDoubleSpinBox(self)
+        self.min_sim.setRange(0.0, 1.0)
+        self.min_sim.setSingleStep(0.05)
+        self.min_sim.setDecimals(2)
+        self.min_sim.setPrefix("≥ ")
+        self.min_sim.setToolTip("Show only photos at least this similar (0 = any)")
+        self.min_sim.setValue(shared.setting("similar/min_percent", 0, int) / 100)
+        self.compare = QPushButton("Compare")
+        self.compare.setToolTip("Compare the query with the selected result (or two selected results) side by side")
         self.compare.clicked.connect(self.compare_selected)
         self._debounce = QTimer(self, singleShot=True, interval=150)
         self._debounce.timeout.connect(self.search)
-        for s in (self.how_many, self.min_sim):
-            s.valueChanged.connect(self._sliders)
-        self._sliders()
+        self.how_many.valueChanged.connect(self._sliders)
+        self.min_sim.valueChanged.connect(self._sliders)
 
         head = QHBoxLayout()
-        head.addWidget(self.thumb)
+        head.addWidget(self.thumb, 0, Qt.AlignTop)
         head.addWidget(self.title, 1)
-        sliders = QGridLayout()
-        sliders.addWidget(QLabel("How many:"), 0, 0)
-        sliders.addWidget(self.how_many, 0, 1)
-        sliders.addWidget(self.how_many_label, 0, 2)
-        sliders.addWidget(QLabel("At least:"), 1, 0)
-        sliders.addWidget(self.min_sim, 1, 1)
-        sliders.addWidget(self.min_sim_label, 1, 2)
-        sliders.addWidget(self.compare, 0, 3, 2, 1)
+        controls = QHBoxLayout()
+        shown, least = QLabel("Show:"), QLabel("similarity")
+        shown.setBuddy(self.how_many)
+        least.setBuddy(self.min_sim)
+        for w in (shown, self.how_many, least, self.min_sim):
+            controls.addWidget(w)
+        controls.addStretch(1)
+        controls.addWidget(self.compare)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(head)
-        lay.addLayout(sliders)
+        lay.addLayout(controls)
         lay.addWidget(self.grid, 1)
         shared.thumbs.ready.connect(self._thumb_ready)
         shared.photos_changed.connect(self.search)
@@ -83,10 +93,8 @@ class SimilarView(QWidget):
 
     # --- querying -----------------------------------------------------------------------
     def _sliders(self) -> None:
-        self.how_many_label.setText(f"{self.how_many.value()} photos")
-        self.min_sim_label.setText(f"similarity ≥ {self.min_sim.value() / 100:.2f}")
         self.shared.settings.setValue("similar/k", self.how_many.value())
-        self.shared.settings.setValue("similar/min_percent", self.min_sim.value())
+        self.shared.settings.setValue("similar/min_percent", round(self.min_sim.value() * 100))
         if self.query:
             self._debounce.start()
 
@@ -99,7 +107,7 @@ class SimilarView(QWidget):
     def search(self) -> None:
         if not self.query:
             return
-        path, k, floor = self.query, self.how_many.value(), self.min_sim.value() / 100
+        path, k, floor = self.query, self.how_many.value(), self.min_sim.value()
         self.title.setText(f"Searching for photos like <b>{os.path.basename(path)}</b>…")
         lib = self.shared.lib
 
@@ -137,10 +145,12 @@ class SimilarView(QWidget):
                       f"<a href='copies'>{'hide' if self.query_copies_shown else 'show'} "
                       f"{'it' if n == 1 else 'them'}</a>")
         # an adapted version shows its similarity placed among the library's own best matches
-        scale = (" (similarity among this library's best matches: 0.9 = a usual first result, 0 = unrelated)"
-                 if any(n.shown is not None for n in answer.results) else " (similarity 1.0 = identical)")
+        scale = ("similarity among this library's best matches: 0.9 = a usual first result, 0 = unrelated"
+                 if any(n.shown is not None for n in answer.results) else "similarity: 1.0 = identical")
         self.title.setText(f"<b>{len(answer.results)}</b> photos most like <b>{os.path.basename(path)}</b>"
-                           f"{scale}{extra}{copies}<br><small>{path}</small>")
+                           f"{extra}{copies}<br><small>{os.path.dirname(path)}</small>")
+        self.title.setToolTip(f"{path}\n{scale}")
+        self.grid.setToolTip(f"✓ = looks the same to me, ✗ = different: your marks teach the Train tab.\n{scale}")
 
     def toggle_query_copies(self) -> None:
         """Show the query's own copies as the first cells (marked "copy of the query"), or hide them."""
@@ -196,7 +206,7 @@ class SimilarView(QWidget):
 
         def done(_label_id):
             self.model.set_item_mark(item, same)
-            self.shared.say(f"recorded: {os.path.basename(other)} is {'the same' if same else 'different'}")
+            self.shared.say(f"recorded: {short_name(other)} is {'the same' if same else 'different'}")
             self.shared.labels_changed.emit()
 
         self.shared.run(self, "label pair", lambda ctx: labels.add_pair(self.shared.lib, query, other, same), done)

@@ -1,60 +1,17 @@
-"""Fine-tuning: one button runs the training service on a worker, with progress, a live loss curve
-and Cancel; the model versions list switches between the pretrained model and trained ones."""
+"""Fine-tuning: one button runs the training service on a worker, with progress, a live loss chart
+(gui/widgets/loss_chart.py) and Cancel; the model versions list switches between the pretrained model and trained ones."""
 from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QPointF, Qt, QTimer
-from PySide6.QtGui import QPainter, QPainterPath, QPalette, QPen
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSpinBox, QVBoxLayout, QWidget)
 
 from ...services import UserError, models
 from ...services.can_train import NO_TORCH, training_available, training_service
 from ..shared import Shared
-
-
-class LossCurve(QWidget):
-    """The loss per step, redrawn as points arrive; axes labelled so the trend reads at a glance."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.points: list[tuple[int, float]] = []
-        self.setMinimumHeight(220)
-
-    def set_points(self, points: list[tuple[int, float]]) -> None:
-        self.points = list(points)
-        self.update()
-
-    def paintEvent(self, event) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.Antialiasing)
-        pal = self.palette()
-        p.fillRect(self.rect(), pal.color(QPalette.Base))
-        m = 40
-        plot = self.rect().adjusted(m, 12, -12, -28)
-        p.setPen(pal.color(QPalette.Mid))
-        p.drawRect(plot)
-        p.setPen(pal.color(QPalette.Text))
-        if len(self.points) < 2:
-            p.drawText(plot, Qt.AlignCenter, "The loss curve appears here while training runs.")
-            return
-        xs = [s for s, _ in self.points]
-        ys = [v for _, v in self.points]
-        x0, x1 = min(xs), max(xs) or 1
-        y0, y1 = 0.0, max(ys) or 1.0
-        path = QPainterPath()
-        for n, (s, v) in enumerate(self.points):
-            pt = QPointF(plot.left() + (s - x0) / max(x1 - x0, 1) * plot.width(),
-                         plot.bottom() - (v - y0) / (y1 - y0) * plot.height())
-            path.moveTo(pt) if n == 0 else path.lineTo(pt)
-        p.drawText(4, plot.top() + 10, f"{y1:.3f}")
-        p.drawText(4, plot.bottom(), "0")
-        p.drawText(plot.left(), plot.bottom() + 18, f"step {x0}")
-        p.drawText(plot.right() - 80, plot.bottom() + 18, f"step {x1}")
-        p.drawText(plot.center().x() - 60, plot.bottom() + 18, f"loss now {ys[-1]:.4f}")
-        p.setPen(QPen(pal.color(QPalette.Highlight), 2))
-        p.drawPath(path)
+from ..widgets.loss_chart import LossChart
 
 
 class TrainView(QWidget):
@@ -79,7 +36,7 @@ class TrainView(QWidget):
         self.progress = QProgressBar(self)
         self.status = QLabel("Mark pairs (✓/✗) or triplets first; training then learns what you call similar.")
         self.status.setWordWrap(True)
-        self.curve = LossCurve(self)
+        self.curve = LossChart(self)
         self.models = QListWidget(self)
         self.use = QPushButton("Use selected model")
         self.use.clicked.connect(self.use_selected)

@@ -48,8 +48,9 @@ class WelcomeView(QWidget):
         # A fixed width: a word-wrapped label centred by the layout otherwise gets its one-line
         # width but not the height of its wrapped lines, and the text was cut after two lines
         # (seen in the offscreen screenshots; layouts skip heightForWidth for aligned items).
-        text.setFixedWidth(620)
-        text.setMinimumHeight(text.heightForWidth(620))
+        # 560: within the room the window leaves at 1024 pixels with the triplet slots open.
+        text.setFixedWidth(560)
+        text.setMinimumHeight(text.heightForWidth(560))
 
     def choose(self) -> None:
         folder = ask_for_folder(self)

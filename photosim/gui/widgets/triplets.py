@@ -1,4 +1,5 @@
-"""The triplet panel: anchor, positive, negative slots that accept photos dropped from any grid."""
+"""The triplet panel: anchor, positive, negative slots that accept library photos dropped from any grid
+(a photo from elsewhere is refused on the drop, saying why) and show each one's name and folder."""
 from __future__ import annotations
 
 import os
@@ -8,8 +9,10 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ...services import labels
-from ..models.photo_list import paths_from_mime
+from ..models.photo_list import PATHS_MIME, paths_from_mime
+from ..shared import short_name
 from ..thumbnails import cache_key
+from .elided import ElidedLabel
 
 #: A slot's picture, a side (logical pixels): three slots and the views beside them fit a 1366-pixel screen.
 PICTURE = 90
@@ -23,16 +26,18 @@ class Slot(QFrame):
     """One slot: shows the dropped photo's thumbnail and name."""
 
     changed = Signal()
+    refused = Signal(str)  # why a dropped photo cannot be marked
 
-    def __init__(self, role: str, title: str, hint: str, thumbs, parent=None) -> None:
+    def __init__(self, role: str, title: str, hint: str, shared, parent=None) -> None:
         super().__init__(parent)
         self.role = role
         self.path: str | None = None
-        self._thumbs = thumbs
+        self.shared = shared
+        thumbs = self._thumbs = shared.thumbs
         self.setAcceptDrops(True)
         self.setFrameShape(QFrame.StyledPanel)
         self.setMinimumSize(PICTURE + 10, 150)
-        self.setMaximumHeight(190)
+        self.setMaximumHeight(210)
         self.setToolTip(f"{title}: {hint}. Drag a photo here from any grid.")
         self.image = QLabel(f"drop the\n{title.lower()}\nhere", self)
         self.image.setAlignment(Qt.AlignCenter)
@@ -40,9 +45,11 @@ class Slot(QFrame):
         self.caption = QLabel(f"<b>{title}</b><br><small>{hint}</small>", self)
         self.caption.setAlignment(Qt.AlignCenter)
         self.caption.setWordWrap(True)
+        self.name = ElidedLabel(self, Qt.ElideMiddle, least=PICTURE)  # the photo's folder/name
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.image, 1)
+        lay.addWidget(self.name)
         lay.addWidget(self.caption)
         thumbs.ready.connect(self._ready)
 
@@ -55,9 +62,16 @@ class Slot(QFrame):
 
     def dropEvent(self, event: QDropEvent) -> None:
         paths = paths_from_mime(event.mimeData())
-        if paths:
-            self.set_path(paths[0])
-            event.acceptProposedAction()
+        if not paths:
+            return
+        event.acceptProposedAction()
+        path = paths[0]
+        if event.mimeData().hasFormat(PATHS_MIME):  # from one of our grids: a library photo
+            self.set_path(path)
+            return
+        lib = self.shared.lib  # from a file manager: only a photo of the library can be marked
+        self.shared.run(self, "library photo", lambda ctx: labels.library_photo(lib, path),
+                        lambda photo: self.set_path(photo.path), on_error=self.refused.emit)
 
     def set_path(self, path: str | None) -> None:
         self.path = path
@@ -71,6 +85,7 @@ class Slot(QFrame):
         return cache_key(self.path, st.st_size, st.st_mtime_ns)
 
     def _render(self) -> None:
+        self.name.setText(short_name(self.path) if self.path else "")
         if not self.path:
             self.image.clear()
             self.image.setText("drop a photo\nhere")
@@ -96,7 +111,7 @@ class TripletPanel(QWidget):
     def __init__(self, shared, parent=None) -> None:
         super().__init__(parent)
         self.shared = shared
-        self.slots = {role: Slot(role, title, hint, shared.thumbs, self) for role, title, hint in ROLES}
+        self.slots = {role: Slot(role, title, hint, shared, self) for role, title, hint in ROLES}
         self.save = QPushButton("Save triplet")
         self.save.setToolTip("Records: the anchor looks more like the positive than like the negative")
         self.clear = QPushButton("Clear")
@@ -106,6 +121,7 @@ class TripletPanel(QWidget):
         for s in self.slots.values():
             row.addWidget(s)
             s.changed.connect(self._update)
+            s.refused.connect(shared.error)
         buttons = QHBoxLayout()
         buttons.addWidget(self.clear)
         buttons.addWidget(self.save)
@@ -132,7 +148,8 @@ class TripletPanel(QWidget):
             return
 
         def done(label_id):
-            self.shared.say(f"triplet {label_id} saved")
+            self.shared.say(f"triplet {label_id} saved: {short_name(a)} is more like {short_name(p)} "
+                            f"than {short_name(n)}")
             self.clear_slots()
             self.shared.labels_changed.emit()
 
