@@ -21,6 +21,7 @@ from .indexer import IndexProcess
 from ..services.wording import human_bytes
 from .models.photo_list import paths_from_mime
 from .shared import Shared, error_colour, resize_within_screen, short_name
+from . import window_log
 from .thumbnails import ThumbnailLoader
 from .views.compare import CompareDialog, ViewerDialog
 from .views.duplicates import DuplicatesView
@@ -61,6 +62,8 @@ class MainWindow(QMainWindow):
         self.library.grid.setFocus()  # so Ctrl+Z means "undo the trash", not "undo typing"
         self.shared.run(self, "folders", lambda ctx: folder_service.folder_paths(self.shared.lib),
                         lambda fs: self.stack.setCurrentIndex(1 if fs or self.index_task is not None else 0))
+        if window_log.enabled():
+            self._places = window_log.Places(self, self)
 
     def _build_views(self) -> None:
         self.welcome = WelcomeView(self)
@@ -400,6 +403,7 @@ class MainWindow(QMainWindow):
     def _ask_trash(self, photos: list[Photo]) -> None:
         total = sum(p.size for p in photos)
         what = short_name(photos[0].path) if len(photos) == 1 else f"{len(photos)} photos"
+        window_log.log(f"asked move {what} to the trash")
         answer = QMessageBox.question(
             self, "Move to trash",
             f"Move {what} ({human_bytes(total)}) to the trash?\n\n"
@@ -519,6 +523,7 @@ class MainWindow(QMainWindow):
         """One line in the status bar; it goes after a while (an error stays longer), never cut without
         its whole text in the tooltip."""
         self.notice.setText(text, error_colour(self.palette()) if error else None)
+        window_log.log(f"notice {text}")
         self._notice_clear.start(30000 if error else 15000)
 
     def closeEvent(self, event) -> None:

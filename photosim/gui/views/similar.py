@@ -15,6 +15,7 @@ from ...services.similar import SimilarAnswer, photo_facts, similar_answer
 from ..models.photo_list import Item, PhotoListModel, describe
 from ..shared import Shared, error_html, short_name
 from ..thumbnails import cache_key
+from .. import window_log
 from ..widgets.grid import PhotoGrid
 
 #: The query's thumbnail, a side (logical pixels).
@@ -132,6 +133,7 @@ class SimilarView(QWidget):
             return Item(n.photo, n.score, note, marks.get(n.photo.id), [item(c, "copy") for c in n.copies])
 
         self.model.set_items([item(n) for n in answer.results])
+        window_log.log(f"similar {len(answer.results)} {path}")
         self.query_copy_items = [item(c, "copy of the query") for c in answer.query_copies]
         self._title()
 
