@@ -8,7 +8,7 @@ import time
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton,
-                               QSizePolicy, QSlider, QSplitter, QStackedWidget, QTabWidget)
+                               QSizePolicy, QSlider, QSplitter, QStackedWidget, QTabWidget, QWidget)
 
 from ..core.scan import is_photo_name
 from ..core.types import Photo
@@ -213,6 +213,12 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(lambda i: self.shared.settings.setValue("last_view", i))
         self.shared.model_changed.connect(self.show_model)
         self.show_model()
+        # Tab goes through the Photos tab as it reads: folders, filter, photos, then the similar controls and
+        # results.
+        order = [self.folders.list, self.library.filter, self.library.grid, self.similar.how_many,
+                 self.similar.min_sim, self.similar.compare, self.similar.grid]
+        for a, b in zip(order, order[1:]):
+            QWidget.setTabOrder(a, b)
 
     def grids(self) -> list:
         return [self.library.grid, self.similar.grid, self.duplicates.grid]
