@@ -73,12 +73,9 @@ class FoldersPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel("<b>Folders</b>"))
         lay.addWidget(self.list, 1)
-        row = QHBoxLayout()
-        row.addWidget(self.remove)
-        row.addWidget(self.rescan)
-        lay.addWidget(self.add)
-        lay.addLayout(row)
-        lay.addWidget(self.lock)
+        # One button a row: the pane stays narrow enough to leave the photos their room at 1024 pixels.
+        for b in (self.add, self.rescan, self.remove, self.lock):
+            lay.addWidget(b)
         shared.photos_changed.connect(self.refresh)
         self.refresh()
 

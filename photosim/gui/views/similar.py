@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QToolButton, QVBoxLayout, QWidget
 
 from ...core.types import Neighbour, Photo
 from ...services import labels
@@ -60,10 +60,11 @@ class SimilarView(QWidget):
         self.min_sim.setRange(0.0, 1.0)
         self.min_sim.setSingleStep(0.05)
         self.min_sim.setDecimals(2)
-        self.min_sim.setPrefix("≥ ")
+        self.min_sim.setPrefix("similarity ≥ ")
         self.min_sim.setToolTip("Show only photos at least this similar (0 = any)")
         self.min_sim.setValue(shared.setting("similar/min_percent", 0, int) / 100)
-        self.compare = QPushButton("Compare")
+        self.compare = QToolButton(self)
+        self.compare.setText("Compare")
         self.compare.setToolTip("Compare the query with the selected result (or two selected results) side by side")
         self.compare.clicked.connect(self.compare_selected)
         self._debounce = QTimer(self, singleShot=True, interval=150)
@@ -75,10 +76,7 @@ class SimilarView(QWidget):
         head.addWidget(self.thumb, 0, Qt.AlignTop)
         head.addWidget(self.title, 1)
         controls = QHBoxLayout()
-        shown, least = QLabel("Show:"), QLabel("similarity")
-        shown.setBuddy(self.how_many)
-        least.setBuddy(self.min_sim)
-        for w in (shown, self.how_many, least, self.min_sim):
+        for w in (self.how_many, self.min_sim):  # each says what it is: "24 photos", "similarity ≥ 0.00"
             controls.addWidget(w)
         controls.addStretch(1)
         controls.addWidget(self.compare)

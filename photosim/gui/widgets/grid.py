@@ -197,23 +197,31 @@ class PhotoGrid(QListView):
         self.setDragDropMode(QAbstractItemView.DragOnly)
         self.setDefaultDropAction(Qt.CopyAction)
         self.setVerticalScrollMode(QAbstractItemView.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.verticalScrollBar().setSingleStep(24)
         self.doubleClicked.connect(self.open_requested)
         self.largest = SIDES[1]
+        self.wanted = THUMB  # the side the person chose; a narrow pane shows less (_spread)
         self.one_row = False  # keep one whole row of cells in sight, whatever the thumbnail size
+        # One column of the smallest cells, always: the cells reflow, they never scroll sideways.
+        self.setMinimumWidth(cell_size(SIDES[0]).width() + self.verticalScrollBar().sizeHint().width()
+                             + 2 * self.frameWidth())
 
     def set_side(self, side: int) -> None:
         """Show thumbnails ``side`` pixels across (at most ``largest``); the cells reflow to the width."""
-        side = min(side, self.largest)
-        self.delegate.side = side
+        self.wanted = min(side, self.largest)
         if self.one_row:
-            self.setMinimumHeight(cell_size(side).height() + 2 * self.frameWidth() + 8)
+            self.setMinimumHeight(cell_size(self.wanted).height() + 2 * self.frameWidth() + 8)
         self._spread()
 
     def _spread(self) -> None:
-        """As many columns as fit, the spare width shared between them: the grid fills its width."""
-        cell = cell_size(self.delegate.side)
+        """As many columns as fit, the spare width shared between them: the grid fills its width. A pane
+        narrower than one cell gets smaller thumbnails (down to the smallest size), never a sideways scroll."""
         width = self.viewport().width()
+        side = max(SIDES[0], min(self.wanted, width - (cell_size(0).width())))
+        if side != self.delegate.side:
+            self.delegate.side = side
+        cell = cell_size(side)
         columns = max(1, width // cell.width())
         grid = QSize(max(cell.width(), width // columns), cell.height())
         if grid != self.gridSize():
