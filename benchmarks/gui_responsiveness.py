@@ -2,7 +2,7 @@
 and the grid is scrolled, and while a 100,000-photo grid is set and scrolled end to end; and how
 long Cancel takes to stop indexing.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_responsiveness.py
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_responsiveness.py [--thumb 160]
 
 A 2 ms timer records the gap between its ticks: any gap beyond the interval is
 time the GUI thread could not answer the user. A watchdog thread prints what
@@ -41,6 +41,9 @@ from photosim.services.library import open_library  # noqa: E402
 from _docs import CALTECH, conditions, write_section  # noqa: E402
 
 DOC = os.path.join(ROOT, "docs", "gui_responsiveness.md")
+#: `--thumb 160`: the grids' thumbnail side (default: the window's own default); the same cells as an
+#: older window, to compare runs.
+THUMB_SIDE = int(sys.argv[sys.argv.index("--thumb") + 1]) if "--thumb" in sys.argv else 0
 
 
 class StallMeter:
@@ -204,6 +207,8 @@ def main() -> int:
         w = MainWindow(lib, QSettings(os.path.join(tmp, "s.ini"), QSettings.IniFormat),
                        ThumbnailLoader(os.path.join(tmp, "thumbs")))
         w.resize(1400, 900)
+        if THUMB_SIDE and hasattr(w, "thumb_size"):
+            w.thumb_size.setValue(THUMB_SIDE)
         w.show()
         meter = StallMeter()
         dog = Watchdog(meter)

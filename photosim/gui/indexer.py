@@ -134,3 +134,17 @@ class IndexProcess(QObject):
         self._ended = True
         # Deliver after the current slot returns: a receiver may delete this object.
         QTimer.singleShot(0, self, lambda: self.finished.emit(report, message))
+
+
+def duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
+        f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def tuned_line(adapted, asked: bool) -> str:
+    """What the status bar says when similarity was tuned to the library: by itself after indexing (the
+    first time, the person did not ask for it), or from Library > Tune to this library."""
+    how = "Similarity is now tuned" if asked else "Indexing tuned similarity by itself"
+    return (f"{how} to this library's {adapted.photos:,} photos (version {adapted.model}): similar photos follow "
+            "what it holds. The Train tab lists the versions to go back to.")

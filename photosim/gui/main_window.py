@@ -7,20 +7,16 @@ import time
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton,
+from PySide6.QtWidgets import (QDockWidget, QMainWindow, QMenu, QProgressBar, QPushButton,
                                QSizePolicy, QSlider, QSplitter, QStackedWidget, QTabWidget, QWidget)
 
-from ..core.scan import is_photo_name
 from ..core.types import Photo
 from ..services import folders as folder_service
-from ..services import trash as trash_service
 from ..services.index_events import AdaptEnded
 from ..services.indexing import IndexReport
 from ..services.library import Library
-from .indexer import IndexProcess
-from ..services.wording import human_bytes
-from .models.photo_list import paths_from_mime
-from .shared import Shared, error_colour, resize_within_screen, short_name
+from .indexer import IndexProcess, duration, tuned_line
+from .shared import Shared, error_colour, resize_within_screen
 from . import window_log
 from .thumbnails import ThumbnailLoader
 from .views.compare import CompareDialog, ViewerDialog
@@ -30,6 +26,7 @@ from .views.library import FoldersPanel, LibraryView
 from .views.similar import SimilarView
 from .views.train import TrainView
 from .views.welcome import WelcomeView
+from .trash_actions import FileDrops, TrashActions
 from .widgets.elided import ElidedLabel
 from .widgets.grid import DEFAULT_SIDE, SIDE_STEP, SIDES
 from .widgets.triplets import TripletPanel
@@ -37,7 +34,7 @@ from .widgets.triplets import TripletPanel
 TABS = ("Photos", "Duplicates", "Labels", "Train")
 
 
-class MainWindow(QMainWindow):
+class MainWindow(TrashActions, FileDrops, QMainWindow):
     def __init__(self, lib: Library, settings: QSettings, thumbs: ThumbnailLoader | None = None) -> None:
         super().__init__()
         self.setWindowTitle(f"photosim — {lib.directory}")
@@ -305,7 +302,7 @@ class MainWindow(QMainWindow):
         self.progress.setValue(done)
         elapsed = now - self._index_started
         rate = (done - self._index_base) / elapsed if elapsed > 0.5 else 0.0
-        eta = f", about {_duration((total - done) / rate)} left" if rate > 0 else ""
+        eta = f", about {duration((total - done) / rate)} left" if rate > 0 else ""
         unit = "steps" if text.endswith(": training") else "photos"  # learning further counts its steps
         self.rate.setText(f"{text} {done:,}/{total:,} · {rate:.1f} {unit}/s{eta}")
         if done and done % 256 < 32 and not adapting:
@@ -368,78 +365,6 @@ class MainWindow(QMainWindow):
             self.cancel.setEnabled(False)
             self.rate.setText("stopping…")
 
-    # --- trash and undo ------------------------------------------------------------------
-    def _check_trash(self, grid) -> None:
-        """Ask the trash's rules about the selection (on a worker) and offer the move only when they allow
-        it: a protected photo or the last copy of a photo is refused before any question."""
-        photos = [p for p in self.selected_in(grid) if isinstance(p, Photo)]
-        self._trash_grid = grid
-        lib = self.shared.lib
-
-        def show(why: str | None) -> None:
-            if grid is self._trash_grid:
-                self._set_trash_allowed(grid, photos, why)
-
-        self._set_trash_allowed(grid, photos, None)
-        if photos:
-            self.shared.run(self, "may trash", lambda ctx: trash_service.refusal(lib, photos), show,
-                            on_error=lambda m: None)
-
-    def _set_trash_allowed(self, grid, photos: list[Photo], why: str | None) -> None:
-        self.trash_refusal = why
-        self.trash_action.setEnabled(bool(photos) and why is None)
-        self.trash_action.setToolTip(why or "Move the selected photos to the trash (Undo puts them back)")
-        if grid is self.duplicates.grid:
-            self.duplicates.set_trash_refusal(why)
-
-    def trash_selection(self) -> None:
-        grid = next((g for g in self.grids() if g.hasFocus()), getattr(self, "_trash_grid", self.library.grid))
-        self.confirm_trash(self.selected_in(grid))
-
-    def confirm_trash(self, photos: list[Photo]) -> None:
-        """Refuse before asking: the trash's rules are asked first (on a worker); only a move they allow is
-        put to the person, and `trash` checks again under the lock."""
-        photos = [p for p in photos if isinstance(p, Photo)]
-        if not photos:
-            return
-        lib = self.shared.lib
-        self.shared.run(self, "may trash", lambda ctx: trash_service.refusal(lib, photos),
-                        lambda why: self.shared.error(why) if why else self._ask_trash(photos))
-
-    def _ask_trash(self, photos: list[Photo]) -> None:
-        total = sum(p.size for p in photos)
-        what = short_name(photos[0].path) if len(photos) == 1 else f"{len(photos)} photos"
-        window_log.log(f"asked move {what} to the trash")
-        answer = QMessageBox.question(
-            self, "Move to trash",
-            f"Move {what} ({human_bytes(total)}) to the trash?\n\n"
-            "They go to a quarantine folder in the library; Undo (Ctrl+Z) puts them back.",
-            QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
-        if answer != QMessageBox.Yes:
-            return
-        paths = [p.path for p in photos]
-        self.shared.run(self, "trash", lambda ctx: trash_service.trash(self.shared.lib, paths, ctx=ctx), self._trashed)
-
-    def _trashed(self, moved) -> None:
-        self.shared.say(f"moved {len(moved)} photo(s) to the trash — Ctrl+Z puts them back")
-        self.shared.photos_changed.emit()
-
-    def undo(self) -> None:
-        self.shared.run(self, "undo", lambda ctx: trash_service.undo(self.shared.lib, ctx), self._undone)
-
-    def _undone(self, restored) -> None:
-        blocked = getattr(restored, "blocked", [])
-        if blocked:
-            original, now, why = blocked[0]
-            QMessageBox.warning(
-                self, "Some photos could not go back",
-                f"Restored {len(restored)} photo(s); {len(blocked)} could not go back yet.\n\n"
-                f"{original}: {why}.\nIt is safe in the quarantine at {now}.\n\n"
-                "Fix that and press Undo (Ctrl+Z) again: only what is left is tried.")
-        self.shared.say(f"restored {len(restored)} photo(s)"
-                        + (f"; {len(blocked)} could not go back yet (Undo again retries)" if blocked else ""))
-        self.shared.photos_changed.emit()
-
     # --- viewing ------------------------------------------------------------------------
     def open_viewer(self, photo: Photo | None, photos: list[Photo] | None = None) -> None:
         if photo is not None:
@@ -497,33 +422,6 @@ class MainWindow(QMainWindow):
         if not self.library.select_path(os.path.abspath(path)):
             self.similar.set_query(path)
 
-    # --- drops from the file manager ------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:
-        if paths_from_mime(event.mimeData()):
-            event.acceptProposedAction()  # every drop gets an answer, a refusal too
-
-    def dragMoveEvent(self, event) -> None:
-        event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        paths = paths_from_mime(event.mimeData())
-        if not paths:
-            return
-        event.acceptProposedAction()
-        photo = next((p for p in paths if is_photo_name(p) and os.path.isfile(p)), None)  # what the indexer reads
-        folder = next((p for p in paths if os.path.isdir(p)), None)
-        if photo:
-            self.shared.query_requested.emit(photo)
-        elif folder:
-            answer = QMessageBox.question(self, "Add a folder", f"Add {folder} to the library and index its photos?",
-                                          QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Yes)
-            if answer == QMessageBox.Yes:
-                self.index([folder])
-        else:
-            self.shared.error(f"{os.path.basename(paths[0])} is not a photo photosim reads "
-                              "(JPEG, PNG, TIFF, WebP, HEIC or camera RAW): drop a photo to see photos like it, "
-                              "or a folder to add it")
-
     # --- status and shutdown --------------------------------------------------------------
     def _notice(self, text: str, error: bool) -> None:
         """One line in the status bar; it goes after a while (an error stays longer), never cut without
@@ -544,16 +442,3 @@ class MainWindow(QMainWindow):
         self.shared.shutdown()
         super().closeEvent(event)
 
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
-        f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def tuned_line(adapted, asked: bool) -> str:
-    """What the status bar says when similarity was tuned to the library: by itself after indexing (the
-    first time, the person did not ask for it), or from Library > Tune to this library."""
-    how = "Similarity is now tuned" if asked else "Indexing tuned similarity by itself"
-    return (f"{how} to this library's {adapted.photos:,} photos (version {adapted.model}): similar photos follow "
-            "what it holds. The Train tab lists the versions to go back to.")

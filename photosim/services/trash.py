@@ -26,7 +26,7 @@ from ..store import removals
 from ..store import repositories as repo
 from ..store.db import WRITE_ERRORS
 from ..store.library import Library
-from . import UserError
+from . import Refusal, UserError
 from .calibration import duplicate_threshold
 from .duplicates import find_duplicates
 from .folders import protected_folders, protecting_folder
@@ -100,15 +100,6 @@ def trash(lib: Library, paths: list[str], threshold: float | None = None,
         raise UserError(f"moved {len(result.moved)} of {len(photos)} photo(s) ('photosim undo' puts them back); "
                         f"could not move {path}: {why}")
     return result.moved
-
-
-class Refusal(UserError):
-    """A move the rules refuse. ``str()`` is the command line's line (it names the command that allows
-    it); ``sentence`` is the window's: about the photo, no command."""
-
-    def __init__(self, line: str, sentence: str) -> None:
-        super().__init__(line)
-        self.sentence = sentence
 
 
 def refusal(lib: Library, photos: list[Photo]) -> str | None:

@@ -208,9 +208,9 @@ def test_duplicates_trash_undo_refuse_and_not_duplicates(qtbot, window, photos, 
     qtbot.waitUntil(lambda: dv.list.count() >= 2)
     dv.list.setCurrentRow(0)
     dv.grid.selectAll()
-    qtbot.waitUntil(lambda: not dv.trash.isEnabled() and "keep at least one" in dv.trash.toolTip())
+    qtbot.waitUntil(lambda: not dv.trash.isEnabled() and "keep at least one" in dv.trash.toolTip(), timeout=30000)
     qtbot.keyClick(dv.grid, Qt.Key_Delete)
-    qtbot.waitUntil(lambda: "keep at least one" in window.notice.text())
+    qtbot.waitUntil(lambda: "keep at least one" in window.notice.text(), timeout=30000)
     assert QApplication.activeModalWidget() is None
     assert all(os.path.exists(p.path) for p in dv.groups[0].photos)
 

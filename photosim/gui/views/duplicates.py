@@ -9,18 +9,17 @@ exactly as in the CLI.
 from __future__ import annotations
 
 import os
-import time
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QScrollArea,
-                               QMessageBox, QPushButton, QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
+                               QScrollArea, QSizePolicy,
+                               QPushButton, QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from ...core.duplicates import KINDS, DuplicateGroup
 from ...core.types import Photo
 from ...services import labels
 from ...services.calibration import SET_BY_YOU, DupesThreshold, duplicate_threshold, set_duplicate_threshold
-from ...services.cleanup import RemovalPlan, plan_removal, remove_copies
+from ...services.cleanup import RemovalPlan, plan_removal
 from ...services.duplicates import find_duplicates
 from ...services.trash import Removal
 from ...services.wording import Mark, human_bytes, marks
@@ -29,14 +28,9 @@ from ..shared import Shared
 from ..widgets.grid import PhotoGrid
 from ..widgets.group_strip import LEAST_WIDTH, STRIP_WIDTH, GroupStripDelegate, LineRole, PhotosRole
 from .compare import CompareWidget
+from .keep_best import SCOPES, KeepTheBest
 from .keeper_rules import KeeperRulesPane
 
-#: What "Keep the best in every group" may take (services/cleanup.py): bursts are different moments and a
-#: RAW + JPEG pair one capture, so neither is taken unless chosen here.
-SCOPES = {"Exact and near copies": ("exact", "near"), "Exact copies only": ("exact",),
-          "Copies and bursts (all but the best shot)": ("exact", "near", "burst"),
-          "Bursts only (all but the best shot)": ("burst",),
-          "RAW + JPEG pairs (the format rule's choice)": ("raw+jpeg",)}
 #: The compare table's rows a burst's best shot is chosen by (gui/views/compare.facts).
 BEST_SHOT_FACTS = ("Sharpness", "Exposure", "Taken")
 #: The largest thumbnail of a group's photos: a row of them and the comparison fit a 768-pixel screen.
@@ -74,7 +68,7 @@ def member_notes(g: DuplicateGroup) -> list[str]:
     return out
 
 
-class DuplicatesView(QWidget):
+class DuplicatesView(KeepTheBest, QWidget):
     trash_requested = Signal(list)  # [Photo] chosen for removal
 
     def __init__(self, shared: Shared, parent=None) -> None:
@@ -168,6 +162,8 @@ class DuplicatesView(QWidget):
         # Shown whole when open; closed, it need not widen the window to its longest choice.
         self.scope.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.scope.setMinimumContentsLength(12)
+        self.scope.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.scope.setMaximumWidth(max(self.scope.fontMetrics().horizontalAdvance(t) for t in SCOPES) + 48)
         self.scope.setToolTip("What 'Keep the best in every group' may take; the figure to free follows it")
         self.scope.currentTextChanged.connect(lambda _: self._replan())
         self.keep_best = QPushButton("Keep the best…")
@@ -195,7 +191,7 @@ class DuplicatesView(QWidget):
         top.addWidget(self.reset_threshold)
         top.addWidget(self.find)
         top.addStretch(1)
-        top.addWidget(self.scope)
+        top.addWidget(self.scope, 3)  # whole where the window is wide; a narrow one shows it whole when open
         top.addWidget(self.keep_best)
         top.addWidget(self.stop)
         top.addWidget(self.show_rules)
@@ -246,6 +242,7 @@ class DuplicatesView(QWidget):
         right.setChildrenCollapsible(False)
         right.setStretchFactor(0, 0)
         right.setStretchFactor(1, 1)
+        right.setSizes([1, 10_000])  # the group's row at its least, the comparison the rest
         self.right = right
         return right
 
@@ -406,75 +403,6 @@ class DuplicatesView(QWidget):
         photos = self.selected_photos()
         if photos:
             self.trash_requested.emit(photos)
-
-    # --- keep the best in every group, at once ------------------------------------------------
-    def keep_best_everywhere(self) -> None:
-        """Plan on a worker (it looks at every file), ask once with the count and bytes, then move
-        them all as one undo step."""
-        kinds = SCOPES[self.scope.currentText()]
-        groups = list(self.groups)
-        self.keep_best.setEnabled(False)
-        self.shared.run(self, "plan removal", lambda ctx: plan_removal(groups, kinds), self._confirm_plan,
-                        on_error=self._removal_failed)
-
-    def _confirm_plan(self, plan: RemovalPlan) -> None:
-        self.last_plan = plan
-        self.keep_best.setEnabled(True)
-        if not plan.photos:
-            self.shared.say("nothing to remove: every group keeps all it has (keepers and protected folders)")
-            return
-        notes = []
-        if plan.skipped:
-            notes.append(f"{len(plan.skipped)} photo(s) changed since indexing are left where they are.")
-        if plan.untouched:
-            notes.append(f"{len(plan.untouched)} group(s) are left alone (protected, or the keeper changed).")
-        answer = QMessageBox.question(
-            self, "Keep the best in every group",
-            f"Move {len(plan.photos)} photo(s) ({human_bytes(plan.bytes)}) from {plan.groups} group(s) to the trash?"
-            f"\n\nEvery group keeps its ★ photos and its protected photos"
-            f"{' (a burst: its best shot)' if 'burst' in plan.kinds else ''}. {' '.join(notes)}\n\n"
-            "They go to a quarantine folder in the library; Undo (Ctrl+Z) puts them all back at once.",
-            QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
-        if answer != QMessageBox.Yes:
-            return
-        self.keep_best.setEnabled(False)
-        self.stop.show()
-        self.summary.setText(f"Moving {len(plan.photos)} photo(s) to the trash…")
-        self._removal_started = time.monotonic()
-        self._removal_task = self.shared.run(self, "keep the best", lambda ctx: remove_copies(self.shared.lib, plan, ctx),
-                                             self._removed, on_error=self._removal_failed,
-                                             on_progress=self._removal_progress)
-
-    def stop_removal(self) -> None:
-        if self._removal_task is not None:
-            self._removal_task.cancel()
-            self.stop.setEnabled(False)
-            self.summary.setText("Stopping…")
-
-    def _removal_progress(self, done: int, total: int, text: str) -> None:
-        elapsed = time.monotonic() - self._removal_started
-        rate = done / elapsed if elapsed > 0.2 else 0.0
-        eta = f", about {int((total - done) / rate)} s left" if rate > 0 and done < total else ""
-        self.summary.setText(f"Moving to the trash: {done:,}/{total:,} · {rate:.0f} photos/s{eta}")
-
-    def _removal_ended(self) -> None:
-        self._removal_task = None
-        self.stop.hide()
-        self.stop.setEnabled(True)
-
-    def _removed(self, result: Removal) -> None:
-        self._removal_ended()
-        self.last_removal = result
-        skipped = f"; {len(result.skipped)} skipped (changed since indexing)" if result.skipped else ""
-        state = "stopped: " if result.cancelled else ""
-        self.shared.say(f"{state}moved {len(result.moved)} photo(s) ({human_bytes(result.bytes)}) to the trash{skipped}"
-                        " — Ctrl+Z puts them all back")
-        self.shared.photos_changed.emit()
-
-    def _removal_failed(self, message: str) -> None:
-        self._removal_ended()
-        self.keep_best.setEnabled(bool(self.groups))
-        self.shared.error(message)
 
     def mark_not_duplicates(self) -> None:
         g = self.current_group()

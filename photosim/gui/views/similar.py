@@ -25,7 +25,7 @@ QUERY = 96
 class SimilarView(QWidget):
     compare_requested = Signal(object, object)  # Photo, Photo
 
-    def __init__(self, shared: Shared, parent=None) -> None:  # noqa: PLR0915 - builds the view's widgets, one each
+    def __init__(self, shared: Shared, parent=None) -> None:
         super().__init__(parent)
         self.shared = shared
         self.query: str | None = None
@@ -41,6 +41,28 @@ class SimilarView(QWidget):
         self.grid.delegate.copies_clicked.connect(self.model.toggle_copies)
         self.grid.setToolTip("✓ = looks the same to me, ✗ = different. Your marks teach the Train tab.")
 
+        self._build_controls()
+        head = QHBoxLayout()
+        head.addWidget(self.thumb, 0, Qt.AlignTop)
+        head.addWidget(self.title, 1)
+        controls = QHBoxLayout()
+        for w in (self.how_many, self.min_sim):  # each says what it is: "24 photos", "similarity ≥ 0.00"
+            controls.addWidget(w)
+        controls.addStretch(1)
+        controls.addWidget(self.compare)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(head)
+        lay.addLayout(controls)
+        lay.addWidget(self.grid, 1)
+        shared.thumbs.ready.connect(self._thumb_ready)
+        shared.photos_changed.connect(self.search)
+        shared.model_changed.connect(self.search)
+        shared.labels_changed.connect(self.refresh_marks)
+
+    def _build_controls(self) -> None:
+        """The query's thumbnail and title, how many, how similar, Compare."""
+        shared = self.shared
         self.thumb = QLabel(self)
         self.thumb.setFixedSize(QUERY, QUERY)
         self.thumb.setAlignment(Qt.AlignCenter)
@@ -71,24 +93,6 @@ class SimilarView(QWidget):
         self._debounce.timeout.connect(self.search)
         self.how_many.valueChanged.connect(self._sliders)
         self.min_sim.valueChanged.connect(self._sliders)
-
-        head = QHBoxLayout()
-        head.addWidget(self.thumb, 0, Qt.AlignTop)
-        head.addWidget(self.title, 1)
-        controls = QHBoxLayout()
-        for w in (self.how_many, self.min_sim):  # each says what it is: "24 photos", "similarity ≥ 0.00"
-            controls.addWidget(w)
-        controls.addStretch(1)
-        controls.addWidget(self.compare)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addLayout(head)
-        lay.addLayout(controls)
-        lay.addWidget(self.grid, 1)
-        shared.thumbs.ready.connect(self._thumb_ready)
-        shared.photos_changed.connect(self.search)
-        shared.model_changed.connect(self.search)
-        shared.labels_changed.connect(self.refresh_marks)
 
     # --- querying -----------------------------------------------------------------------
     def _sliders(self) -> None:

@@ -60,9 +60,9 @@ class LossChart(QWidget):
         text = pal.color(QPalette.Text)
         for side, label in (("left", "loss"), ("bottom", "training step")):
             axis = self.plot.getAxis(side)
-            axis.setLabel(label, color=text.name())
-            axis.setTextPen(text)
             axis.setPen(pal.color(QPalette.Mid))
+            axis.setTextPen(text)
+            axis.setLabel(label, color=text.name())  # after the pens, which restyle the label
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.addLegend(offset=(-10, 10), labelTextColor=text)
         self.raw = self.plot.plot([], [], pen=pg.mkPen(pal.color(QPalette.Mid), width=1), name="loss at each step")
