@@ -23,10 +23,12 @@ class TrashActions:
         it: a protected photo or the last copy of a photo is refused before any question."""
         photos = [p for p in self.selected_in(grid) if isinstance(p, Photo)]
         self._trash_grid = grid
+        # Checks run on pool threads and may end out of order: only the newest one's answer is shown.
+        self._trash_check = asked = getattr(self, "_trash_check", 0) + 1
         lib = self.shared.lib
 
         def show(why: str | None) -> None:
-            if grid is self._trash_grid:
+            if asked == self._trash_check:
                 self._set_trash_allowed(grid, photos, why)
 
         self._set_trash_allowed(grid, photos, None)
